@@ -1,0 +1,36 @@
+"""The bridge: owns the stream thread and the MQTT thread, and stops them in the right order."""
+
+from __future__ import annotations
+
+from .config import Settings
+from .publisher import MqttPublisher
+from .state import BridgeState, Topics
+from .stream import StreamClient, StreamTimings
+from .version import VERSION
+
+
+class Bridge:
+    """Stream → frames → state → MQTT. `with Bridge(settings):` runs it."""
+
+    def __init__(self, settings: Settings, *, stream_timings: StreamTimings | None = None) -> None:
+        self.settings = settings
+        self.topics = Topics(settings.mqtt.topic_prefix)
+        self.state = BridgeState(settings.stream.crypto_ids, self.topics)
+        self.publisher = MqttPublisher(settings.mqtt, self.state, version=VERSION)
+        self.stream = StreamClient(settings.stream, self.state, timings=stream_timings)
+
+    def start(self) -> Bridge:
+        self.publisher.start()
+        self.stream.start()
+        return self
+
+    def stop(self) -> None:
+        """Stream first, so the last word on `<prefix>/status` is `offline`."""
+        self.stream.stop(timeout=0.6)
+        self.publisher.stop(timeout=1.0)
+
+    def __enter__(self) -> Bridge:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

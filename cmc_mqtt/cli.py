@@ -1,0 +1,167 @@
+"""The `cmc-mqtt` command: run, check-config, simulate."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from .bridge import Bridge
+from .config import Settings, load_settings
+from .errors import ConfigError
+from .secret import Secret
+from .simulator import FakeStreamServer
+from .version import VERSION
+
+LOG = logging.getLogger("cmc_mqtt")
+EXIT_CONFIG = 2
+
+
+class RedactingFormatter(logging.Formatter):
+    """Masks secrets in the final text, so no message, argument or traceback can leak them."""
+
+    def __init__(self, fmt: str, secrets: Sequence[Secret]) -> None:
+        super().__init__(fmt)
+        self._secrets = [s.reveal() for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self._secrets:
+            text = text.replace(secret, Secret.MASK)
+        return text
+
+
+def setup_logging(level: str, secrets: Sequence[Secret] = ()) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # websocket-client logs reconnect chatter of its own at ERROR; ours says it better.
+    logging.getLogger("websocket").setLevel(logging.CRITICAL)
+
+
+def _load(path: Path) -> Settings | None:
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return None
+
+
+def _secrets(settings: Settings) -> list[Secret]:
+    secrets = [settings.stream.api_key]
+    if settings.mqtt.password is not None:
+        secrets.append(settings.mqtt.password)
+    return secrets
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    while not stop.wait(1.0):
+        pass
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _load(args.config)
+    if settings is None:
+        return EXIT_CONFIG
+    setup_logging(settings.log_level, _secrets(settings))
+    for warning in settings.warnings:
+        LOG.warning(warning)
+    LOG.info(
+        "cmc-mqtt %s: %d coins from %s to mqtt://%s:%d/%s",
+        VERSION,
+        len(settings.stream.crypto_ids),
+        settings.stream.url,
+        settings.mqtt.host,
+        settings.mqtt.port,
+        settings.mqtt.topic_prefix,
+    )
+    bridge = Bridge(settings).start()
+    try:
+        _wait_for_signal()
+    finally:
+        LOG.info("stopping")
+        bridge.stop()
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = _load(args.config)
+    if settings is None:
+        return EXIT_CONFIG
+    for warning in settings.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(
+        f"{args.config}: OK ({len(settings.stream.crypto_ids)} coins, "
+        f"broker {settings.mqtt.host}:{settings.mqtt.port}, prefix {settings.mqtt.topic_prefix!r})"
+    )
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    server = FakeStreamServer(
+        args.host,
+        args.port,
+        api_key=args.api_key,
+        fast_interval=args.fast,
+        slow_interval=args.slow,
+    ).start()
+    LOG.info("fake CoinMarketCap stream on %s (Ctrl-C stops it)", server.url)
+    try:
+        _wait_for_signal()
+    finally:
+        server.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cmc-mqtt", description="Live CoinMarketCap prices as retained MQTT topics."
+    )
+    parser.add_argument("--version", action="version", version=f"cmc-mqtt {VERSION}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    config_help = "TOML config file (default: ./config.toml)"
+    run = sub.add_parser("run", help="run the bridge")
+    run.add_argument("--config", type=Path, default=Path("config.toml"), help=config_help)
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check-config", help="validate a config file and exit")
+    check.add_argument("--config", type=Path, default=Path("config.toml"), help=config_help)
+    check.set_defaults(func=cmd_check_config)
+
+    sim = sub.add_parser("simulate", help="run a fake CoinMarketCap stream server")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8765)
+    sim.add_argument("--api-key", default=None, help="accept only this key (default: any)")
+    sim.add_argument("--fast", type=float, default=5.0, help="seconds between pushes, top 500")
+    sim.add_argument("--slow", type=float, default=15.0, help="seconds between pushes, others")
+    sim.set_defaults(func=cmd_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,337 @@
+"""Configuration: TOML in, frozen typed settings out, or one readable line per problem.
+
+Config is parsed once; nothing after start-up reads raw dicts. Problems are collected (not
+raised one by one) so a user fixes a config in one round trip.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import voluptuous as vol
+
+from .errors import ConfigError
+from .secret import Secret
+
+DEFAULT_URL: Final = "wss://pro-stream.coinmarketcap.com/v1"
+API_KEY_ENV: Final = "CMC_API_KEY"
+LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSettings:
+    url: str
+    api_key: Secret
+    crypto_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TlsSettings:
+    enabled: bool = False
+    ca_certs: Path | None = None
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    insecure: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSettings:
+    host: str = "localhost"
+    port: int = 1883
+    username: str | None = None
+    password: Secret | None = None
+    client_id: str = ""
+    topic_prefix: str = "cmc"
+    qos: int = 0
+    retain: bool = True
+    keepalive: int = 60
+    tls: TlsSettings = field(default_factory=TlsSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    stream: StreamSettings
+    mqtt: MqttSettings
+    log_level: str = "info"
+    #: Things worth telling the user that do not stop the bridge (e.g. a world-readable key file).
+    warnings: tuple[str, ...] = ()
+
+
+# --- validators -------------------------------------------------------------------------------
+
+
+def _strict(kind: type, label: str) -> Callable[[Any], Any]:
+    """Type check that refuses bool where int is wanted (TOML `true` is not a port number)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) and kind is not bool:
+            raise vol.Invalid(f"expected {label}")
+        if not isinstance(value, kind):
+            raise vol.Invalid(f"expected {label}")
+        return value
+
+    return check
+
+
+_int = _strict(int, "int")
+_str = _strict(str, "string")
+_bool = _strict(bool, "bool")
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise vol.Invalid("must not be empty")
+    return value
+
+
+def topic_level_checker(what: str, *, allow_slash: bool) -> Callable[[str], str]:
+    """MQTT topic parts we build from config must not contain wildcards or empty levels."""
+
+    def check(value: str) -> str:
+        if not value:
+            raise vol.Invalid(f"{what} must not be empty")
+        for bad in ("+", "#", "\x00"):
+            if bad in value:
+                raise vol.Invalid(f"{what} must not contain {bad!r}")
+        if not allow_slash and "/" in value:
+            raise vol.Invalid(f"{what} must not contain '/'")
+        if value.startswith("$"):
+            raise vol.Invalid(f"{what} must not start with '$' (reserved by brokers)")
+        if any(level == "" for level in value.split("/")):
+            raise vol.Invalid(f"{what} must not have empty levels (leading, trailing or '//')")
+        return value
+
+    return check
+
+
+def _crypto_ids(value: Any) -> list[int]:
+    if not isinstance(value, list):
+        raise vol.Invalid("expected a list of coin ids, e.g. [1, 1027]")
+    if not value:
+        raise vol.Invalid("must name at least one coin id")
+    return value
+
+
+def _url(value: str) -> str:
+    if not value.startswith(("ws://", "wss://")):
+        raise vol.Invalid("must start with ws:// or wss://")
+    return value
+
+
+_PORT = vol.All(_int, vol.Range(min=1, max=65535))
+
+CMC_SCHEMA = vol.Schema(
+    {
+        vol.Optional("api_key"): vol.All(_str, _non_empty),
+        vol.Optional("api_key_file"): vol.All(_str, _non_empty),
+        vol.Optional("url", default=DEFAULT_URL): vol.All(_str, _url),
+        vol.Required("crypto_ids"): vol.All(
+            _crypto_ids, [vol.All(_int, vol.Range(min=1, max=2**31 - 1))]
+        ),
+    }
+)
+
+MQTT_SCHEMA = vol.Schema(
+    {
+        vol.Optional("host", default="localhost"): vol.All(_str, _non_empty),
+        vol.Optional("port", default=1883): _PORT,
+        vol.Optional("username"): _str,
+        vol.Optional("password"): _str,
+        vol.Optional("client_id"): vol.All(_str, _non_empty),
+        vol.Optional("topic_prefix", default="cmc"): vol.All(
+            _str, topic_level_checker("topic prefix", allow_slash=True)
+        ),
+        vol.Optional("qos", default=0): vol.All(_int, vol.In((0, 1, 2), msg="must be 0, 1 or 2")),
+        vol.Optional("retain", default=True): _bool,
+        vol.Optional("keepalive", default=60): vol.All(_int, vol.Range(min=5, max=65535)),
+        vol.Optional("tls", default=False): _bool,
+        vol.Optional("ca_certs"): vol.All(_str, _non_empty),
+        vol.Optional("certfile"): vol.All(_str, _non_empty),
+        vol.Optional("keyfile"): vol.All(_str, _non_empty),
+        vol.Optional("insecure", default=False): _bool,
+    }
+)
+
+LOG_SCHEMA = vol.Schema(
+    {
+        vol.Optional("level", default="info"): vol.All(
+            _str, vol.Lower, vol.In(LOG_LEVELS, msg=f"must be one of {', '.join(LOG_LEVELS)}")
+        ),
+    }
+)
+
+ROOT_SCHEMA = vol.Schema(
+    {
+        vol.Required("cmc"): CMC_SCHEMA,
+        vol.Optional("mqtt", default={}): MQTT_SCHEMA,
+        vol.Optional("log", default={}): LOG_SCHEMA,
+    }
+)
+
+_MESSAGES: Final = {
+    "extra keys not allowed": "unknown option",
+    "required key not provided": "required",
+    "expected a dictionary": "expected a table",
+}
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate a config file; raise `ConfigError` listing every problem found."""
+    try:
+        raw_text = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such config file (see config.example.toml)"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    try:
+        raw = tomllib.loads(raw_text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
+    settings = parse_settings(raw, environ=os.environ if environ is None else environ)
+    if raw.get("cmc", {}).get("api_key") and _readable_by_others(path):
+        warning = f"{path} holds the API key and is readable by other users; run: chmod 600 {path}"
+        settings = _with_warning(settings, warning)
+    return settings
+
+
+def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Settings:
+    """Validate an already-parsed config mapping (tests and the demo build these directly)."""
+    try:
+        data = ROOT_SCHEMA(dict(raw))
+    except vol.MultipleInvalid as exc:
+        raise ConfigError(sorted({_describe(err, raw) for err in exc.errors})) from None
+
+    problems: list[str] = []
+    cmc, mqtt, log = data["cmc"], data["mqtt"], data["log"]
+    api_key = _api_key(cmc, environ, problems)
+    tls = TlsSettings(
+        enabled=mqtt["tls"],
+        ca_certs=_existing_file(mqtt, "ca_certs", problems),
+        certfile=_existing_file(mqtt, "certfile", problems),
+        keyfile=_existing_file(mqtt, "keyfile", problems),
+        insecure=mqtt["insecure"],
+    )
+    if (tls.certfile is None) != (tls.keyfile is None):
+        problems.append("mqtt.certfile: certfile and keyfile must be given together")
+    if "password" in mqtt and "username" not in mqtt:
+        problems.append("mqtt.password: a password needs mqtt.username too")
+    if problems:
+        raise ConfigError(problems)
+
+    assert api_key is not None  # _api_key reported a problem otherwise
+    password = mqtt.get("password")
+    return Settings(
+        stream=StreamSettings(
+            url=cmc["url"],
+            api_key=api_key,
+            crypto_ids=tuple(dict.fromkeys(cmc["crypto_ids"])),
+        ),
+        mqtt=MqttSettings(
+            host=mqtt["host"],
+            port=mqtt["port"],
+            username=mqtt.get("username"),
+            password=Secret(password) if password is not None else None,
+            client_id=mqtt.get("client_id") or f"cmc-mqtt-{socket.gethostname()}",
+            topic_prefix=mqtt["topic_prefix"],
+            qos=mqtt["qos"],
+            retain=mqtt["retain"],
+            keepalive=mqtt["keepalive"],
+            tls=tls,
+        ),
+        log_level=log["level"],
+    )
+
+
+def _api_key(cmc: dict[str, Any], environ: Mapping[str, str], problems: list[str]) -> Secret | None:
+    from_env = environ.get(API_KEY_ENV, "").strip()
+    if from_env:
+        return Secret(from_env)
+    if "api_key" in cmc and "api_key_file" in cmc:
+        problems.append("cmc.api_key: give api_key or api_key_file, not both")
+        return None
+    if "api_key" in cmc:
+        return Secret(cmc["api_key"].strip())
+    if "api_key_file" in cmc:
+        key_path = Path(cmc["api_key_file"]).expanduser()
+        try:
+            key = key_path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            problems.append(f"cmc.api_key_file: cannot read {str(key_path)!r}: {exc.strerror}")
+            return None
+        if not key:
+            problems.append(f"cmc.api_key_file: {str(key_path)!r} is empty")
+            return None
+        return Secret(key)
+    problems.append(
+        f"cmc.api_key: required (or set cmc.api_key_file, "
+        f"or the {API_KEY_ENV} environment variable)"
+    )
+    return None
+
+
+def _existing_file(section: dict[str, Any], key: str, problems: list[str]) -> Path | None:
+    value = section.get(key)
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        problems.append(f"mqtt.{key}: no such file {value!r}")
+    return path
+
+
+def _describe(err: vol.Invalid, raw: Mapping[str, Any]) -> str:
+    key = _dotted(err.path)
+    message = _MESSAGES.get(err.error_message, err.error_message)
+    found, value = _lookup(raw, err.path)
+    if found and message not in ("unknown option", "required"):
+        return f"{key}: {message}, got {value!r}"
+    return f"{key}: {message}"
+
+
+def _dotted(path: list[Any]) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "<config>"
+
+
+def _lookup(raw: Any, path: list[Any]) -> tuple[bool, Any]:
+    node = raw
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False, None
+    return True, node
+
+
+def _readable_by_others(path: Path) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & (stat.S_IRGRP | stat.S_IROTH))
+
+
+def _with_warning(settings: Settings, warning: str) -> Settings:
+    return Settings(
+        stream=settings.stream,
+        mqtt=settings.mqtt,
+        log_level=settings.log_level,
+        warnings=(*settings.warnings, warning),
+    )

@@ -1,0 +1,36 @@
+"""One exception root, so callers can catch everything the bridge raises on purpose."""
+
+from __future__ import annotations
+
+
+class CmcMqttError(Exception):
+    """Root of every error cmc-mqtt raises deliberately."""
+
+
+class ConfigError(CmcMqttError):
+    """The configuration is unusable; `problems` holds one line per problem, each naming its key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class FrameError(CmcMqttError):
+    """A server frame that cannot be used; it is counted and dropped, never fatal."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class StreamError(CmcMqttError):
+    """The stream connection failed.
+
+    `permanent` failures (bad key, plan without WebSocket access, too many connections) need a
+    person to act, so they are retried rarely instead of in a loop.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, code: int | str | None = None):
+        self.permanent = permanent
+        self.code = code
+        super().__init__(message)

@@ -1,0 +1,172 @@
+"""Server frames in, typed frames out; anything unusable becomes a `FrameError`.
+
+This is the one boundary where untrusted stream text is judged. Numbers keep the exact text the
+server sent (`81187.93284788371`, `0.00001234`), so MQTT subscribers see what CoinMarketCap
+published, not a re-rendered float such as `1.234e-05`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Final
+
+from .errors import FrameError
+from .fields import FIELDS
+
+CHANNEL: Final = "market@crypto_latest_price"
+#: Real frames are under 1 KiB; anything far larger is hostile or broken and is not parsed.
+MAX_FRAME_BYTES: Final = 64 * 1024
+DEFAULT_PING_INTERVAL_MS: Final = 10_000
+_KNOWN_DATA_KEYS: Final = frozenset(f.key for f in FIELDS) | {"cid"}
+_FIELD_LIMITS: Final = tuple((f.key, f.minimum) for f in FIELDS)
+
+
+class NumberText(str):
+    """A JSON number kept as its source text; a plain `str` came from a JSON string instead."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    ping_interval_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    request_id: int | None
+    code: int | str | None
+    message: str
+    sub_count: int | None
+    sub_limit: int | None
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    request_id: int | None
+    ts: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorFrame:
+    request_id: int | None
+    code: str
+    category: str
+    message: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteFrame:
+    """One coin's quote. `texts` holds exact payload text, `numbers` the same values as floats;
+    both hold only the fields the frame carried as numbers (nulls and absent keys are left out)."""
+
+    cid: int
+    ts: int | None
+    texts: dict[str, str]
+    numbers: dict[str, float]
+    unknown_keys: tuple[str, ...] = ()
+
+
+ServerFrame = Welcome | Ack | Pong | ErrorFrame | QuoteFrame
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def parse_frame(payload: bytes | str) -> ServerFrame:
+    """Decode one text frame from the server."""
+    if len(payload) > MAX_FRAME_BYTES:
+        raise FrameError(f"frame of {len(payload)} bytes exceeds {MAX_FRAME_BYTES}")
+    try:
+        obj = json.loads(payload, parse_float=NumberText, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        # UnicodeDecodeError and JSONDecodeError are ValueErrors; deep nesting is RecursionError.
+        raise FrameError(f"not JSON: {type(exc).__name__}") from None
+    if not isinstance(obj, dict):
+        raise FrameError(f"frame is a JSON {type(obj).__name__}, not an object")
+    kind = obj.get("type")
+    if kind == "data":
+        return _quote(obj)
+    if kind == "pong":
+        return Pong(_opt_int(obj.get("id")), _opt_int(obj.get("ts")))
+    if kind == "ack":
+        return Ack(
+            request_id=_opt_int(obj.get("id")),
+            code=_code(obj.get("code")),
+            message=str(obj.get("msg", "")),
+            sub_count=_opt_int(obj.get("sub_count")),
+            sub_limit=_opt_int(obj.get("sub_limit")),
+            duplicate=obj.get("duplicate") is True,
+        )
+    if kind == "error":
+        return _error(obj)
+    if kind == "welcome":
+        interval = _opt_int(obj.get("ping_interval_ms"))
+        if interval is None or interval <= 0:
+            interval = DEFAULT_PING_INTERVAL_MS
+        return Welcome(min(max(interval, 1000), 300_000))
+    raise FrameError(f"unknown frame type {str(kind)[:40]!r}")
+
+
+def _quote(obj: dict[str, Any]) -> QuoteFrame:
+    if obj.get("channel") != CHANNEL:
+        raise FrameError(f"data for unexpected channel {str(obj.get('channel'))[:60]!r}")
+    data = obj.get("data")
+    if not isinstance(data, dict):
+        raise FrameError("data frame without a data object")
+    cid = data.get("cid")
+    if type(cid) is not int or not 0 < cid < 2**31:
+        raise FrameError(f"bad cid {str(cid)[:40]!r}")
+    texts: dict[str, str] = {}
+    numbers: dict[str, float] = {}
+    for key, minimum in _FIELD_LIMITS:
+        value = data.get(key)
+        if value is None:
+            continue
+        kind = type(value)
+        if kind is NumberText:
+            text = str.__str__(value)
+        elif kind is int:
+            text = str(value)
+        else:
+            raise FrameError(f"coin {cid} field {key!r} is a {kind.__name__}, not a number")
+        try:
+            number = float(value)
+        except (OverflowError, ValueError):
+            raise FrameError(f"coin {cid} field {key!r} is out of range") from None
+        if not math.isfinite(number):
+            raise FrameError(f"coin {cid} field {key!r} is not finite")
+        if minimum is not None and number < minimum:
+            raise FrameError(f"coin {cid} field {key!r} = {text} is below {minimum:g}")
+        texts[key] = text
+        numbers[key] = number
+    unknown = tuple(k for k in data if k not in _KNOWN_DATA_KEYS)
+    return QuoteFrame(cid, _opt_int(obj.get("ts")), texts, numbers, unknown)
+
+
+def _error(obj: dict[str, Any]) -> ErrorFrame:
+    status = obj.get("status")
+    if not isinstance(status, dict):
+        status = {}
+    return ErrorFrame(
+        request_id=_opt_int(obj.get("id")),
+        code=str(status.get("error_code", obj.get("code", "")))[:20],
+        category=str(status.get("category", ""))[:40],
+        message=str(status.get("error_message", obj.get("msg", "")))[:300],
+        detail=str(status.get("error_detail", ""))[:300],
+    )
+
+
+def _opt_int(value: Any) -> int | None:
+    return value if type(value) is int else None
+
+
+def _code(value: Any) -> int | str | None:
+    if type(value) is int or isinstance(value, str):
+        return value
+    return None

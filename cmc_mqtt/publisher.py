@@ -1,0 +1,261 @@
+"""The MQTT side: one thread owns the paho client and publishes what the bridge state hands it.
+
+paho's `loop_start()` thread is not used: waking it for every publish costs more CPU than all
+other work per frame. This thread drives the socket itself (`loop_read`/`loop_write`/
+`loop_misc`) and is woken once per batch. It takes new values from the state only when paho
+has written everything it had, so a slow or stalled broker makes values coalesce in the state
+instead of growing paho's queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import socket
+import ssl
+import threading
+import time
+from typing import Any, Final
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from .backoff import Backoff
+from .config import MqttSettings
+from .state import OFFLINE, BridgeState, Message
+
+LOG = logging.getLogger(__name__)
+INFO_INTERVAL_S: Final = 10.0
+SHUTDOWN_FLUSH_S: Final = 1.0
+
+
+class MqttPublisher:
+    """Keeps the broker's retained topics equal to the bridge state, across broker restarts."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        state: BridgeState,
+        *,
+        version: str,
+        backoff: Backoff | None = None,
+        connect_timeout: float = 3.0,
+    ) -> None:
+        self._settings = settings
+        self._state = state
+        self._version = version
+        self._backoff = backoff or Backoff(0.5, 10.0)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._wake_flag = False
+        self._ready = False
+        self._outage_logged = False
+        self._last_info = ""
+        self._next_info = 0.0
+        self.connected = threading.Event()  # set while the broker has accepted us
+        self.refused_reason: str | None = None  # last CONNACK refusal, for the CLI
+        self._client = self._make_client(connect_timeout)
+        state.add_listener(self.wake)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="cmc-mqtt-publisher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 1.5) -> None:
+        """Publish `offline`, disconnect cleanly and end the thread."""
+        self._stopping.set()
+        self.wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def wake(self) -> None:
+        """Called from other threads when the state has something new; cheap when repeated."""
+        if not self._wake_flag:
+            self._wake_flag = True
+            # A full pipe means a wake is already pending; a closed one means shutdown.
+            with contextlib.suppress(OSError):
+                os.write(self._wake_w, b"x")
+
+    # --- the thread ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                if self._client.socket() is None and not self._connect():
+                    self._stopping.wait(self._backoff.next_delay())
+                    continue
+                self._service_once()
+            self._shutdown()
+        except Exception:
+            LOG.exception("MQTT publisher thread failed")
+            raise
+
+    def _connect(self) -> bool:
+        s = self._settings
+        self._ready = False
+        try:
+            self._client.connect(s.host, s.port, keepalive=s.keepalive)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            self._log_outage(f"cannot reach MQTT broker {s.host}:{s.port}: {_reason(exc)}")
+            return False
+        return True
+
+    def _service_once(self) -> None:
+        client = self._client
+        sock = client.socket()
+        if sock is None:
+            return
+        timeout = 0.0 if isinstance(sock, ssl.SSLSocket) and sock.pending() else 1.0
+        fd = sock.fileno()
+        wlist = [fd] if client.want_write() else []
+        try:
+            readable, _, _ = select.select([fd, self._wake_r], wlist, [], timeout)
+        except (OSError, ValueError):
+            readable = []
+        if self._wake_r in readable:
+            self._wake_flag = False
+            with contextlib.suppress(OSError):
+                os.read(self._wake_r, 4096)
+        if fd in readable or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+            client.loop_read()
+        if self._ready and not client.want_write():
+            self._publish(self._state.take_pending())
+            self._maybe_publish_info()
+        if client.want_write():
+            client.loop_write()
+        client.loop_misc()
+
+    def _publish(self, messages: list[Message]) -> None:
+        if not messages:
+            return
+        publish = self._client.publish
+        qos, retain = self._settings.qos, self._settings.retain
+        for topic, payload in messages:
+            publish(topic, payload, qos, retain)
+        self._state.count_publishes(len(messages))
+
+    def _maybe_publish_info(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now < self._next_info:
+            return
+        self._next_info = now + INFO_INTERVAL_S
+        payload = self._state.info_payload(self._version)
+        if force or payload != self._last_info:
+            self._last_info = payload
+            self._client.publish(self._state.topics.info, payload, self._settings.qos, True)
+
+    def _shutdown(self) -> None:
+        client = self._client
+        if self._ready:
+            client.publish(self._state.topics.status, OFFLINE, self._settings.qos, True)
+            client.disconnect()
+            deadline = time.monotonic() + SHUTDOWN_FLUSH_S
+            while client.socket() is not None and client.want_write():
+                if time.monotonic() > deadline:
+                    break
+                sock = client.socket()
+                if sock is not None:
+                    select.select([], [sock], [], 0.1)
+                client.loop_write()
+        sock = client.socket()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    # --- paho callbacks (run on this thread, inside loop_read/loop_write/loop_misc) -----------
+
+    def _on_connect(
+        self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any = None
+    ) -> None:
+        if reason.is_failure:
+            self.refused_reason = str(reason)
+            self._log_outage(
+                f"MQTT broker {self._settings.host}:{self._settings.port} refused the connection: "
+                f"{reason} (check mqtt.username / mqtt.password)"
+            )
+            return
+        self.refused_reason = None
+        self._ready = True
+        self._backoff.reset()
+        if self._outage_logged:
+            LOG.info("MQTT connection restored; republishing all retained values")
+        else:
+            LOG.info("connected to MQTT broker %s:%d", self._settings.host, self._settings.port)
+        self._outage_logged = False
+        self.connected.set()
+        self._publish(self._state.snapshot())
+        self._maybe_publish_info(force=True)
+
+    def _on_disconnect(
+        self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any = None
+    ) -> None:
+        was_ready = self._ready
+        self._ready = False
+        self.connected.clear()
+        if was_ready and not self._stopping.is_set():
+            self._log_outage(f"lost the MQTT connection ({reason}); reconnecting")
+
+    def _log_outage(self, message: str) -> None:
+        """One warning per outage; repeats go to debug so a long outage does not flood logs."""
+        if self._outage_logged:
+            LOG.debug(message)
+        else:
+            self._outage_logged = True
+            LOG.warning(message)
+
+    # --- set-up -------------------------------------------------------------------------------
+
+    def _make_client(self, connect_timeout: float) -> mqtt.Client:
+        s = self._settings
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=s.client_id,
+            protocol=mqtt.MQTTv311,
+            clean_session=True,
+        )
+        client.connect_timeout = connect_timeout
+        client.will_set(self._state.topics.status, OFFLINE, qos=s.qos, retain=True)
+        if s.username is not None:
+            password = s.password.reveal() if s.password is not None else None
+            client.username_pw_set(s.username, password)
+        if s.tls.enabled:
+            client.tls_set(
+                ca_certs=str(s.tls.ca_certs) if s.tls.ca_certs else None,
+                certfile=str(s.tls.certfile) if s.tls.certfile else None,
+                keyfile=str(s.tls.keyfile) if s.tls.keyfile else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+            if s.tls.insecure:
+                client.tls_insecure_set(True)
+        # Bounded: QoS>0 messages beyond this are refused rather than queued forever.
+        client.max_queued_messages_set(max(1000, 20 * len(self._state.crypto_ids)))
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        # Registering a write callback makes publish() queue instead of writing per message.
+        client.on_socket_register_write = _no_op
+        return client
+
+
+def _no_op(*_args: Any) -> None:
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted ({exc.verify_message})"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return "timed out"
+    if isinstance(exc, socket.gaierror):
+        return "unknown host"
+    return exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)

@@ -1,0 +1,40 @@
+"""A string that refuses to show itself, so the API key cannot leak through logs or `repr`."""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+class Secret:
+    """Holds a secret value; only `reveal()` returns it."""
+
+    __slots__ = ("_value",)
+    MASK: Final = "**********"
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return f"Secret({self.MASK!r})"
+
+    def __str__(self) -> str:
+        return self.MASK
+
+    def __format__(self, spec: str) -> str:
+        return self.MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickling would write the key to disk in clear; nothing in the bridge needs it.
+        raise TypeError("Secret values cannot be pickled")

@@ -1,0 +1,409 @@
+"""A fake CoinMarketCap stream server on a loopback port.
+
+It speaks the protocol as documented (key header, welcome, subscribe/ack, data at the real
+cadences, ping/pong, error frames, close codes) and can be told to misbehave while it runs:
+tests flip fields of `Behaviour` or call `broadcast`, `close_all` and `drop_all`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import json
+import logging
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..frames import CHANNEL
+from .market import Market
+from .wire import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    FrameReader,
+    HandshakeError,
+    accept_response,
+    close_frame,
+    encode_frame,
+    http_error,
+    read_request,
+)
+
+LOG = logging.getLogger(__name__)
+KEY_HEADER = "x-cmc_pro_api_key"
+
+
+@dataclass
+class Behaviour:
+    """How the fake behaves; every field may be changed while it runs."""
+
+    answer_upgrade: bool = True  # False: accept TCP, never answer the HTTP upgrade
+    welcome_delay: float = 0.0
+    ping_interval_ms: int = 10_000
+    answer_pings: bool = True
+    push_data: bool = True
+    stalled: bool = False  # send nothing at all, keep the connection open
+    subscribe_error: str | None = None  # answer subscribe with this error code instead of ack
+    close_after_welcome: int | None = None  # close with this code right after the welcome
+
+
+@dataclass
+class ServerConnection:
+    server: FakeStreamServer
+    sock: socket.socket
+    headers: dict[str, str] = field(default_factory=dict)
+    subscribed: set[int] = field(default_factory=set)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    closed: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, payload: str | bytes, opcode: int = OP_TEXT) -> bool:
+        data = payload.encode() if isinstance(payload, str) else payload
+        return self.send_raw(encode_frame(data, opcode))
+
+    def send_raw(self, data: bytes) -> bool:
+        """Bytes straight onto the socket: whole frames, or deliberately broken ones."""
+        if self.closed:
+            return False
+        with self._lock:
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                self.abort()
+                return False
+        return True
+
+    def close(self, code: int, reason: str = "") -> None:
+        self.send_raw(close_frame(code, reason))
+        self.abort()
+
+    def abort(self) -> None:
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                self.sock.close()
+            self.server._forget(self)
+
+
+class FakeStreamServer:
+    """Thread-per-connection fake; `with FakeStreamServer() as server:` starts and stops it."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        api_key: str | None = None,
+        market: Market | None = None,
+        fast_interval: float = 5.0,
+        slow_interval: float = 15.0,
+        top_ranked: int = 500,
+        behaviour: Behaviour | None = None,
+    ) -> None:
+        self.api_key = api_key  # None: any non-empty key is accepted
+        self.market = market or Market()
+        self.fast_interval = fast_interval
+        self.slow_interval = slow_interval
+        self.top_ranked = top_ranked
+        self.behaviour = behaviour or Behaviour()
+        self.accepted = 0
+        self.frames_sent = 0
+        self._listener = socket.create_server((host, port))
+        self.host, self.port = self._listener.getsockname()[:2]
+        self._connections: list[ServerConnection] = []
+        self._changed = threading.Condition()
+        self._schedule: list[tuple[float, int]] = []
+        self._scheduled: set[int] = set()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._rng = random.Random()
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.host}:{self.port}/v1"
+
+    def __enter__(self) -> FakeStreamServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def start(self) -> FakeStreamServer:
+        for target, name in ((self._accept_loop, "accept"), (self._push_loop, "push")):
+            thread = threading.Thread(target=target, name=f"fake-stream-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        for conn in self.connections:
+            conn.abort()
+        for thread in self._threads:
+            thread.join(2)
+
+    # --- what tests look at and do -------------------------------------------------------------
+
+    @property
+    def connections(self) -> list[ServerConnection]:
+        with self._changed:
+            return list(self._connections)
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+        """Wait until `predicate()` holds; it is re-checked whenever a connection changes."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(min(remaining, 0.2))
+        return True
+
+    def wait_subscribed(self, accepted: int = 1, timeout: float = 10.0) -> ServerConnection:
+        """The live connection that subscribed, once at least `accepted` connections were made."""
+
+        def ready() -> bool:
+            return self.accepted >= accepted and any(
+                c.subscribed and not c.closed for c in self._connections
+            )
+
+        if not self.wait_for(ready, timeout):
+            raise TimeoutError(f"no subscribed connection (accepted {self.accepted})")
+        return next(c for c in self.connections if c.subscribed and not c.closed)
+
+    def broadcast(self, payload: str | bytes, opcode: int = OP_TEXT) -> int:
+        return sum(conn.send(payload, opcode) for conn in self.connections if not conn.closed)
+
+    def send_quote(self, data: dict[str, Any], ts: int | None = None) -> int:
+        """Send one `data` frame with this payload to every connection."""
+        frame = {
+            "type": "data",
+            "channel": CHANNEL,
+            "params": {"crypto_ids": data.get("cid")},
+            "data": data,
+            "ts": ts if ts is not None else int(time.time() * 1000),
+        }
+        return self.broadcast(json.dumps(frame))
+
+    def close_all(self, code: int, reason: str = "") -> None:
+        for conn in self.connections:
+            conn.close(code, reason)
+
+    def drop_all(self) -> None:
+        """Cut every connection without a close frame, as a network failure would."""
+        for conn in self.connections:
+            conn.abort()
+
+    def _forget(self, conn: ServerConnection) -> None:
+        with self._changed:
+            if conn in self._connections:
+                self._connections.remove(conn)
+            self._changed.notify_all()
+
+    # --- connections ---------------------------------------------------------------------------
+
+    def _accept_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                return
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = ServerConnection(self, sock)
+            with self._changed:
+                self.accepted += 1
+                self._connections.append(conn)
+                self._changed.notify_all()
+            threading.Thread(
+                target=self._serve, args=(conn,), name="fake-stream-conn", daemon=True
+            ).start()
+
+    def _serve(self, conn: ServerConnection) -> None:
+        try:
+            self._handshake(conn)
+            reader = FrameReader(conn.sock)
+            while not conn.closed:
+                opcode, payload = reader.read()
+                if opcode == OP_CLOSE:
+                    conn.close(1000)
+                elif opcode == OP_PING:
+                    conn.send(payload, OP_PONG)
+                elif opcode == OP_TEXT:
+                    self._request(conn, payload)
+        except (OSError, ConnectionError, HandshakeError):
+            pass
+        finally:
+            conn.abort()
+
+    def _handshake(self, conn: ServerConnection) -> None:
+        _, conn.headers = read_request(conn.sock)
+        behaviour = self.behaviour
+        if not behaviour.answer_upgrade:
+            while conn.sock.recv(4096):  # hold the connection open, say nothing
+                pass
+            raise HandshakeError("never answered")
+        key = conn.headers.get("sec-websocket-key")
+        if conn.headers.get("upgrade", "").lower() != "websocket" or not key:
+            conn.sock.sendall(http_error(400, "Bad Request"))
+            raise HandshakeError("not a websocket upgrade")
+        conn.sock.sendall(accept_response(key))
+        api_key = conn.headers.get(KEY_HEADER, "")
+        if not api_key:
+            conn.send(error_frame("1002", "AUTH", "API key missing."))
+            conn.close(4100, "missing api key")
+            raise HandshakeError("no key")
+        if self.api_key is not None and api_key != self.api_key:
+            conn.close(4100, "invalid api key")  # the documented close without a JSON error
+            raise HandshakeError("bad key")
+        if behaviour.welcome_delay:
+            time.sleep(behaviour.welcome_delay)
+        if not behaviour.stalled:
+            conn.send(
+                json.dumps({"type": "welcome", "ping_interval_ms": behaviour.ping_interval_ms})
+            )
+        if behaviour.close_after_welcome is not None:
+            conn.close(behaviour.close_after_welcome)
+            raise HandshakeError("closed after welcome")
+
+    def _request(self, conn: ServerConnection, payload: bytes) -> None:
+        try:
+            request = json.loads(payload)
+        except ValueError:
+            request = None
+        if not isinstance(request, dict):
+            conn.send(error_frame("2201", "PROTOCOL", "Invalid message format."))
+            return
+        conn.requests.append(request)
+        request_id = request.get("id")
+        method = request.get("method")
+        behaviour = self.behaviour
+        if behaviour.stalled:
+            return
+        if method == "ping":
+            if behaviour.answer_pings:
+                pong = {"type": "pong", "id": request_id, "code": 0, "ts": _now_ms()}
+                conn.send(json.dumps(pong))
+        elif method in ("subscribe", "unsubscribe"):
+            self._subscription(conn, request, request_id, method)
+        elif method == "unsubscribe_all":
+            conn.subscribed.clear()
+            conn.send(json.dumps(_ack(request_id, 0)))
+        else:
+            conn.send(error_frame("2202", "PROTOCOL", "Unknown method.", request_id=request_id))
+
+    def _subscription(
+        self, conn: ServerConnection, request: dict[str, Any], request_id: Any, method: str
+    ) -> None:
+        if request.get("channel") != CHANNEL:
+            conn.send(error_frame("2301", "PROTOCOL", "Unknown channel.", request_id=request_id))
+            return
+        params = request.get("params") or {}
+        ids = params.get("crypto_ids") if isinstance(params, dict) else None
+        if method == "subscribe":
+            if self.behaviour.subscribe_error is not None:
+                code = self.behaviour.subscribe_error
+                conn.send(error_frame(code, "AUTH", f"Error {code}.", request_id=request_id))
+                return
+            if not isinstance(ids, list) or not all(type(i) is int for i in ids):
+                detail = f"Param 'crypto_ids' is required for channel '{CHANNEL}'."
+                conn.send(
+                    error_frame(
+                        "2401", "PROTOCOL", "Missing required param for channel.", detail,
+                        request_id=request_id,
+                    )
+                )  # fmt: skip
+                return
+            duplicate = bool(conn.subscribed) and set(ids) <= conn.subscribed
+            with self._changed:
+                conn.subscribed.update(ids)
+                self._changed.notify_all()
+            for cid in ids:
+                self._schedule_coin(cid)
+            conn.send(json.dumps(_ack(request_id, 1, duplicate=duplicate)))
+        else:
+            with self._changed:
+                if isinstance(ids, list):
+                    conn.subscribed.difference_update(ids)
+                else:
+                    conn.subscribed.clear()
+                self._changed.notify_all()
+            conn.send(json.dumps(_ack(request_id, 1 if conn.subscribed else 0)))
+
+    # --- data pushes ---------------------------------------------------------------------------
+
+    def interval(self, cid: int) -> float:
+        fast = self.market.rank(cid) <= self.top_ranked
+        return self.fast_interval if fast else self.slow_interval
+
+    def _schedule_coin(self, cid: int) -> None:
+        with self._changed:
+            if cid in self._scheduled:
+                return
+            self._scheduled.add(cid)
+            # A first push soon, spread so that coins do not all arrive at once.
+            due = time.monotonic() + self._rng.uniform(0, min(self.interval(cid), 1.0))
+            heapq.heappush(self._schedule, (due, cid))
+
+    def _push_loop(self) -> None:
+        while not self._stopping.is_set():
+            with self._changed:
+                due = self._schedule[0][0] if self._schedule else None
+            now = time.monotonic()
+            if due is None or due > now:
+                self._stopping.wait(0.05 if due is None else min(due - now, 0.05))
+                continue
+            with self._changed:
+                _, cid = heapq.heappop(self._schedule)
+                targets = [c for c in self._connections if cid in c.subscribed and not c.closed]
+                if not targets:
+                    self._scheduled.discard(cid)
+                    continue
+                heapq.heappush(self._schedule, (max(due + self.interval(cid), now), cid))
+            behaviour = self.behaviour
+            if not behaviour.push_data or behaviour.stalled:
+                continue
+            frame = encode_frame(self.market.frame(cid, _now_ms()).encode())
+            for conn in targets:
+                if conn.send_raw(frame):
+                    self.frames_sent += 1
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _ack(request_id: Any, sub_count: int, *, duplicate: bool = False) -> dict[str, Any]:
+    ack: dict[str, Any] = {
+        "type": "ack", "id": request_id, "code": 0, "msg": "ok", "channel": CHANNEL,
+        "sub_count": sub_count, "sub_limit": 100,
+    }  # fmt: skip
+    if duplicate:
+        ack["duplicate"] = True
+    return ack
+
+
+def error_frame(
+    code: str, category: str, message: str, detail: str = "", *, request_id: Any = None
+) -> str:
+    """An error frame in the documented shape (note `error_code` is a string)."""
+    status = {
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "error_code": code, "category": category, "error_message": message,
+        "error_detail": detail,
+    }  # fmt: skip
+    return json.dumps({"type": "error", "id": request_id, "status": status})
+
+
+__all__ = ["OP_BINARY", "Behaviour", "FakeStreamServer", "ServerConnection", "error_frame"]
