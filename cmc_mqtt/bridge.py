@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from .backoff import Backoff
 from .config import Settings
-from .publisher import MqttPublisher
+from .publisher import INFO_INTERVAL_S, MqttPublisher
 from .state import BridgeState, Topics
 from .stream import StreamClient, StreamTimings
 from .version import VERSION
@@ -12,11 +13,24 @@ from .version import VERSION
 class Bridge:
     """Stream → frames → state → MQTT. `with Bridge(settings):` runs it."""
 
-    def __init__(self, settings: Settings, *, stream_timings: StreamTimings | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        stream_timings: StreamTimings | None = None,
+        mqtt_backoff: Backoff | None = None,
+        info_interval: float = INFO_INTERVAL_S,
+    ) -> None:
         self.settings = settings
         self.topics = Topics(settings.mqtt.topic_prefix)
         self.state = BridgeState(settings.stream.crypto_ids, self.topics)
-        self.publisher = MqttPublisher(settings.mqtt, self.state, version=VERSION)
+        self.publisher = MqttPublisher(
+            settings.mqtt,
+            self.state,
+            version=VERSION,
+            backoff=mqtt_backoff,
+            info_interval=info_interval,
+        )
         self.stream = StreamClient(settings.stream, self.state, timings=stream_timings)
 
     def start(self) -> Bridge:

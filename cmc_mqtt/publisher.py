@@ -42,6 +42,7 @@ class MqttPublisher:
         version: str,
         backoff: Backoff | None = None,
         connect_timeout: float = 3.0,
+        info_interval: float = INFO_INTERVAL_S,
     ) -> None:
         self._settings = settings
         self._state = state
@@ -54,6 +55,7 @@ class MqttPublisher:
         self._wake_flag = False
         self._ready = False
         self._outage_logged = False
+        self._info_interval = info_interval
         self._last_info = ""
         self._next_info = 0.0
         self.connected = threading.Event()  # set while the broker has accepted us
@@ -147,7 +149,7 @@ class MqttPublisher:
         now = time.monotonic()
         if not force and now < self._next_info:
             return
-        self._next_info = now + INFO_INTERVAL_S
+        self._next_info = now + self._info_interval
         payload = self._state.info_payload(self._version)
         if force or payload != self._last_info:
             self._last_info = payload

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 import websocket
+from websocket import ABNF
 
 from .backoff import Backoff
 from .config import StreamSettings
@@ -24,6 +25,7 @@ from .errors import FrameError, StreamError
 from .frames import (
     CHANNEL,
     DEFAULT_PING_INTERVAL_MS,
+    MAX_FRAME_BYTES,
     Ack,
     ErrorFrame,
     QuoteFrame,
@@ -108,6 +110,9 @@ class StreamClient:
         self._outage = False
         self._malformed_logged = False
         self._unknown_keys_logged: set[str] = set()
+        self._fragments: list[bytes] = []
+        self._fragment_opcode: int | None = None
+        self._fragment_bytes = 0
         # Observable for operators and tests.
         self.attempts = 0
         self.last_error: StreamError | None = None
@@ -246,28 +251,64 @@ class StreamClient:
         return DEFAULT_PING_INTERVAL_MS / 1000
 
     def _receive(self, ws: websocket.WebSocket) -> ServerFrame | None:
-        """One parsed frame; None after a timeout or a frame that was counted and dropped."""
+        """One parsed frame; None after a timeout, a control frame, or a frame that was counted
+        and dropped. Raw frames are read (not `recv_data`) because websocket-client answers a
+        close frame itself and, when that answer fails, reports the failure instead of the
+        close code that says why we were refused."""
         try:
-            opcode, data = ws.recv_data()
+            frame = ws.recv_frame()  # type: ignore[no-untyped-call]
         except websocket.WebSocketTimeoutException:
             return None
         except (OSError, websocket.WebSocketException) as exc:
             if self._stopping.is_set():
                 return None
             raise StreamError(f"connection lost: {_describe(exc)}") from None
-        if opcode == websocket.ABNF.OPCODE_TEXT:
-            try:
-                frame = parse_frame(data)
-            except FrameError as exc:
-                self._malformed(exc.reason)
-                return None
-            if isinstance(frame, QuoteFrame):
-                self._deliver(frame)
-            return frame
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
+        opcode, data = frame.opcode, frame.data
+        if opcode == ABNF.OPCODE_CLOSE:
+            with contextlib.suppress(Exception):
+                ws.send_close(websocket.STATUS_NORMAL)
             raise _close_error(data)
-        self._malformed(f"unexpected opcode {opcode} ({len(data)} bytes)")
-        return None
+        if opcode == ABNF.OPCODE_PING:
+            with contextlib.suppress(Exception):
+                ws.pong(data)
+            return None
+        if opcode == ABNF.OPCODE_PONG:
+            return None
+        message = self._assemble(opcode, data, fin=bool(frame.fin))
+        if message is None:
+            return None
+        opcode, data = message
+        if opcode != ABNF.OPCODE_TEXT:
+            self._malformed(f"unexpected opcode {opcode} ({len(data)} bytes)")
+            return None
+        try:
+            parsed = parse_frame(data)
+        except FrameError as exc:
+            self._malformed(exc.reason)
+            return None
+        if isinstance(parsed, QuoteFrame):
+            self._deliver(parsed)
+        return parsed
+
+    def _assemble(self, opcode: int, data: bytes, *, fin: bool) -> tuple[int, bytes] | None:
+        """Join fragmented messages; oversized ones are dropped as they grow."""
+        if opcode != ABNF.OPCODE_CONT:
+            self._fragments, self._fragment_opcode = [], opcode
+        elif self._fragment_opcode is None:
+            self._malformed("continuation frame without a start")
+            return None
+        self._fragments.append(data)
+        self._fragment_bytes = sum(len(part) for part in self._fragments)
+        if self._fragment_bytes > MAX_FRAME_BYTES:
+            self._fragments, self._fragment_opcode = [], None
+            self._malformed(f"message larger than {MAX_FRAME_BYTES} bytes")
+            return None
+        if not fin:
+            return None
+        first = self._fragment_opcode
+        joined = b"".join(self._fragments)
+        self._fragments, self._fragment_opcode = [], None
+        return first, joined
 
     def _deliver(self, frame: QuoteFrame) -> None:
         if not self._sink.apply_quote(frame):
@@ -328,8 +369,21 @@ class StreamClient:
         try:
             ws.send(json.dumps(request, separators=(",", ":")))
         except (OSError, websocket.WebSocketException) as exc:
-            raise StreamError(f"send failed: {_describe(exc)}") from None
+            raise self._explain_send_failure(ws, exc) from None
         return self._request_id
+
+    def _explain_send_failure(self, ws: websocket.WebSocket, exc: BaseException) -> StreamError:
+        """A server that refuses us (bad key, too many connections) closes right away, so our
+        next send fails; the close frame saying why may still be waiting unread."""
+        for _ in range(16):
+            try:
+                frame = self._receive(ws)
+            except StreamError as reason:
+                return reason
+            if isinstance(frame, ErrorFrame) and frame.code in PERMANENT_ERROR_CODES:
+                message = PERMANENT_ERROR_CODES[frame.code]
+                return StreamError(message, permanent=True, code=frame.code)
+        return StreamError(f"send failed: {_describe(exc)}")
 
     def _close_ws(self) -> None:
         ws, self._ws = self._ws, None

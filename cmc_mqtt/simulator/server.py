@@ -147,6 +147,8 @@ class FakeStreamServer:
     def stop(self) -> None:
         self._stopping.set()
         with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # close() alone does not wake accept()
+        with contextlib.suppress(OSError):
             self._listener.close()
         for conn in self.connections:
             conn.abort()

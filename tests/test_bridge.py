@@ -1,0 +1,183 @@
+"""End to end: the fake stream over a socket, the bridge, a real mosquitto, a real subscriber."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from cmc_mqtt.bridge import Bridge
+from cmc_mqtt.fields import FIELD_KEYS
+from cmc_mqtt.simulator import FakeStreamServer
+
+from .helpers import FIXTURES, Broker, Subscriber, retained, wait_until
+
+StartBridge = Callable[..., Bridge]
+BTC_FRAME = json.loads((FIXTURES / "stream-session.jsonl").read_text().splitlines()[2])
+
+
+def quiet(stream: FakeStreamServer) -> None:
+    """Stop the simulated market so the test alone decides what is sent."""
+    stream.behaviour.push_data = False
+
+
+def test_every_topic_carries_what_the_stream_sent(
+    start_bridge: StartBridge, stream: FakeStreamServer, subscriber: Subscriber
+) -> None:
+    quiet(stream)
+    bridge = start_bridge()
+    stream.wait_subscribed()
+    subscriber.wait_topic("cmc/status", "online")
+    stream.broadcast(json.dumps(BTC_FRAME))
+    subscriber.wait_topic("cmc/1/json")
+    data = BTC_FRAME["data"]
+    for key in FIELD_KEYS:
+        assert (
+            subscriber.last[f"cmc/1/{key}"] == repr(data[key])
+            if isinstance(data[key], float)
+            else str(data[key])
+        )
+    assert subscriber.last["cmc/1/p"] == "81187.93284788371"
+    assert subscriber.last["cmc/1/cs"] == "20028706"
+    as_json = json.loads(subscriber.last["cmc/1/json"])
+    assert as_json == {**data, "ts": BTC_FRAME["ts"]}
+    # Everything is retained: a subscriber arriving later sees the same.
+    late = retained(subscriber_broker(bridge), "cmc/1/#", lambda last: len(last) == 14)
+    assert late["cmc/1/p"] == "81187.93284788371"
+
+
+def subscriber_broker(bridge: Bridge) -> Broker:
+    broker = Broker.__new__(Broker)
+    broker.host, broker.port = bridge.settings.mqtt.host, bridge.settings.mqtt.port
+    return broker
+
+
+def test_status_and_bridge_info(
+    start_bridge: StartBridge, stream: FakeStreamServer, subscriber: Subscriber
+) -> None:
+    start_bridge()
+    subscriber.wait_topic("cmc/status", "online")
+
+    def info_with_frames(last: dict[str, str]) -> dict[str, object] | None:
+        raw = last.get("cmc/bridge/info")
+        info = json.loads(raw) if raw else None
+        return info if info and info["frames"] > 0 else None
+
+    # The market pushes every 0.2 s; the info refresh (10 s in real use) is 0.5 s here.
+    info = subscriber.wait_for(info_with_frames)
+    assert info["version"]
+    assert info["crypto_ids"] == [1, 1027]
+    assert info["stream_connected"] is True
+    for counter in ("malformed_frames", "reconnects", "publishes", "last_frame_time"):
+        assert counter in info
+    retained_status = [m for m in subscriber.messages if m[0] == "cmc/status"]
+    assert retained_status[-1][1] == "online"
+
+
+def test_null_field_keeps_the_last_good_value(
+    start_bridge: StartBridge, stream: FakeStreamServer, subscriber: Subscriber
+) -> None:
+    quiet(stream)
+    start_bridge()
+    stream.wait_subscribed()
+    stream.send_quote({"cid": 1, "p": 100.5, "vu": 7})
+    subscriber.wait_topic("cmc/1/vu", "7")
+    stream.send_quote({"cid": 1, "p": 101.5, "vu": None})
+    subscriber.wait_topic("cmc/1/p", "101.5")
+    assert subscriber.last["cmc/1/vu"] == "7"
+    assert json.loads(subscriber.last["cmc/1/json"])["vu"] == 7
+
+
+def test_hostile_frames_are_counted_and_never_replace_good_values(
+    start_bridge: StartBridge, stream: FakeStreamServer, subscriber: Subscriber
+) -> None:
+    quiet(stream)
+    bridge = start_bridge()
+    stream.wait_subscribed()
+    stream.send_quote({"cid": 1, "p": 100.5})
+    subscriber.wait_topic("cmc/1/p", "100.5")
+    hostile = [
+        b"not json",
+        b'{"type":"data","channel":"market@crypto_latest_price","data":{"cid":1,"p":NaN}}',
+        b'{"type":"data","channel":"market@crypto_latest_price","data":{"cid":1,"p":"9"}}',
+        b'{"type":"data","channel":"market@crypto_latest_price","data":{"cid":1,"p":-3}}',
+        b'{"type":"data","channel":"market@crypto_latest_price","data":{"cid":1,"p":1e400}}',
+        b'{"type":"data","channel":"market@crypto_latest_price","data":{"p":1}}',
+        b'{"type":"mystery"}',
+        b"\xff\xfe\xfd",
+        b"[" * 50_000,
+    ]
+    for payload in hostile:
+        stream.broadcast(payload)
+    stream.broadcast(b'{"type":"data"}', opcode=0x2)  # a binary frame
+    stream.send_quote({"cid": 99999, "p": 1})  # never subscribed
+    stream.send_quote({"cid": 1, "p": 200.25})  # a good frame after all that
+    subscriber.wait_topic("cmc/1/p", "200.25")
+    assert [p for t, p, _ in subscriber.messages if t == "cmc/1/p"] == ["100.5", "200.25"]
+    wait_until(lambda: bridge.state.counters.malformed == len(hostile) + 1)
+    assert bridge.state.counters.unexpected_coins == 1
+    assert not any("/99999/" in topic for topic in subscriber.last)
+    assert bridge.stream.attempts == 1  # none of it cost the connection
+
+
+def test_reconnects_and_resubscribes_after_the_server_drops(
+    start_bridge: StartBridge, stream: FakeStreamServer, subscriber: Subscriber
+) -> None:
+    bridge = start_bridge()
+    stream.wait_subscribed(1)
+    subscriber.wait_topic("cmc/status", "online")
+    for round_, cut in enumerate((stream.drop_all, lambda: stream.close_all(1001, "idle"),
+                                  lambda: stream.close_all(1011)), start=2):  # fmt: skip
+        cut()
+        conn = stream.wait_subscribed(round_)
+        assert conn.subscribed == {1, 1027}
+        assert conn.headers["x-cmc_pro_api_key"]
+    wait_until(lambda: bridge.state.counters.reconnects == 3)
+    statuses = [p for t, p, _ in subscriber.messages if t == "cmc/status"]
+    assert "offline" in statuses
+    subscriber.wait_topic("cmc/status", "online")
+
+
+def test_a_silent_connection_is_declared_dead_and_replaced(
+    start_bridge: StartBridge, stream: FakeStreamServer, subscriber: Subscriber
+) -> None:
+    start_bridge()
+    stream.wait_subscribed(1)
+    subscriber.wait_topic("cmc/status", "online")
+    # TCP stays open but nothing comes back: no pongs, no data.
+    stream.behaviour.answer_pings = False
+    stream.behaviour.push_data = False
+    subscriber.wait_topic("cmc/status", "offline", timeout=10)
+    stream.behaviour.answer_pings = True
+    stream.behaviour.push_data = True
+    stream.wait_subscribed(2)
+    subscriber.wait_topic("cmc/status", "online")
+
+
+def test_broker_restart_without_persistence_gets_every_value_back(
+    broker: Broker, start_bridge: StartBridge, stream: FakeStreamServer
+) -> None:
+    quiet(stream)
+    bridge = start_bridge()
+    stream.wait_subscribed()
+    stream.send_quote({"cid": 1, "p": 42.5, "vu": 3})
+    stream.send_quote({"cid": 1027, "p": 3.25})
+    expected = {"cmc/1/p": "42.5", "cmc/1/vu": "3", "cmc/1027/p": "3.25", "cmc/status": "online"}
+
+    def complete(last: dict[str, str]) -> bool:
+        return all(last.get(k) == v for k, v in expected.items())
+
+    retained(broker, expect=complete)
+    broker.restart()  # comes back empty: persistence is off
+    after = retained(broker, expect=complete, timeout=15)
+    assert "cmc/1/json" in after
+    assert bridge.stream.attempts == 1  # the stream side never noticed
+
+
+def test_broker_away_at_start_is_waited_for(
+    broker: Broker, start_bridge: StartBridge, stream: FakeStreamServer
+) -> None:
+    broker.stop()
+    start_bridge()
+    stream.wait_subscribed()
+    broker.start()
+    retained(broker, expect=lambda last: last.get("cmc/status") == "online", timeout=15)

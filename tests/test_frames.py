@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cmc_mqtt.errors import FrameError
+from cmc_mqtt.frames import (
+    CHANNEL,
+    MAX_FRAME_BYTES,
+    Ack,
+    ErrorFrame,
+    Pong,
+    QuoteFrame,
+    Welcome,
+    parse_frame,
+)
+
+from .helpers import FIXTURES
+
+SESSION = (FIXTURES / "stream-session.jsonl").read_text().splitlines()
+ERRORS = (FIXTURES / "error-frames.jsonl").read_text().splitlines()
+
+
+def data_frame(**fields: object) -> bytes:
+    data = {"cid": 1, "p": 81187.93284788371, **fields}
+    return json.dumps({"type": "data", "channel": CHANNEL, "data": data, "ts": 1}).encode()
+
+
+def test_every_fixture_frame_parses_to_its_type() -> None:
+    kinds = [type(parse_frame(line)).__name__ for line in SESSION]
+    assert kinds[0] == "Welcome"
+    assert kinds[1] == "Ack"
+    assert kinds.count("QuoteFrame") == 30
+    assert "Pong" in kinds
+
+
+def test_documented_example_keeps_exact_number_text() -> None:
+    frame = parse_frame(SESSION[2])
+    assert isinstance(frame, QuoteFrame)
+    assert frame.cid == 1
+    assert frame.ts == 1778663880111
+    assert frame.texts["p"] == "81187.93284788371"
+    assert frame.texts["cs"] == "20028706"
+    assert frame.texts["pall"] == "131301167.42003132"
+    assert frame.numbers["p"] == 81187.93284788371
+    assert len(frame.texts) == 13
+
+
+@pytest.mark.parametrize("text", ["0.00001234", "1E-7", "2.50", "-0.0", "1e+3"])
+def test_number_text_is_published_as_received(text: str) -> None:
+    raw = f'{{"type":"data","channel":"{CHANNEL}","data":{{"cid":5,"p24h":{text}}}}}'
+    frame = parse_frame(raw)
+    assert isinstance(frame, QuoteFrame)
+    assert frame.texts == {"p24h": text}
+
+
+def test_nulls_and_absent_fields_are_left_out() -> None:
+    frame = parse_frame(data_frame(vu=None))
+    assert isinstance(frame, QuoteFrame)
+    assert set(frame.texts) == {"p"}
+
+
+def test_unknown_data_keys_are_reported_not_fatal() -> None:
+    frame = parse_frame(data_frame(newfield=1))
+    assert isinstance(frame, QuoteFrame)
+    assert frame.unknown_keys == ("newfield",)
+
+
+def test_control_frames() -> None:
+    assert parse_frame('{"type":"welcome","ping_interval_ms":10000}') == Welcome(10000)
+    assert parse_frame('{"type":"welcome"}') == Welcome(10000)
+    assert parse_frame('{"type":"welcome","ping_interval_ms":5}') == Welcome(1000)
+    ack = parse_frame(SESSION[1])
+    assert ack == Ack(1, 0, "ok", 1, 100, False)
+    dup = parse_frame('{"type":"ack","id":2,"code":0,"duplicate":true}')
+    assert isinstance(dup, Ack)
+    assert dup.duplicate
+    assert parse_frame('{"type":"pong","id":5,"code":0,"ts":7}') == Pong(5, 7)
+
+
+def test_error_frames_keep_code_as_string() -> None:
+    frames = [parse_frame(line) for line in ERRORS]
+    assert all(isinstance(f, ErrorFrame) for f in frames)
+    assert [f.code for f in frames if isinstance(f, ErrorFrame)] == ["2401", "1001", "2303", "5001"]
+
+
+HOSTILE: list[tuple[str, bytes]] = [
+    ("empty", b""),
+    ("not json", b"hello"),
+    ("truncated", SESSION[2][:60].encode()),
+    ("invalid utf-8", b'{"type":"data","x":"\xff\xfe"}'),
+    ("array", b"[1,2,3]"),
+    ("string", b'"data"'),
+    ("number", b"42"),
+    ("null", b"null"),
+    ("deep nesting", b"[" * 100_000 + b"]" * 100_000),
+    ("deep nesting small", b'{"a":' * 5000 + b"1" + b"}" * 5000),
+    ("too large", b'{"type":"data","pad":"' + b"x" * MAX_FRAME_BYTES + b'"}'),
+    ("no type", b'{"channel":"x"}'),
+    ("unknown type", b'{"type":"surprise"}'),
+    ("type not string", b'{"type":7}'),
+    ("wrong channel", b'{"type":"data","channel":"other","data":{"cid":1,"p":1}}'),
+    ("no data", data_frame()[:0] + f'{{"type":"data","channel":"{CHANNEL}"}}'.encode()),
+    ("data not object", f'{{"type":"data","channel":"{CHANNEL}","data":[1]}}'.encode()),
+    ("missing cid", f'{{"type":"data","channel":"{CHANNEL}","data":{{"p":1}}}}'.encode()),
+    ("cid string", data_frame(cid="1")),
+    ("cid float", data_frame(cid=1.0)),
+    ("cid bool", data_frame(cid=True)),
+    ("cid zero", data_frame(cid=0)),
+    ("cid negative", data_frame(cid=-1)),
+    ("cid huge", data_frame(cid=2**40)),
+    ("price string", data_frame(p="81187.9")),
+    ("price bool", data_frame(p=True)),
+    ("price list", data_frame(p=[1])),
+    ("price object", data_frame(p={"v": 1})),
+    ("price NaN", data_frame()[:-1].replace(b"81187.93284788371", b"NaN") + b"}"),
+    ("price Infinity", data_frame().replace(b"81187.93284788371", b"Infinity")),
+    ("price -Infinity", data_frame().replace(b"81187.93284788371", b"-Infinity")),
+    ("price 1e400", data_frame().replace(b"81187.93284788371", b"1e400")),
+    ("price huge int", data_frame().replace(b"81187.93284788371", b"1" + b"0" * 400)),
+    ("price negative", data_frame(p=-5.0)),
+    ("volume negative", data_frame(vu=-1)),
+    ("change below -100", data_frame(p24h=-100.5)),
+]
+
+
+@pytest.mark.parametrize(("case", "payload"), HOSTILE, ids=[c for c, _ in HOSTILE])
+def test_hostile_frames_raise_frame_error(case: str, payload: bytes) -> None:
+    with pytest.raises(FrameError):
+        parse_frame(payload)
+
+
+def test_duplicate_keys_take_the_last_and_still_validate() -> None:
+    raw = f'{{"type":"data","channel":"{CHANNEL}","data":{{"cid":1,"p":5,"p":"bad"}}}}'
+    with pytest.raises(FrameError):
+        parse_frame(raw)

@@ -1,0 +1,134 @@
+"""The fake stream server speaks the documented protocol (checked with websocket-client)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import websocket
+
+from cmc_mqtt.frames import CHANNEL, QuoteFrame, parse_frame
+from cmc_mqtt.simulator import FakeStreamServer, Market
+
+from .helpers import TEST_API_KEY, free_port, wait_until
+
+
+@pytest.fixture
+def ws(stream: FakeStreamServer) -> Iterator[websocket.WebSocket]:
+    conn = websocket.create_connection(
+        stream.url, header=[f"X-CMC_PRO_API_KEY: {TEST_API_KEY}"], timeout=5
+    )
+    yield conn
+    conn.close()
+
+
+def recv_json(conn: websocket.WebSocket, kind: str | None = None) -> dict[str, Any]:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        frame: dict[str, Any] = json.loads(conn.recv())
+        if kind is None or frame["type"] == kind:
+            return frame
+    raise AssertionError(f"no {kind} frame")
+
+
+def test_welcome_then_ack_then_data_for_the_subscribed_coins(ws: websocket.WebSocket) -> None:
+    assert recv_json(ws) == {"type": "welcome", "ping_interval_ms": 1000}
+    ws.send(json.dumps({"id": 1, "method": "subscribe", "channel": CHANNEL,
+                        "params": {"crypto_ids": [1, 74]}}))  # fmt: skip
+    ack = recv_json(ws, "ack")
+    assert (ack["id"], ack["code"], ack["sub_count"], ack["sub_limit"]) == (1, 0, 1, 100)
+    seen = set()
+    while seen != {1, 74}:
+        frame = parse_frame(ws.recv())
+        if isinstance(frame, QuoteFrame):
+            assert len(frame.texts) == 13
+            seen.add(frame.cid)
+
+
+def test_ping_pong_and_protocol_errors(ws: websocket.WebSocket) -> None:
+    recv_json(ws, "welcome")
+    ws.send(json.dumps({"id": 5, "method": "ping"}))
+    assert recv_json(ws, "pong")["id"] == 5
+    ws.send(json.dumps({"id": 6, "method": "subscribe", "channel": CHANNEL}))
+    error = recv_json(ws, "error")
+    assert (error["id"], error["status"]["error_code"]) == (6, "2401")
+    ws.send(json.dumps({"id": 7, "method": "dance"}))
+    assert recv_json(ws, "error")["status"]["error_code"] == "2202"
+    ws.send("{not json")
+    assert recv_json(ws, "error")["status"]["error_code"] == "2201"
+
+
+def test_duplicate_subscription_is_flagged(ws: websocket.WebSocket) -> None:
+    recv_json(ws, "welcome")
+    request = {"id": 1, "method": "subscribe", "channel": CHANNEL, "params": {"crypto_ids": [1]}}
+    ws.send(json.dumps(request))
+    assert "duplicate" not in recv_json(ws, "ack")
+    ws.send(json.dumps({**request, "id": 2}))
+    ack = recv_json(ws, "ack")
+    assert ack["duplicate"] is True
+    assert ack["sub_count"] == 1
+
+
+def test_a_missing_key_gets_1002_and_close_4100(stream: FakeStreamServer) -> None:
+    conn = websocket.create_connection(stream.url, timeout=5)
+    assert recv_json(conn)["status"]["error_code"] == "1002"
+    opcode, data = conn.recv_data(control_frame=True)
+    assert opcode == websocket.ABNF.OPCODE_CLOSE
+    assert int.from_bytes(data[:2], "big") == 4100
+
+
+def test_a_wrong_key_is_closed_with_4100(stream: FakeStreamServer) -> None:
+    conn = websocket.create_connection(stream.url, header=["X-CMC_PRO_API_KEY: nope"], timeout=5)
+    opcode, data = conn.recv_data(control_frame=True)
+    assert opcode == websocket.ABNF.OPCODE_CLOSE
+    assert int.from_bytes(data[:2], "big") == 4100
+
+
+def test_top_coins_are_pushed_faster_than_the_rest() -> None:
+    server = FakeStreamServer(fast_interval=5, slow_interval=15, top_ranked=2)
+    assert server.interval(1) == 5  # Bitcoin, rank 1
+    assert server.interval(5426) == 15  # Solana, rank 6 of the bundled table
+    assert server.interval(99999) == 15
+
+
+def test_market_moves_prices_and_keeps_cap_consistent() -> None:
+    market = Market(seed=1)
+    first = market.step(1)
+    second = market.step(1)
+    assert first["p"] != second["p"]
+    assert second["mc"] == pytest.approx(float(second["p"]) * float(second["cs"]), rel=1e-9)
+    frame = parse_frame(market.frame(12345, 1))
+    assert isinstance(frame, QuoteFrame)
+    assert frame.cid == 12345
+
+
+def test_simulate_command_serves_the_stream() -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cmc_mqtt", "simulate", "--port", str(port), "--fast", "0.2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ},
+    )  # fmt: skip
+    try:
+
+        def connect() -> websocket.WebSocket | None:
+            try:
+                return websocket.create_connection(
+                    f"ws://127.0.0.1:{port}/v1", header=["X-CMC_PRO_API_KEY: k"], timeout=5
+                )
+            except OSError:
+                return None
+
+        conn = wait_until(connect)
+        assert recv_json(conn)["type"] == "welcome"
+        conn.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+
+from cmc_mqtt.frames import QuoteFrame
+from cmc_mqtt.state import BridgeState, Topics
+
+
+def quote(cid: int, ts: int = 1, **texts: str) -> QuoteFrame:
+    return QuoteFrame(cid, ts, dict(texts), {k: float(v) for k, v in texts.items()})
+
+
+def make_state(*ids: int) -> tuple[BridgeState, list[int]]:
+    wakes: list[int] = []
+    state = BridgeState(ids or (1, 1027), Topics("cmc"))
+    state.add_listener(lambda: wakes.append(1))
+    return state, wakes
+
+
+def test_quote_becomes_field_topics_and_json() -> None:
+    state, wakes = make_state()
+    assert state.apply_quote(quote(1, ts=9, p="81187.93284788371", cs="20028706"))
+    assert wakes
+    messages = dict(state.take_pending())
+    assert messages["cmc/status"] == "offline"
+    assert messages["cmc/1/p"] == "81187.93284788371"
+    assert messages["cmc/1/cs"] == "20028706"
+    assert json.loads(messages["cmc/1/json"]) == {
+        "cid": 1, "p": 81187.93284788371, "cs": 20028706, "ts": 9,
+    }  # fmt: skip
+    assert state.take_pending() == []
+
+
+def test_frames_coalesce_to_the_newest_value() -> None:
+    state, _ = make_state()
+    state.take_pending()
+    state.apply_quote(quote(1, p="1"))
+    state.apply_quote(quote(1, p="2", vu="5"))
+    messages = state.take_pending()
+    assert [m for m in messages if m[0] == "cmc/1/p"] == [("cmc/1/p", "2")]
+    assert ("cmc/1/vu", "5") in messages
+
+
+def test_missing_fields_keep_the_last_good_value() -> None:
+    state, _ = make_state()
+    state.apply_quote(quote(1, p="1", vu="5"))
+    state.apply_quote(quote(1, p="2"))
+    snapshot = dict(state.snapshot())
+    assert snapshot["cmc/1/vu"] == "5"
+    assert json.loads(snapshot["cmc/1/json"])["vu"] == 5
+
+
+def test_unconfigured_coins_are_counted_not_stored() -> None:
+    state, wakes = make_state()
+    assert not state.apply_quote(quote(99, p="1"))
+    assert state.counters.unexpected_coins == 1
+    assert not wakes
+    assert all("/99/" not in topic for topic, _ in state.snapshot())
+
+
+def test_snapshot_holds_every_known_value_and_the_status() -> None:
+    state, _ = make_state()
+    state.set_stream_online(True)
+    state.apply_quote(quote(1, p="1"))
+    state.take_pending()
+    snapshot = dict(state.snapshot())
+    assert snapshot["cmc/status"] == "online"
+    assert snapshot["cmc/1/p"] == "1"
+    assert not any(t.startswith("cmc/1027/") for t in snapshot)  # nothing known yet
+
+
+def test_reconnects_count_returns_after_the_first_subscription() -> None:
+    state, _ = make_state()
+    state.set_stream_online(True)
+    state.set_stream_online(False)
+    state.set_stream_online(True)
+    info = json.loads(state.info_payload("1.0"))
+    assert info["reconnects"] == 1
+    assert info["stream_connected"] is True
+    assert info["crypto_ids"] == [1, 1027]
+    assert info["version"] == "1.0"

@@ -1,0 +1,169 @@
+"""The stream client's failure policy, against the fake server over real sockets."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from cmc_mqtt.bridge import Bridge
+from cmc_mqtt.config import StreamSettings
+from cmc_mqtt.frames import QuoteFrame
+from cmc_mqtt.secret import Secret
+from cmc_mqtt.simulator import FakeStreamServer
+from cmc_mqtt.stream import StreamClient, StreamTimings
+
+from .conftest import FAST_TIMINGS
+from .helpers import TEST_API_KEY, wait_until
+
+StartBridge = Callable[..., Bridge]
+
+
+class RecordingSink:
+    """Stands in for the bridge state when only the stream side is under test."""
+
+    def __init__(self) -> None:
+        self.quotes: list[QuoteFrame] = []
+        self.online: list[bool] = []
+        self.malformed = 0
+        self.errors = 0
+        self.changed = threading.Event()
+
+    def apply_quote(self, frame: QuoteFrame) -> bool:
+        self.quotes.append(frame)
+        self.changed.set()
+        return True
+
+    def set_stream_online(self, online: bool) -> None:
+        self.online.append(online)
+
+    def count_malformed(self) -> None:
+        self.malformed += 1
+
+    def count_server_error(self) -> None:
+        self.errors += 1
+
+
+def client_for(
+    stream: FakeStreamServer, key: str = TEST_API_KEY, timings: StreamTimings = FAST_TIMINGS
+) -> tuple[StreamClient, RecordingSink]:
+    sink = RecordingSink()
+    settings = StreamSettings(url=stream.url, api_key=Secret(key), crypto_ids=(1, 1027))
+    return StreamClient(settings, sink, timings=timings), sink
+
+
+def test_subscribes_with_the_key_header_and_pings_on_the_welcome_cadence(
+    stream: FakeStreamServer,
+) -> None:
+    stream.behaviour.ping_interval_ms = 1000  # clamped minimum
+    client, sink = client_for(stream)
+    client.start()
+    try:
+        conn = stream.wait_subscribed()
+        assert conn.headers["x-cmc_pro_api_key"] == TEST_API_KEY
+        subscribe = conn.requests[0]
+        assert subscribe["method"] == "subscribe"
+        assert subscribe["channel"] == "market@crypto_latest_price"
+        assert subscribe["params"] == {"crypto_ids": [1, 1027]}
+        wait_until(lambda: sum(r["method"] == "ping" for r in conn.requests) >= 2, timeout=5)
+        assert sink.online == [True]
+        assert client.sub_count == 1
+        assert client.sub_limit == 100
+        wait_until(lambda: sink.quotes)
+    finally:
+        client.stop()
+
+
+@pytest.mark.parametrize("code", [4100, 4101, 4102, 4004])
+def test_permanent_close_codes_are_not_retried_soon(
+    stream: FakeStreamServer, code: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    stream.behaviour.close_after_welcome = code
+    client, _ = client_for(stream)
+    client.start()
+    try:
+        wait_until(lambda: client.retry_delay is not None)
+        assert client.retry_delay == 600.0
+        assert client.last_error is not None
+        assert client.last_error.permanent
+        errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(errors) == 1
+        assert "Retrying in 10 minutes" in errors[0].getMessage()
+        # A transient failure would have been retried within 0.5 s; this one waits.
+        assert not stream.wait_for(lambda: stream.accepted > 1, timeout=1.5)
+    finally:
+        client.stop()
+
+
+def test_an_invalid_key_is_permanent(stream: FakeStreamServer) -> None:
+    client, _ = client_for(stream, key="wrong-key")
+    client.start()
+    try:
+        wait_until(lambda: client.retry_delay is not None)
+        assert client.last_error is not None
+        assert client.last_error.permanent
+        assert "API key" in str(client.last_error)
+        assert "wrong-key" not in str(client.last_error)
+    finally:
+        client.stop()
+
+
+@pytest.mark.parametrize("code", ["1001", "1002", "1004", "1010"])
+def test_auth_error_frames_are_permanent(stream: FakeStreamServer, code: str) -> None:
+    stream.behaviour.subscribe_error = code
+    client, sink = client_for(stream)
+    client.start()
+    try:
+        wait_until(lambda: client.retry_delay is not None)
+        assert client.last_error is not None
+        assert client.last_error.permanent
+        assert client.last_error.code == code
+        assert sink.errors == 1
+    finally:
+        client.stop()
+
+
+def test_transient_errors_back_off_and_recover(stream: FakeStreamServer) -> None:
+    stream.behaviour.subscribe_error = "5001"
+    client, sink = client_for(stream)
+    client.start()
+    try:
+        stream.wait_for(lambda: stream.accepted >= 3)
+        assert client.last_error is not None
+        assert not client.last_error.permanent
+        assert client.retry_delay is not None
+        assert client.retry_delay <= FAST_TIMINGS.backoff_cap
+        stream.behaviour.subscribe_error = None
+        wait_until(lambda: True in sink.online)
+    finally:
+        client.stop()
+
+
+def test_late_welcome_and_unanswered_upgrade_are_survived(stream: FakeStreamServer) -> None:
+    stream.behaviour.answer_upgrade = False
+    timings = StreamTimings(connect_timeout=0.5, recv_timeout=0.1, backoff_initial=0.05,
+                            backoff_cap=0.2, welcome_timeout=0.5)  # fmt: skip
+    client, sink = client_for(stream, timings=timings)
+    client.start()
+    try:
+        stream.wait_for(lambda: stream.accepted >= 2)
+        assert not sink.online or True not in sink.online
+        stream.behaviour.answer_upgrade = True
+        stream.behaviour.welcome_delay = 1.0  # longer than welcome_timeout: subscribe anyway
+        wait_until(lambda: True in sink.online, timeout=10)
+        wait_until(lambda: sink.quotes)
+    finally:
+        client.stop()
+
+
+def test_stop_is_prompt_even_while_connecting(stream: FakeStreamServer) -> None:
+    stream.behaviour.answer_upgrade = False
+    timings = StreamTimings(connect_timeout=30.0)
+    client, _ = client_for(stream, timings=timings)
+    client.start()
+    stream.wait_for(lambda: stream.accepted >= 1)
+    client.stop(timeout=1.0)
+    assert client._thread is not None
+    assert not client._thread.is_alive()
