@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from .backoff import Backoff
 from .config import Settings
+from .discovery import DiscoveryContext
+from .homeassistant import HomeAssistantDiscovery
+from .names import CoinDirectory
 from .publisher import INFO_INTERVAL_S, MqttPublisher
 from .state import BridgeState, Topics
 from .stream import StreamClient, StreamTimings
+from .sweep import RetainedSweep, sweep_rules
 from .version import VERSION
 
 
@@ -22,26 +26,39 @@ class Bridge:
         info_interval: float = INFO_INTERVAL_S,
     ) -> None:
         self.settings = settings
+        ids = settings.stream.crypto_ids
         self.topics = Topics(settings.mqtt.topic_prefix)
-        self.state = BridgeState(settings.stream.crypto_ids, self.topics)
+        self.state = BridgeState(ids, self.topics, stale_after=settings.homeassistant.stale_after)
+        self.names = CoinDirectory(settings.names.overrides, settings.names.cache_dir)
+        ctx = DiscoveryContext(settings.homeassistant, self.topics, VERSION)
+        self.sweep = RetainedSweep(
+            f"{self.topics.prefix}/bridge/sync", sweep_rules(ctx, self.topics, ids)
+        )
+        self.discovery = HomeAssistantDiscovery(ctx, self.state, self.names)
         self.publisher = MqttPublisher(
             settings.mqtt,
             self.state,
             version=VERSION,
             backoff=mqtt_backoff,
             info_interval=info_interval,
+            extensions=[self.sweep, self.discovery],
         )
         self.stream = StreamClient(settings.stream, self.state, timings=stream_timings)
 
     def start(self) -> Bridge:
         self.publisher.start()
         self.stream.start()
+        names = self.settings.names
+        if names.lookup:
+            self.names.refresh_in_background(
+                self.settings.stream.api_key, names.rest_url, self.settings.stream.crypto_ids
+            )
         return self
 
     def stop(self) -> None:
         """Stream first, so the last word on `<prefix>/status` is `offline`."""
         self.stream.stop(timeout=0.6)
-        self.publisher.stop(timeout=1.0)
+        self.publisher.stop(timeout=1.2)
 
     def __enter__(self) -> Bridge:
         return self.start()

@@ -6,7 +6,9 @@ raised one by one) so a user fixes a config in one round trip.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import socket
 import stat
 import tomllib
@@ -17,10 +19,15 @@ from typing import Any, Final
 
 import voluptuous as vol
 
+from .coins import CoinInfo, coin_info
 from .errors import ConfigError
+from .fields import FIELD_KEYS, FIELDS
 from .secret import Secret
 
 DEFAULT_URL: Final = "wss://pro-stream.coinmarketcap.com/v1"
+DEFAULT_REST_URL: Final = "https://pro-api.coinmarketcap.com"
+DEFAULT_ENABLED: Final = tuple(f.key for f in FIELDS if f.enabled_by_default)
+DISCOVERY_MODES: Final = ("entity", "device")
 API_KEY_ENV: Final = "CMC_API_KEY"
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
 
@@ -56,9 +63,33 @@ class MqttSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HomeAssistantSettings:
+    discovery: bool = True
+    discovery_prefix: str = "homeassistant"
+    status_topic: str = "homeassistant/status"
+    node_id: str = "cmc_mqtt"
+    discovery_mode: str = "entity"  # "entity": one config per sensor; "device": one per coin
+    stale_after: float = 45.0  # seconds without data before a coin is `offline`
+    fields: tuple[str, ...] = FIELD_KEYS
+    enabled_fields: tuple[str, ...] = DEFAULT_ENABLED
+
+
+@dataclass(frozen=True, slots=True)
+class NamesSettings:
+    """Where coin names come from besides the bundled table."""
+
+    lookup: bool = True  # ask CoinMarketCap's REST API at start-up
+    rest_url: str = DEFAULT_REST_URL
+    cache_dir: Path | None = None
+    overrides: dict[int, CoinInfo] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     stream: StreamSettings
     mqtt: MqttSettings
+    homeassistant: HomeAssistantSettings = field(default_factory=HomeAssistantSettings)
+    names: NamesSettings = field(default_factory=NamesSettings)
     log_level: str = "info"
     #: Things worth telling the user that do not stop the bridge (e.g. a world-readable key file).
     warnings: tuple[str, ...] = ()
@@ -67,7 +98,7 @@ class Settings:
 # --- validators -------------------------------------------------------------------------------
 
 
-def _strict(kind: type, label: str) -> Callable[[Any], Any]:
+def _strict(kind: Any, label: str) -> Callable[[Any], Any]:
     """Type check that refuses bool where int is wanted (TOML `true` is not a port number)."""
 
     def check(value: Any) -> Any:
@@ -119,19 +150,54 @@ def _crypto_ids(value: Any) -> list[int]:
     return value
 
 
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise vol.Invalid("must start with http:// or https://")
+    return value.rstrip("/")
+
+
 def _url(value: str) -> str:
     if not value.startswith(("ws://", "wss://")):
         raise vol.Invalid("must start with ws:// or wss://")
     return value
 
 
+def _node_id(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+        raise vol.Invalid("may only contain letters, digits, '_' and '-'")
+    return value
+
+
+def _field_list(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise vol.Invalid('expected a list of field keys, e.g. ["p", "p24h"]')
+    unknown = [v for v in value if v not in FIELD_KEYS]
+    if unknown:
+        raise vol.Invalid(f"unknown field {unknown[0]!r}; fields are {', '.join(FIELD_KEYS)}")
+    return value
+
+
+def _coin_overrides(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise vol.Invalid("expected a table of coin ids")
+    for key in value:
+        if not str(key).isdigit() or int(key) < 1:
+            raise vol.Invalid("must be a CoinMarketCap id (a number)", path=[key])
+    return value
+
+
 _PORT = vol.All(_int, vol.Range(min=1, max=65535))
+_SECONDS = vol.All(_strict(int | float, "number"), vol.Range(min=1, max=86400))
+
 
 CMC_SCHEMA = vol.Schema(
     {
         vol.Optional("api_key"): vol.All(_str, _non_empty),
         vol.Optional("api_key_file"): vol.All(_str, _non_empty),
         vol.Optional("url", default=DEFAULT_URL): vol.All(_str, _url),
+        vol.Optional("rest_url", default=DEFAULT_REST_URL): vol.All(_str, _http_url),
+        vol.Optional("cache_dir"): vol.All(_str, _non_empty),
+        vol.Optional("lookup_names", default=True): _bool,
         vol.Required("crypto_ids"): vol.All(
             _crypto_ids, [vol.All(_int, vol.Range(min=1, max=2**31 - 1))]
         ),
@@ -167,10 +233,41 @@ LOG_SCHEMA = vol.Schema(
     }
 )
 
+HOMEASSISTANT_SCHEMA = vol.Schema(
+    {
+        vol.Optional("discovery", default=True): _bool,
+        vol.Optional("discovery_prefix", default="homeassistant"): vol.All(
+            _str, topic_level_checker("discovery prefix", allow_slash=True)
+        ),
+        vol.Optional("status_topic", default="homeassistant/status"): vol.All(
+            _str, topic_level_checker("status topic", allow_slash=True)
+        ),
+        vol.Optional("node_id", default="cmc_mqtt"): vol.All(
+            _str, topic_level_checker("node id", allow_slash=False), _node_id
+        ),
+        vol.Optional("discovery_mode", default="entity"): vol.All(
+            _str, vol.In(DISCOVERY_MODES, msg="must be 'entity' or 'device'")
+        ),
+        vol.Optional("stale_after", default=45): _SECONDS,
+        vol.Optional("fields", default=list(FIELD_KEYS)): _field_list,
+        vol.Optional("enabled_fields", default=list(DEFAULT_ENABLED)): _field_list,
+    }
+)
+
+COIN_SCHEMA = vol.Schema(
+    {
+        vol.Optional("name"): vol.All(_str, _non_empty, vol.Length(max=64)),
+        vol.Optional("symbol"): vol.All(_str, _non_empty, vol.Length(max=16)),
+        vol.Optional("slug"): vol.All(_str, _non_empty, vol.Length(max=64)),
+    }
+)
+
 ROOT_SCHEMA = vol.Schema(
     {
         vol.Required("cmc"): CMC_SCHEMA,
         vol.Optional("mqtt", default={}): MQTT_SCHEMA,
+        vol.Optional("homeassistant", default={}): HOMEASSISTANT_SCHEMA,
+        vol.Optional("coins", default={}): vol.All(_coin_overrides, {str: COIN_SCHEMA}),
         vol.Optional("log", default={}): LOG_SCHEMA,
     }
 )
@@ -214,7 +311,7 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
         raise ConfigError(sorted({_describe(err, raw) for err in exc.errors})) from None
 
     problems: list[str] = []
-    cmc, mqtt, log = data["cmc"], data["mqtt"], data["log"]
+    cmc, mqtt, log, ha = data["cmc"], data["mqtt"], data["log"], data["homeassistant"]
     api_key = _api_key(cmc, environ, problems)
     tls = TlsSettings(
         enabled=mqtt["tls"],
@@ -250,8 +347,45 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
             keepalive=mqtt["keepalive"],
             tls=tls,
         ),
+        homeassistant=HomeAssistantSettings(
+            discovery=ha["discovery"],
+            discovery_prefix=ha["discovery_prefix"],
+            status_topic=ha["status_topic"],
+            node_id=ha["node_id"],
+            discovery_mode=ha["discovery_mode"],
+            stale_after=float(ha["stale_after"]),
+            fields=tuple(k for k in FIELD_KEYS if k in ha["fields"]),
+            enabled_fields=tuple(k for k in FIELD_KEYS if k in ha["enabled_fields"]),
+        ),
+        names=NamesSettings(
+            lookup=cmc["lookup_names"],
+            rest_url=cmc["rest_url"],
+            cache_dir=_cache_dir(cmc.get("cache_dir"), environ),
+            overrides=_overrides(data["coins"]),
+        ),
         log_level=log["level"],
     )
+
+
+def _cache_dir(configured: str | None, environ: Mapping[str, str]) -> Path:
+    if configured:
+        return Path(configured).expanduser()
+    base = environ.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
+    return Path(base) / "cmc-mqtt"
+
+
+def _overrides(coins: dict[str, dict[str, str]]) -> dict[int, CoinInfo]:
+    """Config wins over every other name source; missing parts fall back to the bundled ones."""
+    result: dict[int, CoinInfo] = {}
+    for key, values in coins.items():
+        base = coin_info(int(key))
+        result[int(key)] = CoinInfo(
+            int(key),
+            values.get("name", base.name),
+            values.get("symbol", base.symbol),
+            values.get("slug", base.slug),
+        )
+    return result
 
 
 def _api_key(cmc: dict[str, Any], environ: Mapping[str, str], problems: list[str]) -> Secret | None:
@@ -295,7 +429,7 @@ def _describe(err: vol.Invalid, raw: Mapping[str, Any]) -> str:
     key = _dotted(err.path)
     message = _MESSAGES.get(err.error_message, err.error_message)
     found, value = _lookup(raw, err.path)
-    if found and message not in ("unknown option", "required"):
+    if found and message not in ("unknown option", "required") and not isinstance(value, dict):
         return f"{key}: {message}, got {value!r}"
     return f"{key}: {message}"
 
@@ -329,9 +463,4 @@ def _readable_by_others(path: Path) -> bool:
 
 
 def _with_warning(settings: Settings, warning: str) -> Settings:
-    return Settings(
-        stream=settings.stream,
-        mqtt=settings.mqtt,
-        log_level=settings.log_level,
-        warnings=(*settings.warnings, warning),
-    )
+    return dataclasses.replace(settings, warnings=(*settings.warnings, warning))

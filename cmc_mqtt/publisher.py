@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import select
 import socket
 import ssl
 import threading
 import time
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -28,7 +27,26 @@ from .state import OFFLINE, BridgeState, Message
 
 LOG = logging.getLogger(__name__)
 INFO_INTERVAL_S: Final = 10.0
-SHUTDOWN_FLUSH_S: Final = 1.0
+SHUTDOWN_FLUSH_S: Final = 0.5
+TICK_INTERVAL_S: Final = 1.0
+
+
+class Outbox(Protocol):
+    """What an extension may do with the broker (always on the MQTT thread)."""
+
+    def publish(self, topic: str, payload: str, *, retain: bool = True) -> None: ...
+    def subscribe(self, topic: str) -> None: ...
+    def unsubscribe(self, topic: str) -> None: ...
+    def republish_state(self) -> None: ...
+
+
+class PublisherExtension(Protocol):
+    """A concern beside the state topics (discovery, cleanup, displays), zigbee2mqtt-style:
+    the constructor stores dependencies, `on_connected` subscribes and publishes."""
+
+    def on_connected(self, out: Outbox) -> None: ...
+    def on_message(self, topic: str, payload: bytes, retained: bool, out: Outbox) -> None: ...
+    def tick(self, now: float, out: Outbox) -> None: ...
 
 
 class MqttPublisher:
@@ -43,15 +61,20 @@ class MqttPublisher:
         backoff: Backoff | None = None,
         connect_timeout: float = 3.0,
         info_interval: float = INFO_INTERVAL_S,
+        extensions: list[PublisherExtension] | None = None,
     ) -> None:
         self._settings = settings
+        self.extensions = list(extensions or [])
+        self._next_tick = 0.0
         self._state = state
         self._version = version
         self._backoff = backoff or Backoff(0.5, 10.0)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
+        # Socket objects, not raw pipe fds: once closed they cannot alias a reused fd number.
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
         self._wake_flag = False
         self._ready = False
         self._outage_logged = False
@@ -75,9 +98,10 @@ class MqttPublisher:
         self.wake()
         if self._thread is not None:
             self._thread.join(timeout)
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            if self._thread.is_alive():
+                return  # still flushing; it is a daemon thread and owns its sockets
+        self._wake_r.close()
+        self._wake_w.close()
 
     def wake(self) -> None:
         """Called from other threads when the state has something new; cheap when repeated."""
@@ -85,7 +109,7 @@ class MqttPublisher:
             self._wake_flag = True
             # A full pipe means a wake is already pending; a closed one means shutdown.
             with contextlib.suppress(OSError):
-                os.write(self._wake_w, b"x")
+                self._wake_w.send(b"x")
 
     # --- the thread ---------------------------------------------------------------------------
 
@@ -120,18 +144,19 @@ class MqttPublisher:
         fd = sock.fileno()
         wlist = [fd] if client.want_write() else []
         try:
-            readable, _, _ = select.select([fd, self._wake_r], wlist, [], timeout)
+            readable, _, _ = select.select([fd, self._wake_r.fileno()], wlist, [], timeout)
         except (OSError, ValueError):
             readable = []
-        if self._wake_r in readable:
+        if self._wake_r.fileno() in readable:
             self._wake_flag = False
             with contextlib.suppress(OSError):
-                os.read(self._wake_r, 4096)
+                self._wake_r.recv(4096)
         if fd in readable or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
             client.loop_read()
         if self._ready and not client.want_write():
             self._publish(self._state.take_pending())
             self._maybe_publish_info()
+            self._tick()
         if client.want_write():
             client.loop_write()
         client.loop_misc()
@@ -144,6 +169,30 @@ class MqttPublisher:
         for topic, payload in messages:
             publish(topic, payload, qos, retain)
         self._state.count_publishes(len(messages))
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if now < self._next_tick:
+            return
+        self._next_tick = now + TICK_INTERVAL_S
+        self._state.check_stale()
+        for extension in self.extensions:
+            extension.tick(now, self)
+
+    # --- the Outbox extensions use ------------------------------------------------------------
+
+    def publish(self, topic: str, payload: str, *, retain: bool = True) -> None:
+        self._client.publish(topic, payload, self._settings.qos, retain)
+        self._state.count_publishes(1)
+
+    def subscribe(self, topic: str) -> None:
+        self._client.subscribe(topic, qos=0)
+
+    def unsubscribe(self, topic: str) -> None:
+        self._client.unsubscribe(topic)
+
+    def republish_state(self) -> None:
+        self._publish(self._state.snapshot())
 
     def _maybe_publish_info(self, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -194,8 +243,14 @@ class MqttPublisher:
             LOG.info("connected to MQTT broker %s:%d", self._settings.host, self._settings.port)
         self._outage_logged = False
         self.connected.set()
+        for extension in self.extensions:
+            extension.on_connected(self)
         self._publish(self._state.snapshot())
         self._maybe_publish_info(force=True)
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        for extension in self.extensions:
+            extension.on_message(message.topic, bytes(message.payload), bool(message.retain), self)
 
     def _on_disconnect(
         self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any = None
@@ -242,6 +297,7 @@ class MqttPublisher:
         client.max_queued_messages_set(max(1000, 20 * len(self._state.crypto_ids)))
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
         # Registering a write callback makes publish() queue instead of writing per message.
         client.on_socket_register_write = _no_op
         return client

@@ -33,6 +33,8 @@ class CoinQuote:
     numbers: dict[str, float] = field(default_factory=dict)
     ts: int | None = None
     received: float = 0.0  # time.time() of the last accepted frame
+    received_mono: float = 0.0  # the same on the monotonic clock, for staleness
+    online: bool = False  # data fresher than `stale_after`
 
 
 @dataclass(slots=True)
@@ -60,6 +62,7 @@ class Topics:
         if topics is None:
             topics = {key: f"{self.prefix}/{coin_id}/{key}" for key in _FIELD_ORDER}
             topics["json"] = f"{self.prefix}/{coin_id}/json"
+            topics["status"] = f"{self.prefix}/{coin_id}/status"
             self._coin[coin_id] = topics
         return topics
 
@@ -76,9 +79,12 @@ def quote_json(coin_id: int, quote: CoinQuote) -> str:
 class BridgeState:
     """Shared between the stream thread (writes) and the MQTT thread (reads and takes)."""
 
-    def __init__(self, crypto_ids: Iterable[int], topics: Topics) -> None:
+    def __init__(
+        self, crypto_ids: Iterable[int], topics: Topics, *, stale_after: float = 45.0
+    ) -> None:
         self.crypto_ids: tuple[int, ...] = tuple(crypto_ids)
         self.topics = topics
+        self.stale_after = stale_after
         self.counters = Counters()
         self._lock = threading.Lock()
         self._quotes: dict[int, CoinQuote] = {cid: CoinQuote() for cid in self.crypto_ids}
@@ -112,13 +118,17 @@ class BridgeState:
                 quote.ts = frame.ts
             now = time.time()
             quote.received = now
+            quote.received_mono = time.monotonic()
             self._last_frame_wall = now
             self.counters.frames += 1
             pending = self._pending.get(frame.cid)
             if pending is None:
-                self._pending[frame.cid] = set(frame.texts)
+                pending = self._pending[frame.cid] = set(frame.texts)
             else:
                 pending.update(frame.texts)
+            if not quote.online:
+                quote.online = True
+                pending.add("status")
         self._notify()
         return True
 
@@ -169,18 +179,31 @@ class BridgeState:
             self._status_changed = False
             messages = [self._status_message()]
             for cid in self.crypto_ids:
-                if self._quotes[cid].texts:
-                    self._coin_messages(messages, cid, None)
+                self._coin_messages(messages, cid, None)
             return messages
 
     def _coin_messages(self, out: list[Message], cid: int, keys: set[str] | None) -> None:
-        """Append a coin's field topics (all known, or just `keys`) and its json topic."""
+        """Append a coin's field topics (all known, or just `keys`), its json topic when a
+        field is among them, and its status when asked for (always, for a snapshot)."""
         quote = self._quotes[cid]
         topics = self.topics.coin(cid)
         texts = quote.texts
         wanted = texts if keys is None else keys
+        before = len(out)
         out.extend((topics[key], texts[key]) for key in _FIELD_ORDER if key in wanted)
-        out.append((topics["json"], quote_json(cid, quote)))
+        if len(out) > before:
+            out.append((topics["json"], quote_json(cid, quote)))
+        if keys is None or "status" in keys:
+            out.append((topics["status"], ONLINE if quote.online else OFFLINE))
+
+    def check_stale(self) -> None:
+        """Mark coins without data for `stale_after` seconds offline (MQTT thread, ~1/s)."""
+        deadline = time.monotonic() - self.stale_after
+        with self._lock:
+            for cid, quote in self._quotes.items():
+                if quote.online and quote.received_mono < deadline:
+                    quote.online = False
+                    self._pending.setdefault(cid, set()).add("status")
 
     def count_publishes(self, count: int) -> None:
         with self._lock:
@@ -215,4 +238,16 @@ class BridgeState:
             quote = self._quotes.get(coin_id)
             if quote is None:
                 return None
-            return CoinQuote(dict(quote.texts), dict(quote.numbers), quote.ts, quote.received)
+            return CoinQuote(
+                dict(quote.texts),
+                dict(quote.numbers),
+                quote.ts,
+                quote.received,
+                quote.received_mono,
+                quote.online,
+            )
+
+    def prices(self) -> dict[int, float]:
+        """The last good price of every coin that has one."""
+        with self._lock:
+            return {cid: q.numbers["p"] for cid, q in self._quotes.items() if "p" in q.numbers}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,10 +64,19 @@ def subscriber(broker: Broker) -> Iterator[Subscriber]:
     sub.close()
 
 
-def make_settings(broker: Broker, stream: FakeStreamServer, **sections: dict[str, Any]) -> Settings:
+def make_settings(
+    broker: Broker, stream: FakeStreamServer, cache_dir: Path, **sections: dict[str, Any]
+) -> Settings:
     raw: dict[str, Any] = {
-        "cmc": {"api_key": TEST_API_KEY, "url": stream.url, "crypto_ids": [1, 1027]},
+        "cmc": {
+            "api_key": TEST_API_KEY,
+            "url": stream.url,
+            "crypto_ids": [1, 1027],
+            "lookup_names": False,
+            "cache_dir": str(cache_dir),
+        },
         "mqtt": {"host": broker.host, "port": broker.port, "client_id": "cmc-mqtt-test"},
+        "homeassistant": {},
     }
     for name, values in sections.items():
         raw.setdefault(name, {}).update(values)
@@ -74,11 +84,13 @@ def make_settings(broker: Broker, stream: FakeStreamServer, **sections: dict[str
 
 
 @pytest.fixture
-def start_bridge(broker: Broker, stream: FakeStreamServer) -> Iterator[Callable[..., Bridge]]:
+def start_bridge(
+    broker: Broker, stream: FakeStreamServer, tmp_path: Path
+) -> Iterator[Callable[..., Bridge]]:
     bridges: list[Bridge] = []
 
     def start(timings: StreamTimings = FAST_TIMINGS, **sections: dict[str, Any]) -> Bridge:
-        settings = make_settings(broker, stream, **sections)
+        settings = make_settings(broker, stream, tmp_path / "cache", **sections)
         bridge = Bridge(
             settings, stream_timings=timings, mqtt_backoff=Backoff(0.05, 0.5), info_interval=0.5
         )

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -162,10 +163,30 @@ def retained(
     expect: Callable[[dict[str, str]], Any] = bool,
     timeout: float = 10.0,
 ) -> dict[str, str]:
-    """The retained store as a new subscriber sees it, once `expect` holds for it."""
+    """The whole retained store under `topic`, as a new subscriber sees it, once `expect` holds.
+
+    Each read is complete, not a guess: after subscribing, a marker is published to a private
+    topic; the broker delivers retained messages when the subscription is made, so when the
+    marker comes back everything retained has arrived. Reads repeat until `expect` holds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        snapshot = _read_retained(broker, topic)
+        if expect(snapshot):
+            return snapshot
+        if time.monotonic() > deadline:
+            raise AssertionError(f"retained store never matched; last read: {sorted(snapshot)}")
+        time.sleep(0.05)
+
+
+def _read_retained(broker: Broker, topic: str) -> dict[str, str]:
+    marker_topic = f"test/marker/{uuid.uuid4().hex}"
     sub = Subscriber(broker, topic)
     try:
-        sub.wait_for(expect, timeout)
-        return dict(sub.last)
+        sub.client.subscribe(marker_topic)
+        sub.client.publish(marker_topic, "done")
+        sub.wait_for(lambda last: marker_topic in last)
+        with sub._cond:
+            return {t: p for t, p, was_retained in sub.messages if was_retained and p}
     finally:
         sub.close()

@@ -21,10 +21,10 @@ def quiet(stream: FakeStreamServer) -> None:
 
 
 def test_every_topic_carries_what_the_stream_sent(
-    start_bridge: StartBridge, stream: FakeStreamServer, subscriber: Subscriber
+    broker: Broker, start_bridge: StartBridge, stream: FakeStreamServer, subscriber: Subscriber
 ) -> None:
     quiet(stream)
-    bridge = start_bridge()
+    start_bridge()
     stream.wait_subscribed()
     subscriber.wait_topic("cmc/status", "online")
     stream.broadcast(json.dumps(BTC_FRAME))
@@ -40,15 +40,13 @@ def test_every_topic_carries_what_the_stream_sent(
     assert subscriber.last["cmc/1/cs"] == "20028706"
     as_json = json.loads(subscriber.last["cmc/1/json"])
     assert as_json == {**data, "ts": BTC_FRAME["ts"]}
-    # Everything is retained: a subscriber arriving later sees the same.
-    late = retained(subscriber_broker(bridge), "cmc/1/#", lambda last: len(last) == 14)
+    # Everything is retained: a subscriber arriving later sees the same, plus the coin's status.
+    late = retained(broker, "cmc/1/#", lambda last: "cmc/1/json" in last)
+    assert sorted(late) == sorted(
+        [*(f"cmc/1/{k}" for k in FIELD_KEYS), "cmc/1/json", "cmc/1/status"]
+    )
     assert late["cmc/1/p"] == "81187.93284788371"
-
-
-def subscriber_broker(bridge: Bridge) -> Broker:
-    broker = Broker.__new__(Broker)
-    broker.host, broker.port = bridge.settings.mqtt.host, bridge.settings.mqtt.port
-    return broker
+    assert late["cmc/1/status"] == "online"
 
 
 def test_status_and_bridge_info(

@@ -5,6 +5,8 @@ import json
 from cmc_mqtt.frames import QuoteFrame
 from cmc_mqtt.state import BridgeState, Topics
 
+from .helpers import wait_until
+
 
 def quote(cid: int, ts: int = 1, **texts: str) -> QuoteFrame:
     return QuoteFrame(cid, ts, dict(texts), {k: float(v) for k, v in texts.items()})
@@ -66,7 +68,10 @@ def test_snapshot_holds_every_known_value_and_the_status() -> None:
     snapshot = dict(state.snapshot())
     assert snapshot["cmc/status"] == "online"
     assert snapshot["cmc/1/p"] == "1"
-    assert not any(t.startswith("cmc/1027/") for t in snapshot)  # nothing known yet
+    # Nothing known about 1027 yet: only its status, which says so.
+    assert [t for t in snapshot if t.startswith("cmc/1027/")] == ["cmc/1027/status"]
+    assert snapshot["cmc/1027/status"] == "offline"
+    assert snapshot["cmc/1/status"] == "online"
 
 
 def test_reconnects_count_returns_after_the_first_subscription() -> None:
@@ -79,3 +84,36 @@ def test_reconnects_count_returns_after_the_first_subscription() -> None:
     assert info["stream_connected"] is True
     assert info["crypto_ids"] == [1, 1027]
     assert info["version"] == "1.0"
+
+
+def next_messages(state: BridgeState) -> list[tuple[str, str]]:
+    """Run the MQTT thread's once-a-second staleness check until something is pending."""
+
+    def poll() -> list[tuple[str, str]]:
+        state.check_stale()
+        return state.take_pending()
+
+    result: list[tuple[str, str]] = wait_until(poll, timeout=5)
+    return result
+
+
+def test_a_coin_goes_offline_when_its_data_is_stale_and_back_online_with_data() -> None:
+    state, _ = make_state()
+    state.stale_after = 0.05
+    state.apply_quote(quote(1, p="1"))
+    assert ("cmc/1/status", "online") in state.take_pending()
+    # Staleness alone publishes the status and nothing else.
+    assert next_messages(state) == [("cmc/1/status", "offline")]
+    state.apply_quote(quote(1, p="2"))
+    messages = state.take_pending()
+    assert ("cmc/1/status", "online") in messages
+    assert ("cmc/1/p", "2") in messages
+
+
+def test_fresh_coins_stay_online() -> None:
+    state, _ = make_state()
+    state.stale_after = 60
+    state.apply_quote(quote(1, p="1"))
+    state.take_pending()
+    state.check_stale()
+    assert state.take_pending() == []

@@ -1,0 +1,70 @@
+"""Announcing the coins to Home Assistant, and announcing them again when it restarts.
+
+Discovery payloads come from `discovery.py`; this extension decides when to send them: on every
+connection, on Home Assistant's birth message, and when a coin's name or price precision
+changes. Each coin's configs are rebuilt only when what they depend on changed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .discovery import DiscoveryContext, coin_messages, display_precision
+from .fields import FIELDS_BY_KEY
+from .names import CoinDirectory
+from .publisher import Outbox
+from .state import BridgeState
+
+LOG = logging.getLogger(__name__)
+PRECISION_CHECK_S = 10.0
+
+
+class HomeAssistantDiscovery:
+    def __init__(self, ctx: DiscoveryContext, state: BridgeState, names: CoinDirectory) -> None:
+        self._ctx = ctx
+        self._state = state
+        self._names = names
+        self._published: dict[str, str] = {}
+        self._coin_inputs: dict[int, tuple[object, ...]] = {}
+        self._names_changed = False
+        self._next_check = 0.0
+        names.add_listener(self._on_names_changed)
+
+    def _on_names_changed(self) -> None:
+        self._names_changed = True  # picked up by the next tick on the MQTT thread
+
+    def on_connected(self, out: Outbox) -> None:
+        out.subscribe(self._ctx.ha.status_topic)
+        self._publish(out, force=True)
+
+    def on_message(self, topic: str, payload: bytes, retained: bool, out: Outbox) -> None:
+        if topic == self._ctx.ha.status_topic and payload.strip() == b"online":
+            LOG.info("Home Assistant came online; announcing the coins again")
+            self._publish(out, force=True)
+            out.republish_state()
+
+    def tick(self, now: float, out: Outbox) -> None:
+        if self._names_changed or now >= self._next_check:
+            self._names_changed = False
+            self._next_check = now + PRECISION_CHECK_S
+            self._publish(out, force=False)
+
+    def _publish(self, out: Outbox, *, force: bool) -> None:
+        if not self._ctx.ha.discovery:
+            return
+        if force:
+            self._published.clear()
+            self._coin_inputs.clear()
+        prices = self._state.prices()
+        price_field = FIELDS_BY_KEY["p"]
+        for cid in self._state.crypto_ids:
+            coin = self._names.get(cid)
+            price = prices.get(cid)
+            inputs = (coin, display_precision(price_field, price))
+            if self._coin_inputs.get(cid) == inputs:
+                continue
+            self._coin_inputs[cid] = inputs
+            for topic, payload in coin_messages(self._ctx, coin, price):
+                if self._published.get(topic) != payload:
+                    self._published[topic] = payload
+                    out.publish(topic, payload, retain=True)

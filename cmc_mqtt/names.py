@@ -1,0 +1,191 @@
+"""Coin names: config overrides, then CoinMarketCap's `/v1/cryptocurrency/map` (cached on
+disk), then the bundled table, then "CMC #<id>".
+
+The lookup runs beside the stream, never in front of it: the bridge publishes with the names it
+has and republishes discovery when better ones arrive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Final
+
+from .coins import CoinInfo, coin_info
+from .secret import Secret
+
+LOG = logging.getLogger(__name__)
+PAGE_LIMIT: Final = 5000
+MAX_PAGES: Final = 10
+CACHE_FILE: Final = "coins.json"
+_UNSAFE: Final = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_text(value: Any, limit: int) -> str | None:
+    """Text from the network, made safe to show: no control characters, bounded length."""
+    if not isinstance(value, str):
+        return None
+    text = _UNSAFE.sub("", value).strip()[:limit]
+    return text or None
+
+
+class CoinDirectory:
+    """Thread-safe id → name lookup whose answers improve while the bridge runs."""
+
+    def __init__(self, overrides: dict[int, CoinInfo], cache_dir: Path | None) -> None:
+        self._overrides = dict(overrides)
+        self._cache_path = cache_dir / CACHE_FILE if cache_dir else None
+        self._fetched: dict[int, CoinInfo] = {}
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
+        self._load_cache()
+
+    def get(self, coin_id: int) -> CoinInfo:
+        if coin_id in self._overrides:
+            return self._overrides[coin_id]
+        with self._lock:
+            fetched = self._fetched.get(coin_id)
+        return fetched or coin_info(coin_id)
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        self._listeners.append(callback)
+
+    def update(self, coins: Iterable[CoinInfo]) -> bool:
+        """Merge fetched names; True (and listeners told) when anything changed."""
+        changed = False
+        with self._lock:
+            for coin in coins:
+                if self._fetched.get(coin.id) != coin:
+                    self._fetched[coin.id] = coin
+                    changed = True
+        if changed:
+            for listener in self._listeners:
+                listener()
+        return changed
+
+    # --- the REST lookup ----------------------------------------------------------------------
+
+    def refresh_in_background(
+        self, api_key: Secret, rest_url: str, ids: Iterable[int], timeout: float = 5.0
+    ) -> threading.Thread:
+        thread = threading.Thread(
+            target=self.refresh,
+            args=(api_key, rest_url, tuple(ids), timeout),
+            name="cmc-mqtt-names",
+            daemon=True,
+        )
+        thread.start()
+        return thread
+
+    def refresh(self, api_key: Secret, rest_url: str, ids: Iterable[int], timeout: float) -> bool:
+        """Fetch names for `ids`; on any failure keep what we have. True when names changed."""
+        wanted = set(ids) - set(self._overrides)
+        if not wanted:
+            return False
+        try:
+            found = fetch_map(api_key, rest_url, wanted, timeout)
+        except (OSError, ValueError, TypeError) as exc:
+            LOG.warning(
+                "could not look up coin names at CoinMarketCap (%s); using %s names",
+                _describe(exc),
+                "cached" if self._fetched else "bundled",
+            )
+            return False
+        LOG.info("looked up names for %d of %d coins", len(found), len(wanted))
+        changed = self.update(found.values())
+        self._save_cache()
+        return changed
+
+    # --- the disk cache -----------------------------------------------------------------------
+
+    def _load_cache(self) -> None:
+        if self._cache_path is None or not self._cache_path.is_file():
+            return
+        try:
+            raw = json.loads(self._cache_path.read_text(encoding="utf-8"))
+            coins = [_coin_from(entry) for entry in raw.get("coins", [])]
+        except (OSError, ValueError, AttributeError) as exc:
+            LOG.warning("ignoring unreadable coin name cache %s: %s", self._cache_path, exc)
+            return
+        with self._lock:
+            self._fetched.update({c.id: c for c in coins if c is not None})
+
+    def _save_cache(self) -> None:
+        if self._cache_path is None:
+            return
+        with self._lock:
+            coins = [
+                {"id": c.id, "name": c.name, "symbol": c.symbol, "slug": c.slug}
+                for c in sorted(self._fetched.values(), key=lambda c: c.id)
+            ]
+        try:
+            self._cache_path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self._cache_path.parent, prefix=".coins-")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"saved": int(time.time()), "coins": coins}, out)
+            os.replace(tmp, self._cache_path)
+        except OSError as exc:
+            LOG.warning("could not write coin name cache %s: %s", self._cache_path, exc)
+
+
+def fetch_map(
+    api_key: Secret, rest_url: str, wanted: set[int], timeout: float
+) -> dict[int, CoinInfo]:
+    """Page through `/v1/cryptocurrency/map` sorted by id until every wanted id was seen."""
+    found: dict[int, CoinInfo] = {}
+    start = 1
+    highest_wanted = max(wanted)
+    for _ in range(MAX_PAGES):
+        query = urllib.parse.urlencode(
+            {"listing_status": "active", "start": start, "limit": PAGE_LIMIT, "sort": "id"}
+        )
+        request = urllib.request.Request(  # noqa: S310 - the scheme is checked by the config
+            f"{rest_url}/v1/cryptocurrency/map?{query}",
+            headers={"X-CMC_PRO_API_KEY": api_key.reveal(), "Accept": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            body = json.loads(response.read(32 * 1024 * 1024))
+        entries = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(entries, list):
+            raise TypeError("unexpected answer shape")
+        for entry in entries:
+            coin = _coin_from(entry)
+            if coin is not None and coin.id in wanted:
+                found[coin.id] = coin
+        ids = [e["id"] for e in entries if isinstance(e, dict) and type(e.get("id")) is int]
+        last_id = max(ids, default=0)
+        if len(entries) < PAGE_LIMIT or found.keys() >= wanted or last_id >= highest_wanted:
+            break
+        start += PAGE_LIMIT
+    return found
+
+
+def _coin_from(entry: Any) -> CoinInfo | None:
+    if not isinstance(entry, dict) or type(entry.get("id")) is not int:
+        return None
+    name = clean_text(entry.get("name"), 64)
+    symbol = clean_text(entry.get("symbol"), 16)
+    if name is None or symbol is None:
+        return None
+    slug = clean_text(entry.get("slug"), 64)
+    if slug is not None and not re.fullmatch(r"[a-z0-9-]+", slug):
+        slug = None
+    return CoinInfo(entry["id"], name, symbol, slug)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code}"
+    if isinstance(exc, urllib.error.URLError):
+        return str(exc.reason)
+    return type(exc).__name__ if not str(exc) else f"{type(exc).__name__}: {exc}"

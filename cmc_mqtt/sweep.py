@@ -1,0 +1,104 @@
+"""Clearing what an earlier run left retained on the broker and this run no longer publishes.
+
+A removed coin's values and Home Assistant configs would otherwise live on the broker forever
+(ghost entities). At start-up the bridge subscribes to where its topics can be, then publishes a
+private marker; brokers deliver retained messages when a subscription is made, so when the
+marker comes back every retained topic has been seen and the ghosts can be cleared.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from paho.mqtt.client import topic_matches_sub
+
+from .discovery import DiscoveryContext, is_own_config, subscription_patterns, wanted_topics
+from .publisher import Outbox
+from .state import Topics
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepRule:
+    pattern: str  # subscription that finds retained topics of ours
+    ghosts: Callable[[str], list[str]]  # for a found topic: the topics to clear (none if wanted)
+
+
+class RetainedSweep:
+    """Runs once per process, on the first connection that gets as far as the marker."""
+
+    def __init__(self, sync_topic: str, rules: list[SweepRule]) -> None:
+        self._sync_topic = sync_topic
+        self._rules = rules
+        self._token = ""
+        self._found: set[str] = set()
+        self.done = False
+        self.cleared: list[str] = []
+
+    def on_connected(self, out: Outbox) -> None:
+        if self.done or not self._rules:
+            return
+        self._token = uuid.uuid4().hex
+        self._found.clear()
+        out.subscribe(self._sync_topic)
+        for rule in self._rules:
+            out.subscribe(rule.pattern)
+        out.publish(self._sync_topic, self._token, retain=False)
+
+    def on_message(self, topic: str, payload: bytes, retained: bool, out: Outbox) -> None:
+        if self.done:
+            return
+        if topic == self._sync_topic:
+            if payload.decode("ascii", "replace") == self._token:
+                self._finish(out)
+            return
+        if not retained or not payload:
+            return
+        for rule in self._rules:
+            if topic_matches_sub(rule.pattern, topic):
+                self._found.update(rule.ghosts(topic))
+
+    def tick(self, now: float, out: Outbox) -> None:
+        return None
+
+    def _finish(self, out: Outbox) -> None:
+        self.done = True
+        for topic in sorted(self._found):
+            out.publish(topic, "", retain=True)
+        for rule in self._rules:
+            out.unsubscribe(rule.pattern)
+        out.unsubscribe(self._sync_topic)
+        self.cleared = sorted(self._found)
+        if self.cleared:
+            LOG.info("cleared %d retained topics an earlier configuration left", len(self.cleared))
+
+
+def sweep_rules(
+    ctx: DiscoveryContext | None, topics: Topics, coin_ids: tuple[int, ...]
+) -> list[SweepRule]:
+    """What counts as a ghost: configs of our node id this run does not publish, and the
+    retained values of coins no longer configured."""
+    configured = set(coin_ids)
+    rules: list[SweepRule] = []
+    coin_status = re.compile(rf"{re.escape(topics.prefix)}/(\d+)/status")
+
+    def removed_coin(topic: str) -> list[str]:
+        match = coin_status.fullmatch(topic)
+        if match is None or int(match.group(1)) in configured:
+            return []
+        return list(Topics(topics.prefix).coin(int(match.group(1))).values())
+
+    rules.append(SweepRule(f"{topics.prefix}/+/status", removed_coin))
+    if ctx is not None:
+        wanted = wanted_topics(ctx, coin_ids)
+
+        def unwanted_config(topic: str) -> list[str]:
+            return [topic] if is_own_config(ctx, topic) and topic not in wanted else []
+
+        rules.extend(SweepRule(pattern, unwanted_config) for pattern in subscription_patterns(ctx))
+    return rules

@@ -1,0 +1,126 @@
+"""Discovery over a real broker: configs, birth message, ghosts, two bridges, stale coins."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import paho.mqtt.publish as publish
+
+from cmc_mqtt.bridge import Bridge
+from cmc_mqtt.simulator import FakeStreamServer
+
+from .helpers import Broker, Subscriber, retained
+
+StartBridge = Callable[..., Bridge]
+BTC_PRICE = "homeassistant/sensor/cmc_mqtt/1_p/config"
+ETH_PRICE = "homeassistant/sensor/cmc_mqtt/1027_p/config"
+
+
+def configs_for(coins: list[int], node: str = "cmc_mqtt") -> Callable[[dict[str, str]], bool]:
+    def check(last: dict[str, str]) -> bool:
+        return all(f"homeassistant/sensor/{node}/{c}_p/config" in last for c in coins)
+
+    return check
+
+
+def test_configs_are_retained_for_every_coin_and_field(
+    broker: Broker, start_bridge: StartBridge
+) -> None:
+    start_bridge()
+    store = retained(broker, "homeassistant/#", lambda last: len(last) == 26)
+    config = json.loads(store[BTC_PRICE])
+    assert config["state_topic"] == "cmc/1/p"
+    assert config["device"]["name"] == "Bitcoin (BTC)"
+    assert json.loads(store[ETH_PRICE])["device"]["name"] == "Ethereum (ETH)"
+
+
+def test_birth_message_republishes_discovery_and_states(
+    broker: Broker, start_bridge: StartBridge, subscriber: Subscriber
+) -> None:
+    start_bridge()
+    subscriber.wait_for(configs_for([1, 1027]))
+    subscriber.wait_topic("cmc/1/p")
+    before = len(subscriber.messages)
+    publish.single("homeassistant/status", "online", hostname=broker.host, port=broker.port)
+
+    def republished(_last: dict[str, str]) -> bool:
+        later = [t for t, _, _ in subscriber.messages[before:]]
+        return BTC_PRICE in later and "cmc/status" in later and "cmc/1/status" in later
+
+    subscriber.wait_for(republished)
+
+
+def test_removed_coins_and_fields_leave_no_ghosts(
+    broker: Broker, start_bridge: StartBridge, stream: FakeStreamServer
+) -> None:
+    first = start_bridge()
+    retained(broker, "#", lambda last: "cmc/1027/p" in last and configs_for([1, 1027])(last))
+    first.stop()
+    second = start_bridge(cmc={"crypto_ids": [1]}, homeassistant={"fields": ["p", "p24h"]})
+    second.publisher.connected.wait(10)
+
+    def cleaned(last: dict[str, str]) -> bool:
+        return second.sweep.done and BTC_PRICE in last
+
+    store = retained(broker, "#", cleaned)
+    # A fresh subscriber, after the sweep: only what the new configuration wants is left.
+    store = retained(broker, "#", lambda last: BTC_PRICE in last)
+    assert not [t for t in store if t.startswith("cmc/1027/")]
+    configs = sorted(t for t in store if t.startswith("homeassistant/"))
+    assert configs == [BTC_PRICE, "homeassistant/sensor/cmc_mqtt/1_p24h/config"]
+    assert "homeassistant/sensor/cmc_mqtt/1027_p/config" in second.sweep.cleared
+
+
+def test_another_bridges_entities_are_left_alone(broker: Broker, start_bridge: StartBridge) -> None:
+    start_bridge(mqtt={"topic_prefix": "office", "client_id": "office"},
+                 homeassistant={"node_id": "office"}, cmc={"crypto_ids": [5426]})  # fmt: skip
+    retained(broker, "#", configs_for([5426], node="office"))
+    ours = start_bridge(cmc={"crypto_ids": [1]})
+    ours.publisher.connected.wait(10)
+    retained(broker, "#", lambda last: ours.sweep.done and BTC_PRICE in last)
+    office = ("homeassistant/sensor/office/5426_p/config", "office/5426/status", "office/5426/p")
+    retained(broker, "#", lambda last: configs_for([1])(last) and all(t in last for t in office))
+    assert ours.sweep.cleared == []
+
+
+def test_switching_to_device_discovery_replaces_the_entity_configs(
+    broker: Broker, start_bridge: StartBridge
+) -> None:
+    first = start_bridge()
+    retained(broker, "homeassistant/#", lambda last: len(last) == 26)
+    first.stop()
+    second = start_bridge(homeassistant={"discovery_mode": "device"})
+    second.publisher.connected.wait(10)
+    retained(broker, "#", lambda last: second.sweep.done)
+    store = retained(broker, "homeassistant/#", lambda last: len(last) == 2)
+    assert sorted(store) == [
+        "homeassistant/device/cmc_mqtt_1/config",
+        "homeassistant/device/cmc_mqtt_1027/config",
+    ]
+    components = json.loads(store["homeassistant/device/cmc_mqtt_1/config"])["components"]
+    assert len(components) == 13
+
+
+def test_discovery_off_removes_our_entities(broker: Broker, start_bridge: StartBridge) -> None:
+    first = start_bridge()
+    retained(broker, "homeassistant/#", lambda last: len(last) == 26)
+    first.stop()
+    second = start_bridge(homeassistant={"discovery": False})
+    second.publisher.connected.wait(10)
+    retained(broker, "#", lambda last: second.sweep.done)
+    assert len(second.sweep.cleared) == 26
+    store = retained(broker, "#", lambda last: "cmc/status" in last)
+    assert not [t for t in store if t.startswith("homeassistant/")]
+
+
+def test_a_coin_without_data_goes_offline_and_comes_back(
+    start_bridge: StartBridge, stream: FakeStreamServer, subscriber: Subscriber
+) -> None:
+    start_bridge(homeassistant={"stale_after": 1})
+    subscriber.wait_topic("cmc/1/status", "online")
+    stream.behaviour.push_data = False  # pongs still flow: the stream is up, the coin is stale
+    subscriber.wait_topic("cmc/1/status", "offline")
+    assert subscriber.last["cmc/status"] == "online"
+    stream.behaviour.push_data = True
+    subscriber.wait_topic("cmc/1/status", "online")

@@ -1,0 +1,143 @@
+"""Coin names from CoinMarketCap's REST map, tested against a local HTTP server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from cmc_mqtt.coins import CoinInfo
+from cmc_mqtt.names import CoinDirectory, clean_text
+from cmc_mqtt.secret import Secret
+
+from .helpers import TEST_API_KEY
+
+
+class MapServer:
+    """Serves /v1/cryptocurrency/map like CoinMarketCap, with knobs for failure."""
+
+    def __init__(self, coins: list[dict[str, Any]]) -> None:
+        self.coins = coins
+        self.status = 200
+        self.delay = 0.0
+        self.requests: list[tuple[dict[str, list[str]], str | None]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                query = parse_qs(urlparse(self.path).query)
+                owner.requests.append((query, self.headers.get("X-CMC_PRO_API_KEY")))
+                time.sleep(owner.delay)
+                start, limit = int(query["start"][0]), int(query["limit"][0])
+                page = owner.coins[start - 1 : start - 1 + limit]
+                body = json.dumps({"data": page, "status": {"error_code": 0}}).encode()
+                self.send_response(owner.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def entry(cid: int, name: str, symbol: str, slug: str) -> dict[str, Any]:
+    return {"id": cid, "rank": cid, "name": name, "symbol": symbol, "slug": slug, "is_active": 1}
+
+
+@pytest.fixture
+def map_server() -> Iterator[MapServer]:
+    server = MapServer([entry(1, "Bitcoin", "BTC", "bitcoin"), entry(777, "Luck", "LCK", "luck")])
+    yield server
+    server.close()
+
+
+def test_names_are_fetched_with_the_key_header(map_server: MapServer, tmp_path: Path) -> None:
+    names = CoinDirectory({}, tmp_path)
+    assert names.get(777).name == "CMC #777"
+    assert names.refresh(Secret(TEST_API_KEY), map_server.url, [1, 777], timeout=5)
+    assert names.get(777) == CoinInfo(777, "Luck", "LCK", "luck")
+    query, key = map_server.requests[0]
+    assert key == TEST_API_KEY
+    assert query["sort"] == ["id"]
+    assert query["listing_status"] == ["active"]
+
+
+def test_a_failed_lookup_keeps_the_bundled_names(
+    map_server: MapServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    map_server.status = 500
+    names = CoinDirectory({}, tmp_path)
+    assert not names.refresh(Secret(TEST_API_KEY), map_server.url, [1, 777], timeout=5)
+    assert names.get(1).name == "Bitcoin"
+    assert names.get(777).name == "CMC #777"
+    assert "HTTP 500" in caplog.text
+
+
+def test_a_slow_lookup_gives_up_at_its_timeout(map_server: MapServer, tmp_path: Path) -> None:
+    map_server.delay = 3.0
+    names = CoinDirectory({}, tmp_path)
+    thread = names.refresh_in_background(Secret(TEST_API_KEY), map_server.url, [777], timeout=0.3)
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert names.get(777).name == "CMC #777"
+
+
+def test_names_are_cached_for_when_the_api_is_down(map_server: MapServer, tmp_path: Path) -> None:
+    CoinDirectory({}, tmp_path).refresh(Secret(TEST_API_KEY), map_server.url, [777], timeout=5)
+    map_server.status = 503
+    later = CoinDirectory({}, tmp_path)
+    assert later.get(777).name == "Luck"  # from the cache, before any lookup
+    later.refresh(Secret(TEST_API_KEY), map_server.url, [777], timeout=5)
+    assert later.get(777).name == "Luck"
+    assert TEST_API_KEY not in (tmp_path / "coins.json").read_text()
+
+
+def test_config_overrides_win(map_server: MapServer, tmp_path: Path) -> None:
+    override = CoinInfo(777, "My Luck", "ML", None)
+    names = CoinDirectory({777: override}, tmp_path)
+    names.refresh(Secret(TEST_API_KEY), map_server.url, [777], timeout=5)
+    assert names.get(777) == override
+    assert map_server.requests == []  # nothing left to ask for
+
+
+def test_hostile_names_are_cleaned(tmp_path: Path) -> None:
+    server = MapServer([
+        entry(5, "Evil\x1b[31m\nCoin" + "x" * 200, "EV\x00L", "bad slug/../"),
+        {"id": "6", "name": "string id"},
+        entry(7, "", "E", "e"),
+        "not an object",
+    ])  # fmt: skip
+    try:
+        names = CoinDirectory({}, tmp_path)
+        names.refresh(Secret("k"), server.url, [5, 6, 7], timeout=5)
+        coin = names.get(5)
+        assert coin.name.startswith("Evil[31mCoin")
+        assert len(coin.name) == 64
+        assert coin.symbol == "EVL"
+        assert coin.slug is None
+        assert names.get(6).name == "CMC #6"
+        assert names.get(7).name == "CMC #7"
+    finally:
+        server.close()
+
+
+def test_clean_text() -> None:
+    assert clean_text("  a\tb  ", 10) == "ab"
+    assert clean_text(5, 10) is None
+    assert clean_text("\x00", 10) is None
