@@ -1,0 +1,176 @@
+"""The bridge's discovery payloads and states, fed into a real Home Assistant MQTT integration.
+
+Everything published here comes from the bridge's own code (discovery.py, state.py, frames.py);
+nothing is a copy. Home Assistant 2024.3 is the oldest version we support.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from homeassistant.const import STATE_UNAVAILABLE, __version__ as HA_VERSION
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
+
+from cmc_mqtt.coins import coin_info
+from cmc_mqtt.config import HomeAssistantSettings
+from cmc_mqtt.discovery import DiscoveryContext, coin_messages
+from cmc_mqtt.frames import QuoteFrame, parse_frame
+from cmc_mqtt.state import BridgeState, Topics
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+SESSION = (FIXTURES / "stream-session.jsonl").read_text().splitlines()
+BTC = "sensor.bitcoin_btc_price"
+HA_RELEASE = tuple(int(part) for part in HA_VERSION.split(".")[:2])
+HA_AT_LEAST_2025_10 = HA_RELEASE >= (2025, 10)
+
+
+def fire(hass: HomeAssistant, messages: list[tuple[str, str]]) -> None:
+    """As a broker delivers retained messages when Home Assistant subscribes."""
+    for topic, payload in messages:
+        async_fire_mqtt_message(hass, topic, payload, retain=True)
+
+
+async def live(hass: HomeAssistant, topic: str, payload: str) -> None:
+    """As a broker forwards a publish to an existing subscriber: retain flag cleared."""
+    async_fire_mqtt_message(hass, topic, payload, retain=False)
+    await hass.async_block_till_done()
+
+
+def last_price(cid: int) -> str:
+    """The price text of the coin's last frame in the fixture session."""
+    frames = [parse_frame(line) for line in SESSION]
+    quotes = [f for f in frames if isinstance(f, QuoteFrame) and f.cid == cid]
+    return quotes[-1].texts["p"]
+
+
+def bridge_states(*cids: int) -> list[tuple[str, str]]:
+    """What the bridge publishes after one round of the fixture session for these coins."""
+    state = BridgeState(cids, Topics("cmc"))
+    state.set_stream_online(True)
+    for line in SESSION:
+        frame = parse_frame(line)
+        if isinstance(frame, QuoteFrame) and frame.cid in cids:
+            state.apply_quote(frame)
+    return state.snapshot()
+
+
+async def discover(hass: HomeAssistant, *cids: int, **ha: object) -> DiscoveryContext:
+    ctx = DiscoveryContext(HomeAssistantSettings(**ha), Topics("cmc"), "1.2.3")  # type: ignore[arg-type]
+    states = dict(bridge_states(*cids))
+    for cid in cids:
+        price = float(states[f"cmc/{cid}/p"])
+        fire(hass, coin_messages(ctx, coin_info(cid), price))
+    await hass.async_block_till_done()
+    fire(hass, list(states.items()))
+    await hass.async_block_till_done()
+    return ctx
+
+
+@pytest.fixture
+async def mqtt_ready(hass: HomeAssistant, mock_hass_config: None, mqtt_mock_entry) -> None:
+    await mqtt_mock_entry()
+
+
+async def test_sensors_have_the_expected_ids_names_units_and_values(
+    hass: HomeAssistant, mqtt_ready: None
+) -> None:
+    await discover(hass, 1)
+    state = hass.states.get(BTC)
+    assert state is not None
+    assert state.state == last_price(1)
+    assert state.attributes["friendly_name"] == "Bitcoin (BTC) Price"
+    assert state.attributes["unit_of_measurement"] == "USD"
+    assert state.attributes["state_class"] == "measurement"
+    assert state.attributes["icon"] == "mdi:currency-usd"
+    assert state.attributes["cid"] == 1  # json_attributes_topic
+    change = hass.states.get("sensor.bitcoin_btc_change_24h")
+    assert change is not None
+    assert change.attributes["unit_of_measurement"] == "%"
+    cap = hass.states.get("sensor.bitcoin_btc_market_cap")
+    assert cap is not None
+    assert cap.attributes["unit_of_measurement"] == "USD"
+
+
+async def test_registry_entries_precision_and_disabled_defaults(
+    hass: HomeAssistant, mqtt_ready: None
+) -> None:
+    await discover(hass, 1, 74)
+    registry = er.async_get(hass)
+    price = registry.async_get(BTC)
+    assert price is not None
+    assert price.unique_id == "cmc_mqtt_1_p"
+    assert price.options["sensor"]["suggested_display_precision"] == 2
+    doge = registry.async_get("sensor.dogecoin_doge_price")
+    assert doge is not None
+    assert doge.options["sensor"]["suggested_display_precision"] == 4  # a sub-dollar coin
+    supply = registry.async_get("sensor.bitcoin_btc_circulating_supply")
+    assert supply is not None
+    assert supply.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert supply.unit_of_measurement == "BTC"
+    enabled = {e.entity_id for e in registry.entities.values() if e.disabled_by is None}
+    assert {"sensor.bitcoin_btc_price", "sensor.bitcoin_btc_change_24h",
+            "sensor.bitcoin_btc_market_cap", "sensor.bitcoin_btc_volume_24h"} <= enabled  # fmt: skip
+    assert len([e for e in registry.entities.values() if e.platform == "mqtt"]) == 26
+
+
+async def test_one_device_per_coin(hass: HomeAssistant, mqtt_ready: None) -> None:
+    await discover(hass, 1, 1027)
+    devices = dr.async_get(hass)
+    device = devices.async_get_device(identifiers={("mqtt", "cmc_mqtt_1")})
+    assert device is not None
+    assert device.name == "Bitcoin (BTC)"
+    assert device.manufacturer == "CoinMarketCap"
+    assert device.model == "Cryptocurrency"
+    assert device.sw_version == "1.2.3"
+    assert device.configuration_url == "https://coinmarketcap.com/currencies/bitcoin/"
+    assert devices.async_get_device(identifiers={("mqtt", "cmc_mqtt_1027")}) is not None
+
+
+async def test_unavailable_when_the_bridge_or_the_coin_is_offline(
+    hass: HomeAssistant, mqtt_ready: None
+) -> None:
+    await discover(hass, 1)
+    assert hass.states.get(BTC).state == last_price(1)
+    await live(hass, "cmc/status", "offline")
+    assert hass.states.get(BTC).state == STATE_UNAVAILABLE
+    await live(hass, "cmc/status", "online")
+    assert hass.states.get(BTC).state == last_price(1)
+    await live(hass, "cmc/1/status", "offline")  # the coin's data went stale
+    assert hass.states.get(BTC).state == STATE_UNAVAILABLE
+    await live(hass, "cmc/1/status", "online")
+    await live(hass, "cmc/1/p", "90000.5")
+    assert hass.states.get(BTC).state == "90000.5"
+
+
+async def test_an_empty_config_removes_the_entity(hass: HomeAssistant, mqtt_ready: None) -> None:
+    await discover(hass, 1)
+    assert hass.states.get(BTC) is not None
+    await live(hass, "homeassistant/sensor/cmc_mqtt/1_p/config", "")
+    assert hass.states.get(BTC) is None
+    assert er.async_get(hass).async_get(BTC) is None
+
+
+async def test_a_second_bridge_gets_separate_entities(
+    hass: HomeAssistant, mqtt_ready: None
+) -> None:
+    await discover(hass, 1)
+    await discover(hass, 1, node_id="office")
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id("sensor", "mqtt", "cmc_mqtt_1_p") == BTC
+    # default_entity_id is honoured from HA 2025.10; older versions derive the id from the
+    # device and entity names and de-duplicate it.
+    expected = "sensor.office_bitcoin_btc_price" if HA_AT_LEAST_2025_10 else f"{BTC}_2"
+    assert registry.async_get_entity_id("sensor", "mqtt", "office_1_p") == expected
+    assert hass.states.get(expected) is not None
+
+
+@pytest.mark.skipif(
+    HA_RELEASE < (2024, 12),
+    reason="device-based discovery arrived in Home Assistant 2024.12",
+)
+async def test_device_based_discovery(hass: HomeAssistant, mqtt_ready: None) -> None:
+    await discover(hass, 1, discovery_mode="device")
+    assert hass.states.get(BTC) is not None
