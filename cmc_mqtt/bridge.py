@@ -5,6 +5,7 @@ from __future__ import annotations
 from .backoff import Backoff
 from .config import Settings
 from .discovery import DiscoveryContext
+from .displays import Displays
 from .homeassistant import HomeAssistantDiscovery
 from .names import CoinDirectory
 from .publisher import INFO_INTERVAL_S, MqttPublisher
@@ -31,17 +32,23 @@ class Bridge:
         self.state = BridgeState(ids, self.topics, stale_after=settings.homeassistant.stale_after)
         self.names = CoinDirectory(settings.names.overrides, settings.names.cache_dir)
         ctx = DiscoveryContext(settings.homeassistant, self.topics, VERSION)
-        self.sweep = RetainedSweep(
-            f"{self.topics.prefix}/bridge/sync", sweep_rules(ctx, self.topics, ids)
+        rules = sweep_rules(
+            ctx,
+            self.topics,
+            ids,
+            text_enabled=settings.text.enabled,
+            awtrix_prefixes=tuple(clock.prefix for clock in settings.awtrix),
         )
+        self.sweep = RetainedSweep(f"{self.topics.prefix}/bridge/sync", rules)
         self.discovery = HomeAssistantDiscovery(ctx, self.state, self.names)
+        self.displays = Displays(settings, self.state, self.names)
         self.publisher = MqttPublisher(
             settings.mqtt,
             self.state,
             version=VERSION,
             backoff=mqtt_backoff,
             info_interval=info_interval,
-            extensions=[self.sweep, self.discovery],
+            extensions=[self.sweep, self.discovery, self.displays],
         )
         self.stream = StreamClient(settings.stream, self.state, timings=stream_timings)
 

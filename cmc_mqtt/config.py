@@ -23,11 +23,13 @@ from .coins import CoinInfo, coin_info
 from .errors import ConfigError
 from .fields import FIELD_KEYS, FIELDS
 from .secret import Secret
+from .text import DEFAULT_TEMPLATE, check_template
 
 DEFAULT_URL: Final = "wss://pro-stream.coinmarketcap.com/v1"
 DEFAULT_REST_URL: Final = "https://pro-api.coinmarketcap.com"
 DEFAULT_ENABLED: Final = tuple(f.key for f in FIELDS if f.enabled_by_default)
 DISCOVERY_MODES: Final = ("entity", "device")
+AWTRIX_TEMPLATE: Final = "{symbol} {price} {change_signed}"  # the clock's font has no arrows
 API_KEY_ENV: Final = "CMC_API_KEY"
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
 
@@ -75,6 +77,31 @@ class HomeAssistantSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Throttle:
+    """How often a display output may change: at most every `min_interval` seconds per coin,
+    and only when the price moved by at least `deadband` percent since the last update."""
+
+    min_interval: float = 0.0
+    deadband: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TextSettings:
+    enabled: bool = True
+    template: str = DEFAULT_TEMPLATE
+    throttle: Throttle = field(default_factory=Throttle)
+
+
+@dataclass(frozen=True, slots=True)
+class AwtrixSettings:
+    prefix: str
+    template: str = AWTRIX_TEMPLATE
+    lifetime: int = 120
+    icons: dict[int, str] = field(default_factory=dict)
+    throttle: Throttle = field(default_factory=lambda: Throttle(10.0, 0.0))
+
+
+@dataclass(frozen=True, slots=True)
 class NamesSettings:
     """Where coin names come from besides the bundled table."""
 
@@ -90,6 +117,8 @@ class Settings:
     mqtt: MqttSettings
     homeassistant: HomeAssistantSettings = field(default_factory=HomeAssistantSettings)
     names: NamesSettings = field(default_factory=NamesSettings)
+    text: TextSettings = field(default_factory=TextSettings)
+    awtrix: tuple[AwtrixSettings, ...] = ()
     log_level: str = "info"
     #: Things worth telling the user that do not stop the bridge (e.g. a world-readable key file).
     warnings: tuple[str, ...] = ()
@@ -254,6 +283,38 @@ HOMEASSISTANT_SCHEMA = vol.Schema(
     }
 )
 
+_DEADBAND = vol.All(_strict(int | float, "number"), vol.Range(min=0, max=100))
+_INTERVAL = vol.All(_strict(int | float, "number"), vol.Range(min=0, max=86400))
+
+TEXT_SCHEMA = vol.Schema(
+    {
+        vol.Optional("enabled", default=True): _bool,
+        vol.Optional("template", default=DEFAULT_TEMPLATE): vol.All(_str, _non_empty),
+        vol.Optional("min_interval", default=0): _INTERVAL,
+        vol.Optional("deadband", default=0): _DEADBAND,
+    }
+)
+
+AWTRIX_SCHEMA = vol.Schema(
+    {
+        vol.Required("prefix"): vol.All(_str, topic_level_checker("prefix", allow_slash=True)),
+        vol.Optional("template", default=AWTRIX_TEMPLATE): vol.All(_str, _non_empty),
+        vol.Optional("lifetime", default=120): vol.All(_int, vol.Range(min=10, max=86400)),
+        vol.Optional("icons", default={}): vol.All(
+            _coin_overrides, {str: vol.All(_str, _non_empty)}
+        ),
+        vol.Optional("min_interval", default=10): _INTERVAL,
+        vol.Optional("deadband", default=0): _DEADBAND,
+    }
+)
+
+
+def _awtrix_list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise vol.Invalid("expected [[awtrix]] tables, one per clock")
+    return value
+
+
 COIN_SCHEMA = vol.Schema(
     {
         vol.Optional("name"): vol.All(_str, _non_empty, vol.Length(max=64)),
@@ -268,6 +329,8 @@ ROOT_SCHEMA = vol.Schema(
         vol.Optional("mqtt", default={}): MQTT_SCHEMA,
         vol.Optional("homeassistant", default={}): HOMEASSISTANT_SCHEMA,
         vol.Optional("coins", default={}): vol.All(_coin_overrides, {str: COIN_SCHEMA}),
+        vol.Optional("text", default={}): TEXT_SCHEMA,
+        vol.Optional("awtrix", default=[]): vol.All(_awtrix_list, [AWTRIX_SCHEMA]),
         vol.Optional("log", default={}): LOG_SCHEMA,
     }
 )
@@ -324,6 +387,14 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
         problems.append("mqtt.certfile: certfile and keyfile must be given together")
     if "password" in mqtt and "username" not in mqtt:
         problems.append("mqtt.password: a password needs mqtt.username too")
+    text = data["text"]
+    for key, template in [("text.template", text["template"])] + [
+        (f"awtrix[{i}].template", clock["template"]) for i, clock in enumerate(data["awtrix"])
+    ]:
+        try:
+            check_template(template, key)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
 
@@ -362,6 +433,21 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
             rest_url=cmc["rest_url"],
             cache_dir=_cache_dir(cmc.get("cache_dir"), environ),
             overrides=_overrides(data["coins"]),
+        ),
+        text=TextSettings(
+            enabled=text["enabled"],
+            template=text["template"],
+            throttle=Throttle(float(text["min_interval"]), float(text["deadband"])),
+        ),
+        awtrix=tuple(
+            AwtrixSettings(
+                prefix=clock["prefix"],
+                template=clock["template"],
+                lifetime=clock["lifetime"],
+                icons={int(k): v for k, v in clock["icons"].items()},
+                throttle=Throttle(float(clock["min_interval"]), float(clock["deadband"])),
+            )
+            for clock in data["awtrix"]
         ),
         log_level=log["level"],
     )

@@ -43,6 +43,9 @@ class HomeAssistantDiscovery:
             self._publish(out, force=True)
             out.republish_state()
 
+    def on_batch(self, out: Outbox) -> None:
+        return None
+
     def tick(self, now: float, out: Outbox) -> None:
         if self._names_changed or now >= self._next_check:
             self._names_changed = False

@@ -46,6 +46,7 @@ class PublisherExtension(Protocol):
 
     def on_connected(self, out: Outbox) -> None: ...
     def on_message(self, topic: str, payload: bytes, retained: bool, out: Outbox) -> None: ...
+    def on_batch(self, out: Outbox) -> None: ...
     def tick(self, now: float, out: Outbox) -> None: ...
 
 
@@ -155,6 +156,8 @@ class MqttPublisher:
             client.loop_read()
         if self._ready and not client.want_write():
             self._publish(self._state.take_pending())
+            for extension in self.extensions:
+                extension.on_batch(self)
             self._maybe_publish_info()
             self._tick()
         if client.want_write():

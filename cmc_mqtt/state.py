@@ -63,6 +63,7 @@ class Topics:
             topics = {key: f"{self.prefix}/{coin_id}/{key}" for key in _FIELD_ORDER}
             topics["json"] = f"{self.prefix}/{coin_id}/json"
             topics["status"] = f"{self.prefix}/{coin_id}/status"
+            topics["text"] = f"{self.prefix}/{coin_id}/text"
             self._coin[coin_id] = topics
         return topics
 
@@ -89,6 +90,7 @@ class BridgeState:
         self._lock = threading.Lock()
         self._quotes: dict[int, CoinQuote] = {cid: CoinQuote() for cid in self.crypto_ids}
         self._pending: dict[int, set[str]] = {}
+        self._changed_coins: set[int] = set()  # for display outputs, taken separately
         self._stream_online = False
         self._ever_online = False
         self._status_changed = True
@@ -129,6 +131,7 @@ class BridgeState:
             if not quote.online:
                 quote.online = True
                 pending.add("status")
+            self._changed_coins.add(frame.cid)
         self._notify()
         return True
 
@@ -195,6 +198,12 @@ class BridgeState:
             out.append((topics["json"], quote_json(cid, quote)))
         if keys is None or "status" in keys:
             out.append((topics["status"], ONLINE if quote.online else OFFLINE))
+
+    def take_changed_coins(self) -> set[int]:
+        """Coins with new quotes since the last call (display outputs throttle on their own)."""
+        with self._lock:
+            changed, self._changed_coins = self._changed_coins, set()
+            return changed
 
     def check_stale(self) -> None:
         """Mark coins without data for `stale_after` seconds offline (MQTT thread, ~1/s)."""

@@ -51,7 +51,7 @@ class RetainedSweep:
         out.publish(self._sync_topic, self._token, retain=False)
 
     def on_message(self, topic: str, payload: bytes, retained: bool, out: Outbox) -> None:
-        if self.done:
+        if self.done or not self._token:
             return
         if topic == self._sync_topic:
             if payload.decode("ascii", "replace") == self._token:
@@ -63,23 +63,31 @@ class RetainedSweep:
             if topic_matches_sub(rule.pattern, topic):
                 self._found.update(rule.ghosts(topic))
 
+    def on_batch(self, out: Outbox) -> None:
+        return None
+
     def tick(self, now: float, out: Outbox) -> None:
         return None
 
     def _finish(self, out: Outbox) -> None:
-        self.done = True
         for topic in sorted(self._found):
             out.publish(topic, "", retain=True)
         for rule in self._rules:
             out.unsubscribe(rule.pattern)
         out.unsubscribe(self._sync_topic)
         self.cleared = sorted(self._found)
+        self.done = True
         if self.cleared:
             LOG.info("cleared %d retained topics an earlier configuration left", len(self.cleared))
 
 
 def sweep_rules(
-    ctx: DiscoveryContext | None, topics: Topics, coin_ids: tuple[int, ...]
+    ctx: DiscoveryContext | None,
+    topics: Topics,
+    coin_ids: tuple[int, ...],
+    *,
+    text_enabled: bool = True,
+    awtrix_prefixes: tuple[str, ...] = (),
 ) -> list[SweepRule]:
     """What counts as a ghost: configs of our node id this run does not publish, and the
     retained values of coins no longer configured."""
@@ -94,6 +102,15 @@ def sweep_rules(
         return list(Topics(topics.prefix).coin(int(match.group(1))).values())
 
     rules.append(SweepRule(f"{topics.prefix}/+/status", removed_coin))
+    if not text_enabled:
+        rules.append(SweepRule(f"{topics.prefix}/+/text", lambda topic: [topic]))
+    app = re.compile(r".*/custom/cmc_(\d+)")
+
+    def removed_app(topic: str) -> list[str]:
+        match = app.fullmatch(topic)
+        return [topic] if match is not None and int(match.group(1)) not in configured else []
+
+    rules.extend(SweepRule(f"{prefix}/custom/+", removed_app) for prefix in awtrix_prefixes)
     if ctx is not None:
         wanted = wanted_topics(ctx, coin_ids)
 

@@ -31,20 +31,17 @@ def test_every_topic_carries_what_the_stream_sent(
     subscriber.wait_topic("cmc/1/json")
     data = BTC_FRAME["data"]
     for key in FIELD_KEYS:
-        assert (
-            subscriber.last[f"cmc/1/{key}"] == repr(data[key])
-            if isinstance(data[key], float)
-            else str(data[key])
-        )
+        # The fixture's numbers are shortest-repr text, so repr() is exactly what was sent.
+        assert subscriber.last[f"cmc/1/{key}"] == repr(data[key]), key
     assert subscriber.last["cmc/1/p"] == "81187.93284788371"
     assert subscriber.last["cmc/1/cs"] == "20028706"
     as_json = json.loads(subscriber.last["cmc/1/json"])
     assert as_json == {**data, "ts": BTC_FRAME["ts"]}
-    # Everything is retained: a subscriber arriving later sees the same, plus the coin's status.
-    late = retained(broker, "cmc/1/#", lambda last: "cmc/1/json" in last)
-    assert sorted(late) == sorted(
-        [*(f"cmc/1/{k}" for k in FIELD_KEYS), "cmc/1/json", "cmc/1/status"]
-    )
+    # Everything is retained: a subscriber arriving later sees the same, plus status and text.
+    late = retained(broker, "cmc/1/#", lambda last: "cmc/1/text" in last)
+    extra = ["cmc/1/json", "cmc/1/status", "cmc/1/text"]
+    assert sorted(late) == sorted([*(f"cmc/1/{k}" for k in FIELD_KEYS), *extra])
+    assert late["cmc/1/text"] == "BTC $81,187.93 ▲0.53%"
     assert late["cmc/1/p"] == "81187.93284788371"
     assert late["cmc/1/status"] == "online"
 
