@@ -65,7 +65,7 @@ def subscriber(broker: Broker) -> Iterator[Subscriber]:
 
 
 def make_settings(
-    broker: Broker, stream: FakeStreamServer, cache_dir: Path, **sections: dict[str, Any]
+    broker: Broker, stream: FakeStreamServer, cache_dir: Path, **sections: Any
 ) -> Settings:
     raw: dict[str, Any] = {
         "cmc": {
@@ -79,7 +79,10 @@ def make_settings(
         "homeassistant": {},
     }
     for name, values in sections.items():
-        raw.setdefault(name, {}).update(values)
+        if isinstance(values, dict):
+            raw.setdefault(name, {}).update(values)
+        else:
+            raw[name] = values  # an array of tables, such as [[awtrix]]
     return parse_settings(raw, environ={})
 
 
@@ -89,7 +92,7 @@ def start_bridge(
 ) -> Iterator[Callable[..., Bridge]]:
     bridges: list[Bridge] = []
 
-    def start(timings: StreamTimings = FAST_TIMINGS, **sections: dict[str, Any]) -> Bridge:
+    def start(timings: StreamTimings = FAST_TIMINGS, **sections: Any) -> Bridge:
         settings = make_settings(broker, stream, tmp_path / "cache", **sections)
         bridge = Bridge(
             settings, stream_timings=timings, mqtt_backoff=Backoff(0.05, 0.5), info_interval=0.5
