@@ -13,7 +13,9 @@ from types import FrameType
 
 from .bridge import Bridge
 from .config import Settings, load_settings
-from .errors import ConfigError
+from .demo import demo_main
+from .embedded_broker import EmbeddedBroker
+from .errors import CmcMqttError, ConfigError
 from .secret import Secret
 from .simulator import FakeStreamServer
 from .version import VERSION
@@ -92,12 +94,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings.mqtt.port,
         settings.mqtt.topic_prefix,
     )
+    broker = None
+    if settings.mqtt.embedded:
+        try:
+            broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port).start()
+        except CmcMqttError as exc:
+            print(f"mqtt.embedded: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
     bridge = Bridge(settings).start()
     try:
         _wait_for_signal()
     finally:
         LOG.info("stopping")
         bridge.stop()
+        if broker is not None:
+            broker.stop()
     return 0
 
 
@@ -131,6 +142,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return demo_main(args.port, args.listen, args.duration)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cmc-mqtt", description="Live CoinMarketCap prices as retained MQTT topics."
@@ -146,6 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("--config", type=Path, default=Path("config.toml"), help=config_help)
     check.set_defaults(func=cmd_check_config)
+
+    demo = sub.add_parser(
+        "demo", help="simulator + broker + bridge in one process, with a live table"
+    )
+    demo.add_argument("--port", type=int, default=1883, help="MQTT port (default 1883)")
+    demo.add_argument(
+        "--listen", default="127.0.0.1", help="address the embedded broker listens on"
+    )
+    demo.add_argument("--duration", type=float, default=None, help="stop after N seconds")
+    demo.set_defaults(func=cmd_demo)
 
     sim = sub.add_parser("simulate", help="run a fake CoinMarketCap stream server")
     sim.add_argument("--host", default="127.0.0.1")

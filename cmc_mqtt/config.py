@@ -62,6 +62,7 @@ class MqttSettings:
     retain: bool = True
     keepalive: int = 60
     tls: TlsSettings = field(default_factory=TlsSettings)
+    embedded: bool = False  # run an MQTT broker inside the bridge (optional extra "demo")
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +252,7 @@ MQTT_SCHEMA = vol.Schema(
         vol.Optional("certfile"): vol.All(_str, _non_empty),
         vol.Optional("keyfile"): vol.All(_str, _non_empty),
         vol.Optional("insecure", default=False): _bool,
+        vol.Optional("embedded", default=False): _bool,
     }
 )
 
@@ -417,6 +419,7 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
             retain=mqtt["retain"],
             keepalive=mqtt["keepalive"],
             tls=tls,
+            embedded=mqtt["embedded"],
         ),
         homeassistant=HomeAssistantSettings(
             discovery=ha["discovery"],

@@ -74,10 +74,11 @@ class Market:
             volume = price * supply * rng.uniform(0.005, 0.2)
         volatility = self._volatility / 20 if cid in STABLECOINS else self._volatility
         track = CoinTrack(cid, self.rank(cid), price, volume, supply, volatility)
+        stable = cid in STABLECOINS
         for key, spread in CHANGE_SPREAD:
-            change = rng.uniform(-spread, spread) / 100
+            change = rng.uniform(-spread, spread) / (2000 if stable else 100)
             track.references[key] = price / (1 + change)
-        track.first_price = price / rng.uniform(50, 5000)
+        track.first_price = price / (rng.uniform(0.95, 1.05) if stable else rng.uniform(50, 5000))
         return track
 
     def step(self, cid: int) -> dict[str, float | int]:

@@ -1,0 +1,100 @@
+"""An MQTT broker inside the bridge's process, for the demo and for people without a broker.
+
+amqtt (an optional extra: `pip install 'cmc-mqtt[demo]'`) runs on its own thread and event
+loop. When a broker already answers on the port, the caller uses that one instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import threading
+from typing import Any
+
+from .errors import CmcMqttError
+
+LOG = logging.getLogger(__name__)
+
+
+def _connect_packet(client_id: bytes) -> bytes:
+    """MQTT 3.1.1 CONNECT: protocol "MQTT" level 4, clean session, keepalive 5 s."""
+    body = b"\x00\x04MQTT\x04\x02\x00\x05" + len(client_id).to_bytes(2, "big") + client_id
+    return bytes([0x10, len(body)]) + body
+
+
+_PROBE_CONNECT = _connect_packet(b"cmc-probe")
+
+
+def broker_answers(host: str, port: int, timeout: float = 1.0) -> bool:
+    """True when an MQTT broker accepts a connection at host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(_PROBE_CONNECT)
+            reply = sock.recv(4)
+            sock.sendall(b"\xe0\x00")  # DISCONNECT
+    except OSError:
+        return False
+    return len(reply) >= 2 and reply[0] == 0x20
+
+
+class EmbeddedBroker:
+    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+        self.host = host
+        self.port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._broker: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 10.0) -> EmbeddedBroker:
+        try:
+            from amqtt.broker import Broker  # noqa: PLC0415 - an optional extra
+        except ImportError:
+            raise CmcMqttError(
+                "the embedded MQTT broker needs the optional extra: pip install 'cmc-mqtt[demo]'"
+            ) from None
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+            },
+        }
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                # Built on its own thread: amqtt's constructor needs that thread's event loop.
+                self._broker = Broker(config, loop=loop)
+                loop.run_until_complete(self._broker.start())
+            except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="cmc-mqtt-broker", daemon=True)
+        self._thread.start()
+        if not ready.wait(timeout) or failure:
+            reason = f": {failure[0]}" if failure else ""
+            raise CmcMqttError(
+                f"could not start the embedded MQTT broker on {self.host}:{self.port}{reason}"
+            )
+        LOG.info("embedded MQTT broker listening on %s:%d", self.host, self.port)
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Bounded: amqtt's shutdown can wait on clients that never leave; the thread is a
+        daemon of a process that is exiting, so it is not waited for beyond `timeout`."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            return
+        future = asyncio.run_coroutine_threadsafe(self._broker.shutdown(), loop)
+        with contextlib.suppress(Exception):
+            future.result(timeout)
+        loop.call_soon_threadsafe(loop.stop)
