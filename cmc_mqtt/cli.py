@@ -18,6 +18,7 @@ from .embedded_broker import EmbeddedBroker
 from .errors import CmcMqttError, ConfigError
 from .secret import Secret
 from .simulator import FakeStreamServer
+from .simulator.server import Behaviour
 from .version import VERSION
 
 LOG = logging.getLogger("cmc_mqtt")
@@ -133,6 +134,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         fast_interval=args.fast,
         slow_interval=args.slow,
+        behaviour=Behaviour(flood_frames=args.flood),
     ).start()
     LOG.info("fake CoinMarketCap stream on %s (Ctrl-C stops it)", server.url)
     try:
@@ -179,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--api-key", default=None, help="accept only this key (default: any)")
     sim.add_argument("--fast", type=float, default=5.0, help="seconds between pushes, top 500")
     sim.add_argument("--slow", type=float, default=15.0, help="seconds between pushes, others")
+    sim.add_argument(
+        "--flood", type=int, default=0, help="benchmark: send N frames as fast as they are taken"
+    )
     sim.set_defaults(func=cmd_simulate)
     return parser
 

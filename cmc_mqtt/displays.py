@@ -17,7 +17,7 @@ from .config import AwtrixSettings, Settings, TextSettings, Throttle
 from .names import CoinDirectory
 from .publisher import Outbox
 from .state import BridgeState, CoinQuote
-from .text import render
+from .text import TextTemplate
 
 GREEN: Final = "#00FF00"
 RED: Final = "#FF0000"
@@ -76,8 +76,10 @@ class ThrottledOutput:
 
 
 def text_renderer(settings: TextSettings, state: BridgeState, names: CoinDirectory) -> Renderer:
+    template = TextTemplate(settings.template)
+
     def rendered(cid: int, quote: CoinQuote) -> tuple[str, str] | None:
-        text = render(settings.template, names.get(cid), quote.numbers)
+        text = template.render(names.get(cid), quote.numbers)
         return state.topics.coin(cid)["text"], text
 
     return rendered
@@ -103,8 +105,10 @@ def awtrix_payload(clock: AwtrixSettings, text: str, change: float | None, cid: 
 
 
 def awtrix_renderer(clock: AwtrixSettings, names: CoinDirectory) -> Renderer:
+    template = TextTemplate(clock.template)
+
     def rendered(cid: int, quote: CoinQuote) -> tuple[str, str] | None:
-        text = render(clock.template, names.get(cid), quote.numbers)
+        text = template.render(names.get(cid), quote.numbers)
         payload = awtrix_payload(clock, text, quote.numbers.get("p24h"), cid)
         return awtrix_app_topic(clock, cid), payload
 

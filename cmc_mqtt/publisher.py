@@ -141,9 +141,14 @@ class MqttPublisher:
         sock = client.socket()
         if sock is None:
             return
-        timeout = 0.0 if isinstance(sock, ssl.SSLSocket) and sock.pending() else 1.0
+        writing = client.want_write()
+        # Come straight back for more only when there is more to take and room to take it;
+        # with unwritten data, wait for the socket to drain instead of spinning.
+        more = self._state.has_pending and not writing
+        buffered = isinstance(sock, ssl.SSLSocket) and sock.pending()
+        timeout = 0.0 if more or buffered else 1.0
         fd = sock.fileno()
-        wlist = [fd] if client.want_write() else []
+        wlist = [fd] if writing else []
         try:
             readable, _, _ = select.select([fd, self._wake_r.fileno()], wlist, [], timeout)
         except (OSError, ValueError):

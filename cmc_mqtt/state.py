@@ -8,6 +8,7 @@ current picture. The lock here is the only one shared between the two threads.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -161,8 +162,10 @@ class BridgeState:
     def stream_online(self) -> bool:
         return self._stream_online
 
-    def take_pending(self) -> list[Message]:
-        """Messages for everything that changed since the last take, newest values only."""
+    def take_pending(self, max_coins: int = 256) -> list[Message]:
+        """Messages for what changed since the last take, newest values only, for at most
+        `max_coins` coins: a burst (10,000 coins' first quotes) leaves the MQTT client a
+        bounded queue, and what is not taken yet keeps coalescing here."""
         with self._lock:
             if not self._pending and not self._status_changed:
                 return []
@@ -170,10 +173,14 @@ class BridgeState:
             if self._status_changed:
                 self._status_changed = False
                 messages.append(self._status_message())
-            for cid, keys in self._pending.items():
-                self._coin_messages(messages, cid, keys)
-            self._pending.clear()
+            pending = self._pending
+            for cid in list(itertools.islice(pending, max_coins)):
+                self._coin_messages(messages, cid, pending.pop(cid))
             return messages
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending) or self._status_changed
 
     def snapshot(self) -> list[Message]:
         """Everything there is to know, for a broker that may have lost its retained store."""

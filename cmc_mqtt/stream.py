@@ -13,6 +13,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -236,6 +237,7 @@ class StreamClient:
         except (OSError, websocket.WebSocketException) as exc:
             raise StreamError(f"cannot connect: {_describe(exc)}") from None
         ws.settimeout(self.timings.recv_timeout)
+        _read_ahead(ws)
         return ws
 
     def _await_welcome(self, ws: websocket.WebSocket) -> float:
@@ -390,6 +392,31 @@ class StreamClient:
         if ws is not None:
             with contextlib.suppress(Exception):
                 ws.shutdown()  # type: ignore[no-untyped-call]
+
+
+class _ReadAhead:
+    """websocket-client asks its socket for exactly what the next field needs (2 header bytes,
+    the length, the payload): two or three system calls per frame. This asks for up to 64 KiB
+    and serves the requests from that, through websocket-client's own `recv`, so its timeout
+    and error handling stay as they are (a timeout raises before anything is consumed)."""
+
+    __slots__ = ("_buffer", "_recv")
+
+    def __init__(self, recv: Callable[[int], bytes]) -> None:
+        self._recv = recv
+        self._buffer = b""
+
+    def __call__(self, size: int) -> bytes:
+        if not self._buffer:
+            self._buffer = self._recv(65536)
+        chunk, self._buffer = self._buffer[:size], self._buffer[size:]
+        return chunk
+
+
+def _read_ahead(ws: websocket.WebSocket) -> None:
+    frames = getattr(ws, "frame_buffer", None)
+    if frames is not None and callable(getattr(frames, "recv", None)):
+        frames.recv = _ReadAhead(frames.recv)
 
 
 def _close_error(data: bytes) -> StreamError:

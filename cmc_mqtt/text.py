@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from .coins import CoinInfo
@@ -64,33 +64,59 @@ def format_field(kind: FieldKind, value: float) -> str:
     return format_percent(value)
 
 
-def placeholders(coin: CoinInfo, numbers: Mapping[str, float]) -> dict[str, str]:
-    """Everything a template may name: coin names, each field by key, and conveniences."""
-    values = {"symbol": coin.symbol, "name": coin.name, "id": str(coin.id)}
-    for field in FIELDS:
-        number = numbers.get(field.key)
-        values[field.key] = MISSING if number is None else format_field(field.kind, number)
-    change = numbers.get("p24h")
-    values["price"] = values["p"]
-    values["arrow"] = arrow(change)
-    values["change"] = MISSING if change is None else format_percent(change, signed=False)
-    values["change_signed"] = values["p24h"]
-    return values
+def _field_value(key: str, kind: FieldKind) -> Callable[[CoinInfo, Mapping[str, float]], str]:
+    def value(_coin: CoinInfo, numbers: Mapping[str, float]) -> str:
+        number = numbers.get(key)
+        return MISSING if number is None else format_field(kind, number)
+
+    return value
+
+
+def _change(signed: bool) -> Callable[[CoinInfo, Mapping[str, float]], str]:
+    def value(_coin: CoinInfo, numbers: Mapping[str, float]) -> str:
+        change = numbers.get("p24h")
+        return MISSING if change is None else format_percent(change, signed=signed)
+
+    return value
+
+
+#: Every placeholder a template may use, and how to fill it.
+PLACEHOLDERS: Final[dict[str, Callable[[CoinInfo, Mapping[str, float]], str]]] = {
+    "symbol": lambda coin, _n: coin.symbol,
+    "name": lambda coin, _n: coin.name,
+    "id": lambda coin, _n: str(coin.id),
+    **{f.key: _field_value(f.key, f.kind) for f in FIELDS},
+    "price": _field_value("p", FieldKind.PRICE),
+    "arrow": lambda _coin, numbers: arrow(numbers.get("p24h")),
+    "change": _change(signed=False),
+    "change_signed": _change(signed=True),
+}
+
+
+class TextTemplate:
+    """A template parsed once; rendering formats only the placeholders it names."""
+
+    def __init__(self, template: str, key: str = "template") -> None:
+        try:
+            names = [n for _, n, _, _ in string.Formatter().parse(template) if n is not None]
+        except ValueError as exc:
+            raise ConfigError([f"{key}: {exc}"]) from None
+        unknown = sorted(set(names) - set(PLACEHOLDERS))
+        if unknown:
+            listing = ", ".join(sorted(PLACEHOLDERS))
+            raise ConfigError([f"{key}: unknown placeholder {{{unknown[0]}}}; known: {listing}"])
+        self.template = template
+        self._fillers = {name: PLACEHOLDERS[name] for name in names}
+
+    def render(self, coin: CoinInfo, numbers: Mapping[str, float]) -> str:
+        values = {name: fill(coin, numbers) for name, fill in self._fillers.items()}
+        return self.template.format_map(values)
 
 
 def render(template: str, coin: CoinInfo, numbers: Mapping[str, float]) -> str:
-    return template.format_map(placeholders(coin, numbers))
+    return TextTemplate(template).render(coin, numbers)
 
 
 def check_template(template: str, key: str) -> None:
     """Refuse templates naming unknown placeholders at start-up, not at the first quote."""
-    known = set(placeholders(CoinInfo(1, "x", "X"), {}))
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-    except ValueError as exc:
-        raise ConfigError([f"{key}: {exc}"]) from None
-    unknown = sorted(names - known)
-    if unknown:
-        raise ConfigError(
-            [f"{key}: unknown placeholder {{{unknown[0]}}}; known: {', '.join(sorted(known))}"]
-        )
+    TextTemplate(template, key)

@@ -95,9 +95,10 @@ def awtrix_picture() -> Path:
             fill = colour if lit else (35, 35, 40)
             left, top = 20 + x * (led + gap), 20 + y * (led + gap)
             pen.ellipse((left, top, left + led, top + led), fill=fill)
-    caption = f'{json.dumps(app, ensure_ascii=False)}  (the clock scrolls it across its 32 x 8 matrix)'
-    pen.text((20, 8 * (led + gap) + 35), caption, font=ImageFont.truetype(FONT, 16),
-             fill=(200, 200, 200))  # fmt: skip
+    payload = json.dumps(app, ensure_ascii=False)
+    caption = f"{payload}  (the clock scrolls it across its 32 x 8 matrix)"
+    font = ImageFont.truetype(FONT, 16)
+    pen.text((20, 8 * (led + gap) + 35), caption, font=font, fill=(200, 200, 200))
     path = OUT / "awtrix.png"
     image.save(path)
     return path

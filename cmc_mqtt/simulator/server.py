@@ -52,6 +52,7 @@ class Behaviour:
     stalled: bool = False  # send nothing at all, keep the connection open
     subscribe_error: str | None = None  # answer subscribe with this error code instead of ack
     close_after_welcome: int | None = None  # close with this code right after the welcome
+    flood_frames: int = 0  # after a subscribe, send this many frames as fast as they are taken
 
 
 @dataclass
@@ -334,6 +335,11 @@ class FakeStreamServer:
             for cid in ids:
                 self._schedule_coin(cid)
             conn.send(json.dumps(_ack(request_id, 1, duplicate=duplicate)))
+            if self.behaviour.flood_frames and ids:
+                threading.Thread(
+                    target=self._flood, args=(conn, list(ids), self.behaviour.flood_frames),
+                    name="fake-stream-flood", daemon=True,
+                ).start()  # fmt: skip
         else:
             with self._changed:
                 if isinstance(ids, list):
@@ -344,6 +350,19 @@ class FakeStreamServer:
             conn.send(json.dumps(_ack(request_id, 1 if conn.subscribed else 0)))
 
     # --- data pushes ---------------------------------------------------------------------------
+
+    def _flood(self, conn: ServerConnection, ids: list[int], count: int) -> None:
+        """For the benchmark: frames as fast as the client takes them (sendall blocks when it
+        falls behind). A pool of pre-encoded frames is cycled, so the fake's own cost is small."""
+        pool = [encode_frame(self.market.frame(ids[i % len(ids)], _now_ms()).encode())
+                for i in range(min(count, 4096))]  # fmt: skip
+        sent = 0
+        while sent < count and not conn.closed:
+            batch = pool[sent % len(pool) : sent % len(pool) + min(64, count - sent)]
+            if not conn.send_raw(b"".join(batch)):
+                return
+            sent += len(batch)
+        self.frames_sent += sent
 
     def interval(self, cid: int) -> float:
         fast = self.market.rank(cid) <= self.top_ranked

@@ -1,0 +1,400 @@
+"""cmc-mqtt benchmark: the bridge measured against the limit of the stack it is built on.
+
+    .venv/bin/python bench/run.py            # full run, a few minutes
+    .venv/bin/python bench/run.py --quick    # seconds; the test suite runs this so it cannot rot
+
+Everything runs on this machine in separate processes: mosquitto, the simulator
+(`cmc-mqtt simulate`), the bridge (`cmc-mqtt run`), and a subscriber in this process. Prints one
+table and writes it as JSON to bench/results/latest.json. It asserts nothing; it reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import websocket
+from paho.mqtt.enums import CallbackAPIVersion
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cmc_mqtt.frames import CHANNEL, parse_frame  # noqa: E402
+from cmc_mqtt.simulator import FakeStreamServer, Market  # noqa: E402
+from tests.helpers import Broker, free_port, wait_until  # noqa: E402
+
+FIELDS = ("p", "vu", "mc", "cs", "p24h", "p7d", "p30d", "p60d", "p3m", "p1y", "pytd", "pall",
+          "fdv24h")  # fmt: skip
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def sample_frames(count: int, coins: int = 100) -> list[bytes]:
+    market = Market(seed=1)
+    return [market.frame(1 + i % coins, 1).encode() for i in range(count)]
+
+
+class Counter:
+    """A minimal MQTT subscriber on a raw socket: counts PUBLISH packets and reads `ts` from
+    `.../json` payloads. paho's per-message cost would make the measuring client the
+    bottleneck on a 2-core machine; this one costs a fraction of it."""
+
+    def __init__(self, port: int, topic: str = "cmc/#") -> None:
+        self.count = 0
+        self.latencies: list[float] = []
+        self.first_at: float | None = None
+        self.last_at = 0.0
+        self.done = threading.Event()
+        self.target = 0
+        self._sock = socket.create_connection(("127.0.0.1", port))
+        client_id = f"bench-{free_port()}".encode()
+        body = b"\x00\x04MQTT\x04\x02\x00\x3c" + len(client_id).to_bytes(2, "big") + client_id
+        self._sock.sendall(bytes([0x10, len(body)]) + body)
+        self._sock.recv(4)  # CONNACK
+        sub = b"\x00\x01" + len(topic).to_bytes(2, "big") + topic.encode() + b"\x00"
+        self._sock.sendall(bytes([0x82, len(sub)]) + sub)
+        self._running = True
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        buffer = b""
+        while self._running:
+            try:
+                chunk = self._sock.recv(262144)
+            except OSError:
+                return
+            if not chunk:
+                return
+            now = time.time()
+            buffer += chunk
+            offset = 0
+            while True:
+                if len(buffer) - offset < 2:
+                    break
+                first = buffer[offset]
+                length, multiplier, pos = 0, 1, offset + 1
+                while pos < len(buffer):
+                    byte = buffer[pos]
+                    length += (byte & 0x7F) * multiplier
+                    multiplier *= 128
+                    pos += 1
+                    if not byte & 0x80:
+                        break
+                else:
+                    break
+                if pos + length > len(buffer):
+                    break
+                if first & 0xF0 == 0x30:
+                    self._publish(buffer[pos : pos + length], first, now)
+                offset = pos + length
+            buffer = buffer[offset:]
+
+    def _publish(self, packet: bytes, first: int, now: float) -> None:
+        self.count += 1
+        mono = time.monotonic()
+        if self.first_at is None:
+            self.first_at = mono
+        self.last_at = mono
+        topic_len = int.from_bytes(packet[:2], "big")
+        topic = packet[2 : 2 + topic_len]
+        if topic.endswith(b"/json"):
+            start = 2 + topic_len + (2 if first & 0x06 else 0)
+            ts = json.loads(packet[start:]).get("ts")
+            if ts:
+                self.latencies.append(now * 1000 - ts)
+        if self.target and self.count >= self.target:
+            self.done.set()
+
+    def close(self) -> None:
+        self._running = False
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+
+
+@contextmanager
+def bridge_process(port: int, url: str, coins: int) -> Iterator[subprocess.Popen[bytes]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.toml"
+        config.write_text(
+            f'[cmc]\napi_key = "bench"\nurl = "{url}"\ncrypto_ids = {list(range(1, coins + 1))}\n'
+            f'lookup_names = false\ncache_dir = "{tmp}"\n'
+            f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nclient_id = "bench-bridge"\n'
+            '[homeassistant]\ndiscovery = false\n[log]\nlevel = "warning"\n'
+        )
+        config.chmod(0o600)
+        proc = subprocess.Popen([sys.executable, "-m", "cmc_mqtt", "run", "--config", str(config)])
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+@contextmanager
+def simulator_process(*args: str) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cmc_mqtt", "simulate", "--port", str(port), *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"ws://127.0.0.1:{port}/v1"
+    try:
+        wait_until(lambda: _answers(port), timeout=15)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+# --- 1. the stack's limit ---------------------------------------------------------------------
+
+
+def raw_paho_rate(broker: Broker, messages: int) -> dict[str, float]:
+    """Retained QoS0 publishes until a subscriber has them all (paho driven from one thread)."""
+    counter = Counter(broker.port, "raw/#")
+    counter.target = messages
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw")
+    client.on_socket_register_write = lambda *_a: None
+    client.connect("127.0.0.1", broker.port)
+    client.loop_read()
+    start = time.monotonic()
+    for i in range(messages):
+        client.publish(f"raw/{i % 1000}/p", "81187.93284788371", 0, True)
+        if i % 64 == 63:
+            client.loop_write()
+            client.loop_read()
+    while client.want_write():
+        client.loop_write()
+    counter.done.wait(60)
+    elapsed = time.monotonic() - start
+    counter.close()
+    client.disconnect()
+    return {"messages_per_s": counter.count / elapsed}
+
+
+def raw_websocket_rate(frames: int) -> dict[str, float]:
+    """websocket-client receiving and parsing frames from the simulator, flat out."""
+    with FakeStreamServer(fast_interval=3600, slow_interval=3600) as server:
+        server.behaviour.flood_frames = frames
+        ws = websocket.create_connection(server.url, header=["X-CMC_PRO_API_KEY: k"],
+                                         skip_utf8_validation=True)  # fmt: skip
+        ws.recv()
+        ws.send(json.dumps({"id": 1, "method": "subscribe", "channel": CHANNEL,
+                            "params": {"crypto_ids": list(range(1, 101))}}))  # fmt: skip
+        got = 0
+        start = time.monotonic()
+        while got < frames:
+            _, data = ws.recv_data()
+            if b'"data"' in data[:20]:
+                parse_frame(data)
+                got += 1
+        elapsed = time.monotonic() - start
+        ws.close()
+        return {"frames_per_s": got / elapsed}
+
+
+def bare_floor(broker: Broker, frames: list[bytes], *, threaded: bool) -> dict[str, float]:
+    """CPU per frame of the minimal job: json.loads a frame, publish its 13 fields with paho."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-floor-{threaded}")
+    if not threaded:
+        client.on_socket_register_write = lambda *_a: None
+    client.connect("127.0.0.1", broker.port)
+    if threaded:
+        client.loop_start()
+    cpu = time.process_time()
+    for raw in frames:
+        data = json.loads(raw)["data"]
+        cid = data["cid"]
+        for key in FIELDS:
+            client.publish(f"floor/{cid}/{key}", str(data[key]), 0, True)
+        if not threaded:
+            client.loop_write()
+    if not threaded:
+        while client.want_write():
+            client.loop_write()
+    used = time.process_time() - cpu
+    if threaded:
+        time.sleep(0.5)
+        client.loop_stop()
+    client.disconnect()
+    return {"cpu_ms_per_frame": used / len(frames) * 1000}
+
+
+# --- 2. flood the bridge ----------------------------------------------------------------------
+
+
+def flood(broker: Broker, frames: int, coins: int) -> dict[str, float]:
+    counter = Counter(broker.port)
+    with simulator_process("--fast", "3600", "--slow", "3600", "--flood", str(frames)) as url, \
+            bridge_process(broker.port, url, coins) as bridge:  # fmt: skip
+        # The flood ends with every coin's newest frame; wait until the subscriber is quiet.
+        wait_until(lambda: counter.first_at is not None, timeout=30)
+        cpu_start = cpu_seconds(bridge.pid)
+        wait_until(lambda: time.monotonic() - counter.last_at > 1.0, timeout=300, interval=0.2)
+        cpu = cpu_seconds(bridge.pid) - cpu_start
+        assert counter.first_at is not None
+        elapsed = counter.last_at - counter.first_at
+        rss = peak_rss_mb(bridge.pid)
+    counter.close()
+    return {
+        "frames": frames,
+        "seconds": elapsed,
+        "frames_per_s": frames / elapsed,
+        "publishes_per_s": counter.count / elapsed,
+        "publishes": counter.count,
+        "bridge_cpu_ms_per_frame": cpu / frames * 1000,
+        "peak_rss_mb": rss,
+    }
+
+
+# --- 3. real cadence --------------------------------------------------------------------------
+
+
+def cadence(broker: Broker, coins: int, seconds: float, settle: float) -> dict[str, float]:
+    counter = Counter(broker.port, "cmc/+/json")
+    started = time.monotonic()
+    with simulator_process() as url, bridge_process(broker.port, url, coins) as bridge:
+        wait_until(lambda: counter.first_at is not None, timeout=30)
+        assert counter.first_at is not None
+        first_value = counter.first_at - started
+        # Steady state: the first second carries every coin's first push at once (start-up,
+        # reported above); the window opens after one full 15 s cycle.
+        time.sleep(settle)
+        counter.latencies.clear()
+        cpu0, t0 = cpu_seconds(bridge.pid), time.monotonic()
+        time.sleep(seconds)
+        cpu_share = (cpu_seconds(bridge.pid) - cpu0) / (time.monotonic() - t0)
+        rss = peak_rss_mb(bridge.pid)
+    counter.close()
+    lat = sorted(counter.latencies)
+    return {
+        "coins": coins,
+        "quotes": len(lat),
+        "cpu_percent_of_one_core": cpu_share * 100,
+        "peak_rss_mb": rss,
+        "latency_ms_p50": statistics.median(lat) if lat else float("nan"),
+        "latency_ms_p99": lat[int(len(lat) * 0.99)] if lat else float("nan"),
+        "latency_ms_max": lat[-1] if lat else float("nan"),
+        "start_to_first_value_s": first_value,
+    }
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a few seconds, for the test suite")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    args = parser.parse_args()
+    quick = args.quick
+    frames = sample_frames(2000 if quick else 20000)
+    result: dict[str, Any] = {
+        "cores": os.cpu_count(),
+        "quick": quick,
+        "python": sys.version.split()[0],
+    }
+    broker = Broker().start()
+    try:
+        result["raw_paho"] = raw_paho_rate(broker, 20_000 if quick else 200_000)
+        result["raw_websocket"] = raw_websocket_rate(2000 if quick else 50_000)
+        result["floor_threaded"] = bare_floor(broker, frames, threaded=True)
+        result["floor_single_thread"] = bare_floor(broker, frames, threaded=False)
+        result["flood"] = flood(broker, 2000 if quick else 50_000, 100)
+        result["cadence"] = [
+            cadence(broker, coins, 6 if quick else 30, 1 if quick else 16)
+            for coins in ((500,) if quick else (500, 2000, 10_000))
+        ]
+    finally:
+        broker.cleanup()
+    result["ratios"] = {
+        "bridge_cpu_vs_threaded_floor": result["flood"]["bridge_cpu_ms_per_frame"]
+        / result["floor_threaded"]["cpu_ms_per_frame"],
+        "bridge_publishes_vs_raw_paho": result["flood"]["publishes_per_s"]
+        / result["raw_paho"]["messages_per_s"],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(table(result))
+    print(f"\n(JSON: {args.out})")
+    return 0
+
+
+def table(r: dict[str, Any]) -> str:
+    flood, ratios = r["flood"], r["ratios"]
+    measures: list[tuple[str, str]] = [
+        ("stack: raw paho publishes/s (retained QoS0, seen by a subscriber)",
+         f"{r['raw_paho']['messages_per_s']:,.0f}"),
+        ("stack: raw websocket-client frames/s (received + parsed)",
+         f"{r['raw_websocket']['frames_per_s']:,.0f}"),
+        ("floor: CPU ms/frame, json.loads + 13 publishes, loop_start",
+         f"{r['floor_threaded']['cpu_ms_per_frame']:.3f}"),
+        ("floor: CPU ms/frame, same, one thread, batched writes",
+         f"{r['floor_single_thread']['cpu_ms_per_frame']:.3f}"),
+        ("flood: bridge frames/s end to end", f"{flood['frames_per_s']:,.0f}"),
+        ("flood: bridge publishes/s seen by a subscriber", f"{flood['publishes_per_s']:,.0f}"),
+        ("flood: bridge CPU ms/frame", f"{flood['bridge_cpu_ms_per_frame']:.3f}"),
+        ("flood: bridge peak RSS MB", f"{flood['peak_rss_mb']:.1f}"),
+        ("ratio: bridge CPU / threaded floor (target <= 0.6)",
+         f"{ratios['bridge_cpu_vs_threaded_floor']:.2f}"),
+        ("ratio: bridge publishes / raw paho (target >= 0.7)",
+         f"{ratios['bridge_publishes_vs_raw_paho']:.2f}"),
+    ]  # fmt: skip
+    for c in r["cadence"]:
+        n = f"{c['coins']:,} coins, real cadence"
+        latency = (
+            f"{c['latency_ms_p50']:.1f} / {c['latency_ms_p99']:.1f} / {c['latency_ms_max']:.0f}"
+        )
+        measures += [
+            (f"{n}: CPU % of one core", f"{c['cpu_percent_of_one_core']:.1f}"),
+            (f"{n}: peak RSS MB", f"{c['peak_rss_mb']:.1f}"),
+            (f"{n}: added latency ms p50 / p99 / max", latency),
+            (f"{n}: quotes measured", f"{c['quotes']:,}"),
+            (f"{n}: start to first value s", f"{c['start_to_first_value_s']:.2f}"),
+        ]
+    quick = " (quick run: rough figures)" if r["quick"] else ""
+    rows = [f"cmc-mqtt benchmark on {r['cores']} cores, Python {r['python']}{quick}", ""]
+    rows += [f"{name:<60} {value:>18}" for name, value in measures]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
