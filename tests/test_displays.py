@@ -75,6 +75,7 @@ def test_deadband_skips_small_moves(
     stream.send_quote({"cid": 1, "p": 100.0, "p24h": 1.0})
     subscriber.wait_for(lambda _last: app_messages(subscriber))
     stream.send_quote({"cid": 1, "p": 100.5, "p24h": 1.0})  # 0.5 %: below the deadband
+    subscriber.wait_topic("cmc/1/text", "BTC $100.50 ▲1.00%")  # separate frames, not coalesced
     stream.send_quote({"cid": 1, "p": 102.0, "p24h": 1.0})  # 2 %: shown
     subscriber.wait_for(lambda _last: len(app_messages(subscriber)) == 2)
     assert [m["text"] for m in app_messages(subscriber)] == [
