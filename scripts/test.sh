@@ -57,4 +57,5 @@ say "Home Assistant environment (.venv-ha)"
 .venv-ha/bin/python -m pip install -q --disable-pip-version-check -r tests_ha/requirements.txt
 
 say "pytest (inside Home Assistant)"
-(cd tests_ha && PYTHONPATH=.. run_pytest ../.venv-ha/bin/python -m pytest -c pytest.ini -p no:logging .)
+(cd tests_ha && PYTHONPATH=.. run_pytest ../.venv-ha/bin/python -m pytest -c pytest.ini \
+  --cov=custom_components.cmc_mqtt --cov-report=term-missing:skip-covered --cov-fail-under=95 .)

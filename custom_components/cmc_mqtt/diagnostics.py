@@ -1,0 +1,29 @@
+"""Diagnostics download: the entry and what the bridge reported, secrets redacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+
+from .const import TO_REDACT
+from .data import CmcMqttData
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: ConfigEntry
+) -> dict[str, Any]:
+    data: CmcMqttData = entry.runtime_data
+    return {
+        "entry": async_redact_data(
+            {"data": dict(entry.data), "options": dict(entry.options), "title": entry.title},
+            TO_REDACT,
+        ),
+        "bridge_online": data.bridge_online,
+        "coins": {
+            str(cid): {"online": data.coin_online.get(cid, False)} for cid in data.coins
+        },
+        "fields": data.fields,
+    }
