@@ -83,7 +83,13 @@ class MqttPublisher:
         self._last_info = ""
         self._next_info = 0.0
         self.connected = threading.Event()  # set while the broker has accepted us
-        self.refused_reason: str | None = None  # last CONNACK refusal, for the CLI
+        # The first attempt's outcome: a refused login or an untrusted certificate then is a
+        # configuration mistake the CLI reports with exit code 2 instead of retrying forever.
+        self.first_attempt = threading.Event()
+        self.fatal_error: str | None = None
+        self._ever_connected = False
+        self._awaiting_connack = False  # connected at TCP level, no CONNACK yet
+        self._refusal: str | None = None
         self._client = self._make_client(connect_timeout)
         state.add_listener(self.wake)
 
@@ -117,9 +123,23 @@ class MqttPublisher:
     def _run(self) -> None:
         try:
             while not self._stopping.is_set():
-                if self._client.socket() is None and not self._connect():
-                    self._stopping.wait(self._backoff.next_delay())
-                    continue
+                if self._client.socket() is None:
+                    if self._awaiting_connack:
+                        # Closed before the broker accepted us (a refused login, a missing
+                        # client certificate): a failed attempt, so back off like one.
+                        self._awaiting_connack = False
+                        if self._refusal is not None:
+                            self._first_failure(self._refusal)  # the broker said no
+                        else:
+                            self._closed_early()  # may be a broker restarting: retry
+                            self.first_attempt.set()
+                        self._stopping.wait(self._backoff.next_delay())
+                        continue
+                    if not self._connect():
+                        self._stopping.wait(self._backoff.next_delay())
+                        continue
+                    self._awaiting_connack = True
+                    self._refusal = None
                 self._service_once()
             self._shutdown()
         except Exception:
@@ -132,9 +152,27 @@ class MqttPublisher:
         try:
             self._client.connect(s.host, s.port, keepalive=s.keepalive)
         except (OSError, ssl.SSLError, ValueError) as exc:
-            self._log_outage(f"cannot reach MQTT broker {s.host}:{s.port}: {_reason(exc)}")
+            message = f"cannot reach MQTT broker {s.host}:{s.port}: {_reason(exc)}"
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                self._first_failure(f"{message}; check mqtt.ca_certs (or mqtt.insecure)")
+            else:
+                self.first_attempt.set()  # unreachable: keep trying (a broker still booting)
+            self._log_outage(message)
             return False
         return True
+
+    def _closed_early(self) -> str:
+        s = self._settings
+        message = f"MQTT broker {s.host}:{s.port} closed the connection before accepting it"
+        if s.tls.enabled and s.tls.certfile is None:
+            message += " (does it require a client certificate? see mqtt.certfile/keyfile)"
+        self._log_outage(message)
+        return message
+
+    def _first_failure(self, message: str) -> None:
+        if not self._ever_connected and not self.first_attempt.is_set():
+            self.fatal_error = message
+        self.first_attempt.set()
 
     def _service_once(self) -> None:
         client = self._client
@@ -154,9 +192,11 @@ class MqttPublisher:
         except (OSError, ValueError):
             readable = []
         if self._wake_r.fileno() in readable:
-            self._wake_flag = False
+            # Drain first, then clear: clearing first would let a wake sent in between be
+            # swallowed by the drain, leaving the flag set and every later wake skipped.
             with contextlib.suppress(OSError):
                 self._wake_r.recv(4096)
+            self._wake_flag = False
         if fd in readable or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
             client.loop_read()
         if self._ready and not client.want_write():
@@ -236,13 +276,16 @@ class MqttPublisher:
         self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any = None
     ) -> None:
         if reason.is_failure:
-            self.refused_reason = str(reason)
-            self._log_outage(
+            message = (
                 f"MQTT broker {self._settings.host}:{self._settings.port} refused the connection: "
                 f"{reason} (check mqtt.username / mqtt.password)"
             )
+            self._refusal = message
+            self._log_outage(message)
             return
-        self.refused_reason = None
+        self._awaiting_connack = False
+        self._ever_connected = True
+        self.first_attempt.set()
         self._ready = True
         self._backoff.reset()
         if self._outage_logged:
@@ -305,6 +348,7 @@ class MqttPublisher:
         client.max_queued_messages_set(max(1000, 20 * len(self._state.crypto_ids)))
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_socket_open = _no_delay
         client.on_message = self._on_message
         # Registering a write callback makes publish() queue instead of writing per message.
         client.on_socket_register_write = _no_op
@@ -313,6 +357,13 @@ class MqttPublisher:
 
 def _no_op(*_args: Any) -> None:
     return None
+
+
+def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
+    """paho leaves Nagle's algorithm on; each quote is a burst of small packets that would
+    wait for the broker's delayed ACK (tens of milliseconds) before leaving."""
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _reason(exc: BaseException) -> str:

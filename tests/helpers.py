@@ -54,21 +54,29 @@ def mosquitto_binary() -> str:
 class Broker:
     """A real mosquitto on a free loopback port; `restart()` keeps the port, loses retained data."""
 
-    def __init__(self, extra_config: str = "", port: int | None = None) -> None:
+    def __init__(
+        self, extra_config: str = "", port: int | None = None, *, persistence: bool = False
+    ) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
         # Mosquitto drops to its own user after reading the config: the folder must be readable.
         self.dir = Path(tempfile.mkdtemp(prefix="cmc-mosq-"))
         self.dir.chmod(0o755)
-        self.extra_config = extra_config
+        self.extra_config = extra_config  # further listeners, after the plain one
+        self.persistence = persistence
         self.log = self.dir / "mosquitto.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Broker:
         config = self.dir / "mosquitto.conf"
+        store = (
+            f"persistence true\npersistence_location {self.dir}/\n"
+            if self.persistence
+            else ("persistence false\n")
+        )
         config.write_text(
-            f"listener {self.port} {self.host}\nallow_anonymous true\npersistence false\n"
-            f"{self.extra_config}\n"
+            f"per_listener_settings true\n{store}"
+            f"listener {self.port} {self.host}\nallow_anonymous true\n{self.extra_config}\n"
         )
         config.chmod(0o644)
         with self.log.open("ab") as log:
@@ -87,14 +95,18 @@ class Broker:
                     raise RuntimeError("mosquitto did not start listening") from None
                 time.sleep(0.02)
 
-    def stop(self) -> None:
+    def stop(self, *, graceful: bool = False) -> None:
+        """Kill it (as a crash would), or stop it gracefully so a persistent store is saved."""
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
+            if graceful:
+                self.process.terminate()
+            else:
+                self.process.kill()
+            self.process.wait(10)
         self.process = None
 
-    def restart(self) -> None:
-        self.stop()
+    def restart(self, *, graceful: bool = False) -> None:
+        self.stop(graceful=graceful)
         self.start()
 
     def cleanup(self) -> None:

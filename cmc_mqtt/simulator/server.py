@@ -118,6 +118,9 @@ class FakeStreamServer:
         self.behaviour = behaviour or Behaviour()
         self.accepted = 0
         self.frames_sent = 0
+        #: Price text of every quote sent, per coin, and the last one: what tests check against.
+        self.sent_prices: dict[int, set[str]] = {}
+        self.last_price: dict[int, str] = {}
         self._listener = socket.create_server((host, port))
         self.host, self.port = self._listener.getsockname()[:2]
         self._connections: list[ServerConnection] = []
@@ -189,6 +192,21 @@ class FakeStreamServer:
     def broadcast(self, payload: str | bytes, opcode: int = OP_TEXT) -> int:
         return sum(conn.send(payload, opcode) for conn in self.connections if not conn.closed)
 
+    def _record(self, payload: str) -> None:
+        """Remember the price a data frame carries (its exact text), for tests' invariants."""
+        marker = payload.find('"p":')
+        if marker < 0 or '"cid":' not in payload:
+            return
+        cid_start = payload.index('"cid":') + 6
+        cid = int(payload[cid_start : payload.index(",", cid_start)])
+        end = marker + 4
+        while end < len(payload) and payload[end] not in ",}":
+            end += 1
+        text = payload[marker + 4 : end]
+        if text != "null":
+            self.sent_prices.setdefault(cid, set()).add(text)
+            self.last_price[cid] = text
+
     def send_quote(self, data: dict[str, Any], ts: int | None = None) -> int:
         """Send one `data` frame with this payload to every connection."""
         frame = {
@@ -198,7 +216,11 @@ class FakeStreamServer:
             "data": data,
             "ts": ts if ts is not None else int(time.time() * 1000),
         }
-        return self.broadcast(json.dumps(frame))
+        text = json.dumps(frame)
+        sent = self.broadcast(text)
+        if sent:
+            self._record(text)
+        return sent
 
     def close_all(self, code: int, reason: str = "") -> None:
         for conn in self.connections:
@@ -395,10 +417,15 @@ class FakeStreamServer:
             behaviour = self.behaviour
             if not behaviour.push_data or behaviour.stalled:
                 continue
-            frame = encode_frame(self.market.frame(cid, _now_ms()).encode())
+            text = self.market.frame(cid, _now_ms())
+            frame = encode_frame(text.encode())
+            delivered = False
             for conn in targets:
                 if conn.send_raw(frame):
                     self.frames_sent += 1
+                    delivered = True
+            if delivered:
+                self._record(text)
 
 
 def _now_ms() -> int:
