@@ -63,6 +63,7 @@ class ServerConnection:
     subscribed: set[int] = field(default_factory=set)
     requests: list[dict[str, Any]] = field(default_factory=list)
     closed: bool = False
+    upgraded: bool = False  # frames go only to connections past the HTTP upgrade
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def send(self, payload: str | bytes, opcode: int = OP_TEXT) -> bool:
@@ -189,8 +190,13 @@ class FakeStreamServer:
             raise TimeoutError(f"no subscribed connection (accepted {self.accepted})")
         return next(c for c in self.connections if c.subscribed and not c.closed)
 
+    @property
+    def live(self) -> list[ServerConnection]:
+        """Connections a frame can go to: upgraded and still open."""
+        return [c for c in self.connections if c.upgraded and not c.closed]
+
     def broadcast(self, payload: str | bytes, opcode: int = OP_TEXT) -> int:
-        return sum(conn.send(payload, opcode) for conn in self.connections if not conn.closed)
+        return sum(conn.send(payload, opcode) for conn in self.live)
 
     def _record(self, payload: str) -> None:
         """Remember the price a data frame carries (its exact text), for tests' invariants."""
@@ -202,7 +208,7 @@ class FakeStreamServer:
         end = marker + 4
         while end < len(payload) and payload[end] not in ",}":
             end += 1
-        text = payload[marker + 4 : end]
+        text = payload[marker + 4 : end].strip()
         if text != "null":
             self.sent_prices.setdefault(cid, set()).add(text)
             self.last_price[cid] = text
@@ -223,7 +229,7 @@ class FakeStreamServer:
         return sent
 
     def close_all(self, code: int, reason: str = "") -> None:
-        for conn in self.connections:
+        for conn in self.live:
             conn.close(code, reason)
 
     def drop_all(self) -> None:
@@ -284,6 +290,7 @@ class FakeStreamServer:
             conn.sock.sendall(http_error(400, "Bad Request"))
             raise HandshakeError("not a websocket upgrade")
         conn.sock.sendall(accept_response(key))
+        conn.upgraded = True
         api_key = conn.headers.get(KEY_HEADER, "")
         if not api_key:
             conn.send(error_frame("1002", "AUTH", "API key missing."))
