@@ -128,6 +128,7 @@ class FakeStreamServer:
         self._changed = threading.Condition()
         self._schedule: list[tuple[float, int]] = []
         self._scheduled: set[int] = set()
+        self._phased: set[int] = set()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._rng = random.Random()
@@ -420,7 +421,14 @@ class FakeStreamServer:
                 if not targets:
                     self._scheduled.discard(cid)
                     continue
-                heapq.heappush(self._schedule, (max(due + self.interval(cid), now), cid))
+                interval = self.interval(cid)
+                if cid not in self._phased:
+                    # The first push comes quickly; from the second on, each coin keeps a phase
+                    # of its own, so pushes spread over the interval instead of arriving as one
+                    # burst of every coin each cycle.
+                    self._phased.add(cid)
+                    interval *= self._rng.uniform(0.5, 1.5)
+                heapq.heappush(self._schedule, (max(due + interval, now), cid))
             behaviour = self.behaviour
             if not behaviour.push_data or behaviour.stalled:
                 continue
