@@ -119,6 +119,8 @@ class Counter:
             buffer = buffer[offset:]
 
     def _publish(self, packet: bytes, first: int, now: float) -> None:
+        if first & 0x01:
+            return  # retained, left by an earlier run: not a value this run delivered
         self.count += 1
         mono = time.monotonic()
         if self.first_at is None:
