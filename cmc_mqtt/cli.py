@@ -146,6 +146,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         fast_interval=args.fast,
         slow_interval=args.slow,
         behaviour=Behaviour(flood_frames=args.flood),
+        coins=args.coins,
     ).start()
     LOG.info("fake CoinMarketCap stream on %s (Ctrl-C stops it)", server.url)
     try:
@@ -158,6 +159,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     return demo_main(args.port, args.listen, args.duration)
+
+
+def _coin_list(text: str) -> frozenset[int]:
+    try:
+        ids = frozenset(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ids like 1,1027, got {text!r}") from None
+    if not ids or min(ids) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive ids like 1,1027, got {text!r}")
+    return ids
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8765)
     sim.add_argument("--api-key", default=None, help="accept only this key (default: any)")
+    sim.add_argument(
+        "--coins",
+        type=_coin_list,
+        default=None,
+        help="quote only these ids, e.g. 1,1027 (default: every id subscribed)",
+    )
     sim.add_argument("--fast", type=float, default=5.0, help="seconds between pushes, top 500")
     sim.add_argument("--slow", type=float, default=15.0, help="seconds between pushes, others")
     sim.add_argument(

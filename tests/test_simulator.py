@@ -132,3 +132,27 @@ def test_simulate_command_serves_the_stream() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
+
+
+def test_simulate_quotes_only_the_listed_coins() -> None:
+    server = FakeStreamServer(fast_interval=0.1, coins=frozenset({1})).start()
+    try:
+        conn = websocket.create_connection(server.url, header=["X-CMC_PRO_API_KEY: k"], timeout=5)
+        recv_json(conn, "welcome")
+        conn.send(json.dumps({"id": 1, "method": "subscribe", "channel": CHANNEL,
+                              "params": {"crypto_ids": [1, 74]}}))  # fmt: skip
+        recv_json(conn, "ack")
+        seen = [recv_json(conn, "data")["data"]["cid"] for _ in range(5)]
+        assert set(seen) == {1}
+        conn.close()
+    finally:
+        server.stop()
+
+
+def test_simulate_rejects_a_bad_coin_list() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cmc_mqtt", "simulate", "--coins", "btc"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "expected ids like 1,1027" in result.stderr

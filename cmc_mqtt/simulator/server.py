@@ -110,8 +110,10 @@ class FakeStreamServer:
         slow_interval: float = 15.0,
         top_ranked: int = 500,
         behaviour: Behaviour | None = None,
+        coins: frozenset[int] | None = None,
     ) -> None:
         self.api_key = api_key  # None: any non-empty key is accepted
+        self.coins = coins  # None: every subscribed id gets quotes; else only these
         self.market = market or Market()
         self.fast_interval = fast_interval
         self.slow_interval = slow_interval
@@ -399,6 +401,8 @@ class FakeStreamServer:
         return self.fast_interval if fast else self.slow_interval
 
     def _schedule_coin(self, cid: int) -> None:
+        if self.coins is not None and cid not in self.coins:
+            return  # an id this market does not list: subscribed, but never quoted
         with self._changed:
             if cid in self._scheduled:
                 return
