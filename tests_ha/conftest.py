@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import custom_components  # noqa: E402,F401  (must precede the hass fixture)
+import custom_components  # noqa: F401  (must precede the hass fixture)
 
 pytest_plugins = ["pytest_homeassistant_custom_component"]
 

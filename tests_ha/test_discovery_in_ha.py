@@ -9,9 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from homeassistant.const import STATE_UNAVAILABLE, __version__ as HA_VERSION
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
 from cmc_mqtt.coins import coin_info
@@ -111,8 +113,8 @@ async def test_registry_entries_precision_and_disabled_defaults(
     assert supply.disabled_by is er.RegistryEntryDisabler.INTEGRATION
     assert supply.unit_of_measurement == "BTC"
     enabled = {e.entity_id for e in registry.entities.values() if e.disabled_by is None}
-    assert {"sensor.bitcoin_btc_price", "sensor.bitcoin_btc_change_24h",
-            "sensor.bitcoin_btc_market_cap", "sensor.bitcoin_btc_volume_24h"} <= enabled  # fmt: skip
+    default_on = {"price", "change_24h", "market_cap", "volume_24h"}
+    assert {f"sensor.bitcoin_btc_{name}" for name in default_on} <= enabled
     assert len([e for e in registry.entities.values() if e.platform == "mqtt"]) == 26
 
 

@@ -13,13 +13,15 @@ from homeassistant import config_entries
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
 )
 
-from cmc_mqtt.fields import FIELDS as BRIDGE_FIELDS, price_precision as bridge_precision
+from cmc_mqtt.fields import FIELDS as BRIDGE_FIELDS
+from cmc_mqtt.fields import price_precision as bridge_precision
 from custom_components.cmc_mqtt import const
 from custom_components.cmc_mqtt.const import CONF_COINS, CONF_FIELDS, CONF_PREFIX, DOMAIN
 from custom_components.cmc_mqtt.diagnostics import async_get_config_entry_diagnostics
@@ -186,9 +188,7 @@ async def test_flow_refuses_a_second_entry_for_the_same_prefix(
 ) -> None:
     await add_entry(hass)
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PREFIX: "cmc"}
-    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PREFIX: "cmc"})
     assert result["type"] == FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
@@ -391,9 +391,7 @@ async def test_unload_releases_the_subscriptions(hass: HomeAssistant, mqtt_mock:
 
 
 async def test_setup_waits_for_mqtt(hass: HomeAssistant, mqtt_mock: Any) -> None:
-    with patch(
-        "custom_components.cmc_mqtt.mqtt.async_wait_for_mqtt_client", return_value=False
-    ):
+    with patch("custom_components.cmc_mqtt.mqtt.async_wait_for_mqtt_client", return_value=False):
         entry = MockConfigEntry(domain=DOMAIN, data={CONF_PREFIX: "cmc"}, options={})
         entry.add_to_hass(hass)
         await hass.config_entries.async_setup(entry.entry_id)

@@ -22,8 +22,6 @@ async def async_get_config_entry_diagnostics(
             TO_REDACT,
         ),
         "bridge_online": data.bridge_online,
-        "coins": {
-            str(cid): {"online": data.coin_online.get(cid, False)} for cid in data.coins
-        },
+        "coins": {str(cid): {"online": data.coin_online.get(cid, False)} for cid in data.coins},
         "fields": data.fields,
     }

@@ -56,12 +56,8 @@ class CmcFieldSensor(CmcMqttEntity, SensorEntity):
 
     @callback
     def _received(self, message: mqtt.ReceiveMessage) -> None:
-        try:
-            # Decimal keeps the bridge's exact text (81187.93284788371); a float would round.
-            value = Decimal(message.payload)
-            if not value.is_finite():
-                raise InvalidOperation
-        except (TypeError, ValueError, InvalidOperation):
+        value = _number(message.payload)
+        if value is None:
             if not self._bad_payload_logged:
                 self._bad_payload_logged = True
                 LOGGER.warning(
@@ -90,3 +86,13 @@ class CmcFieldSensor(CmcMqttEntity, SensorEntity):
 
 
 __all__ = ["DOMAIN", "CmcFieldSensor", "async_setup_entry"]
+
+
+def _number(payload: object) -> Decimal | None:
+    """The payload as a finite number; Decimal keeps the bridge's exact text
+    (81187.93284788371), where a float would round it."""
+    try:
+        value = Decimal(str(payload).strip())  # subscribed with the default encoding: a str
+    except (ValueError, InvalidOperation):
+        return None
+    return value if value.is_finite() else None
