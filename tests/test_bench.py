@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.timeout(400)
 def test_quick_benchmark_runs_and_reports_every_measure(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = subprocess.run(

@@ -315,6 +315,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     built.close()
 
 
+@pytest.mark.timeout(FAULTS * 30 + 300)  # each fault is bounded; the whole run is long
 def test_the_bridge_recovers_from_every_fault(rig: Rig) -> None:
     rng = random.Random(SEED)
     figures = rig.figures

@@ -8,11 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+SECONDS = os.environ.get("CMC_SOAK_SECONDS", "120")
+
+
+@pytest.mark.timeout(float(SECONDS) + 240)
 def test_short_soak_shows_no_unbounded_growth(tmp_path: Path) -> None:
-    seconds = os.environ.get("CMC_SOAK_SECONDS", "120")
+    seconds = SECONDS
     out = tmp_path / "soak.json"
     command = [sys.executable, str(ROOT / "scripts" / "soak.py"), "--seconds", seconds]
     result = subprocess.run(
