@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -68,7 +69,9 @@ def _secrets(settings: Settings) -> list[Secret]:
     return secrets
 
 
-def _wait_for_signal() -> None:
+def _stop_on_signal() -> threading.Event:
+    """SIGTERM and Ctrl-C set the returned event; installed before anything starts, so a stop
+    during start-up still ends with `offline` published."""
     stop = threading.Event()
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
@@ -76,6 +79,10 @@ def _wait_for_signal() -> None:
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def _wait(stop: threading.Event) -> None:
     while not stop.wait(1.0):
         pass
 
@@ -99,6 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Two threads hand the GIL to each other for every quote; the default 5 ms switch interval
     # would show up directly as added latency.
     sys.setswitchinterval(0.001)
+    stop = _stop_on_signal()
     broker = None
     if settings.mqtt.embedded:
         try:
@@ -107,7 +115,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"mqtt.embedded: {exc}", file=sys.stderr)
             return EXIT_CONFIG
     bridge = Bridge(settings).start()
-    bridge.publisher.first_attempt.wait(FIRST_ATTEMPT_WAIT_S)
+    deadline = time.monotonic() + FIRST_ATTEMPT_WAIT_S
+    while not bridge.publisher.first_attempt.wait(0.1):
+        if stop.is_set() or time.monotonic() > deadline:
+            break
     if bridge.publisher.fatal_error is not None:
         print(f"cmc-mqtt: {bridge.publisher.fatal_error}", file=sys.stderr)
         bridge.stop()
@@ -115,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             broker.stop()
         return EXIT_CONFIG
     try:
-        _wait_for_signal()
+        _wait(stop)
     finally:
         LOG.info("stopping")
         bridge.stop()
@@ -149,8 +160,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         coins=args.coins,
     ).start()
     LOG.info("fake CoinMarketCap stream on %s (Ctrl-C stops it)", server.url)
+    stop = _stop_on_signal()
     try:
-        _wait_for_signal()
+        _wait(stop)
     finally:
         server.stop()
     return 0
