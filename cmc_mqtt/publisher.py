@@ -29,6 +29,8 @@ LOG = logging.getLogger(__name__)
 INFO_INTERVAL_S: Final = 10.0
 SHUTDOWN_FLUSH_S: Final = 0.5
 TICK_INTERVAL_S: Final = 1.0
+#: How long the thread sleeps when nothing happens; new quotes wake it sooner (`wake`).
+IDLE_WAIT_S = 1.0
 
 
 class Outbox(Protocol):
@@ -184,7 +186,7 @@ class MqttPublisher:
         # with unwritten data, wait for the socket to drain instead of spinning.
         more = self._state.has_pending and not writing
         buffered = isinstance(sock, ssl.SSLSocket) and sock.pending()
-        timeout = 0.0 if more or buffered else 1.0
+        timeout = 0.0 if more or buffered else IDLE_WAIT_S
         fd = sock.fileno()
         wlist = [fd] if writing else []
         try:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
+import sys
 from collections.abc import Callable
 
+import pytest
+
+from cmc_mqtt import publisher
 from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.fields import FIELD_KEYS
 from cmc_mqtt.simulator import FakeStreamServer
@@ -176,3 +181,34 @@ def test_broker_away_at_start_is_waited_for(
     stream.wait_subscribed()
     broker.start()
     retained(broker, expect=lambda last: last.get("cmc/status") == "online", timeout=15)
+
+
+def test_new_quotes_wake_the_mqtt_thread_without_waiting_for_its_timeout(
+    start_bridge: StartBridge, stream: FakeStreamServer, subscriber: Subscriber,
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest,
+) -> None:  # fmt: skip
+    # With an idle wait longer than the deadline, every value must arrive through a wake-up.
+    # A lost wake-up (the flag left set while the socket is empty) would miss the deadline;
+    # the race is narrow, so this catches it most runs, not every run.
+    monkeypatch.setattr(publisher, "IDLE_WAIT_S", 60.0)
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads switch often: the race window gets hit
+    request.addfinalizer(lambda: sys.setswitchinterval(previous))
+    quiet(stream)
+    start_bridge()
+    stream.wait_subscribed()
+    subscriber.wait_topic("cmc/status", "online")
+    for burst in range(20):  # bursts: wake-ups land while the thread is draining
+        for i in range(50):
+            stream.send_quote({"cid": 1 if i % 2 else 1027, "p": 100 + burst + i / 100})
+        subscriber.wait_topic("cmc/1/p", str(100 + burst + 49 / 100), timeout=10)
+
+
+def test_nagle_is_off_towards_the_broker(
+    start_bridge: StartBridge, stream: FakeStreamServer
+) -> None:
+    bridge = start_bridge()
+    assert bridge.publisher.connected.wait(10)
+    sock = bridge.publisher._client.socket()
+    assert sock is not None
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
