@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from .config import AwtrixSettings, Settings, TextSettings, Throttle
 from .names import CoinDirectory
 from .publisher import Outbox
-from .state import BridgeState, CoinQuote
+from .state import BridgeState
 from .text import TextTemplate
 
 GREEN: Final = "#00FF00"
@@ -24,8 +24,8 @@ RED: Final = "#FF0000"
 WHITE: Final = "#FFFFFF"
 APP_PREFIX: Final = "cmc_"
 
-#: (coin id, its last good values) -> (topic, payload), or None when there is nothing to show.
-Renderer = Callable[[int, CoinQuote], tuple[str, str] | None]
+#: (coin id, its last good numbers) -> (topic, payload), or None when there is nothing to show.
+Renderer = Callable[[int, Mapping[str, float]], tuple[str, str] | None]
 
 
 @dataclass(slots=True)
@@ -48,18 +48,18 @@ class ThrottledOutput:
         """After a reconnect: the broker may have lost everything, so send all again."""
         self._sent.clear()
 
-    def offer(self, cid: int, quote: CoinQuote, now: float, out: Outbox) -> None:
+    def offer(self, cid: int, numbers: Mapping[str, float], now: float, out: Outbox) -> None:
         last = self._sent.get(cid)
         if last is not None and now - last.at < self._throttle.min_interval:
             self._waiting.add(cid)
             return
         self._waiting.discard(cid)
-        price = quote.numbers.get("p")
+        price = numbers.get("p")
         if price is None:
             return
         if last is not None and self._within_deadband(last.price, price):
             return
-        message = self._render(cid, quote)
+        message = self._render(cid, numbers)
         if message is None or (last is not None and last.payload == message[1]):
             return
         out.publish(message[0], message[1], retain=True)
@@ -78,8 +78,8 @@ class ThrottledOutput:
 def text_renderer(settings: TextSettings, state: BridgeState, names: CoinDirectory) -> Renderer:
     template = TextTemplate(settings.template)
 
-    def rendered(cid: int, quote: CoinQuote) -> tuple[str, str] | None:
-        text = template.render(names.get(cid), quote.numbers)
+    def rendered(cid: int, numbers: Mapping[str, float]) -> tuple[str, str] | None:
+        text = template.render(names.get(cid), numbers)
         return state.topics.coin(cid)["text"], text
 
     return rendered
@@ -107,9 +107,9 @@ def awtrix_payload(clock: AwtrixSettings, text: str, change: float | None, cid: 
 def awtrix_renderer(clock: AwtrixSettings, names: CoinDirectory) -> Renderer:
     template = TextTemplate(clock.template)
 
-    def rendered(cid: int, quote: CoinQuote) -> tuple[str, str] | None:
-        text = template.render(names.get(cid), quote.numbers)
-        payload = awtrix_payload(clock, text, quote.numbers.get("p24h"), cid)
+    def rendered(cid: int, numbers: Mapping[str, float]) -> tuple[str, str] | None:
+        text = template.render(names.get(cid), numbers)
+        payload = awtrix_payload(clock, text, numbers.get("p24h"), cid)
         return awtrix_app_topic(clock, cid), payload
 
     return rendered
@@ -143,15 +143,15 @@ class Displays:
     def tick(self, now: float, out: Outbox) -> None:
         for output in self.outputs:
             for cid in output.due(now):
-                quote = self._state.quote(cid)
-                if quote is not None:
-                    output.offer(cid, quote, now, out)
+                numbers = self._state.numbers(cid)
+                if numbers is not None:
+                    output.offer(cid, numbers, now, out)
 
     def _offer(self, cids: set[int], out: Outbox) -> None:
         now = time.monotonic()
         for cid in cids:
-            quote = self._state.quote(cid)
-            if quote is None or not quote.numbers:
+            numbers = self._state.numbers(cid)
+            if not numbers:
                 continue
             for output in self.outputs:
-                output.offer(cid, quote, now, out)
+                output.offer(cid, numbers, now, out)

@@ -163,13 +163,12 @@ class MqttPublisher:
             return False
         return True
 
-    def _closed_early(self) -> str:
+    def _closed_early(self) -> None:
         s = self._settings
         message = f"MQTT broker {s.host}:{s.port} closed the connection before accepting it"
         if s.tls.enabled and s.tls.certfile is None:
             message += " (does it require a client certificate? see mqtt.certfile/keyfile)"
         self._log_outage(message)
-        return message
 
     def _first_failure(self, message: str) -> None:
         if not self._ever_connected and not self.first_attempt.is_set():

@@ -263,6 +263,12 @@ class BridgeState:
                 quote.online,
             )
 
+    def numbers(self, coin_id: int) -> dict[str, float] | None:
+        """A copy of one coin's last good values as numbers (what display outputs need)."""
+        with self._lock:
+            quote = self._quotes.get(coin_id)
+            return None if quote is None else dict(quote.numbers)
+
     def prices(self) -> dict[int, float]:
         """The last good price of every coin that has one."""
         with self._lock:

@@ -181,6 +181,9 @@ def test_client_certificates(tmp_path: Path, pki: Pki, stream: FakeStreamServer)
         output = proc.stdout.read() if proc.stdout else ""
         assert "WARNING" in output, output
         assert "MQTT" in output, output
+        # It backs off between attempts (0.5 s doubling), never a tight reconnect loop.
+        attempts = broker.log.read_text().count(f"on port {port}")
+        assert 1 <= attempts <= 10, attempts
         assert "Traceback" not in output
     finally:
         broker.cleanup()

@@ -6,7 +6,7 @@ import json
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from ..coins import BUNDLED_COINS
 from ..frames import CHANNEL
@@ -104,11 +104,16 @@ class Market:
 
     def frame(self, cid: int, ts_ms: int) -> str:
         """A complete `data` frame as the server would send it."""
-        body = {
-            "type": "data",
-            "channel": CHANNEL,
-            "params": {"crypto_ids": cid},
-            "data": self.step(cid),
-            "ts": ts_ms,
-        }
-        return json.dumps(body, separators=(",", ":"))
+        return quote_frame(self.step(cid), ts_ms)
+
+
+def quote_frame(data: dict[str, Any], ts_ms: int) -> str:
+    """The `data` envelope around one coin's quote."""
+    body = {
+        "type": "data",
+        "channel": CHANNEL,
+        "params": {"crypto_ids": data.get("cid")},
+        "data": data,
+        "ts": ts_ms,
+    }
+    return json.dumps(body, separators=(",", ":"))

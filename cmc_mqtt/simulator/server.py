@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..frames import CHANNEL
-from .market import Market
+from .market import Market, quote_frame
 from .wire import (
     OP_BINARY,
     OP_CLOSE,
@@ -201,34 +201,19 @@ class FakeStreamServer:
     def broadcast(self, payload: str | bytes, opcode: int = OP_TEXT) -> int:
         return sum(conn.send(payload, opcode) for conn in self.live)
 
-    def _record(self, payload: str) -> None:
-        """Remember the price a data frame carries (its exact text), for tests' invariants."""
-        marker = payload.find('"p":')
-        if marker < 0 or '"cid":' not in payload:
-            return
-        cid_start = payload.index('"cid":') + 6
-        cid = int(payload[cid_start : payload.index(",", cid_start)])
-        end = marker + 4
-        while end < len(payload) and payload[end] not in ",}":
-            end += 1
-        text = payload[marker + 4 : end].strip()
-        if text != "null":
+    def _record(self, data: dict[str, Any]) -> None:
+        """Remember the price text a sent quote carried, for tests' invariants."""
+        price, cid = data.get("p"), data.get("cid")
+        if price is not None and isinstance(cid, int):
+            text = json.dumps(price)  # the frame's own serialisation of the number
             self.sent_prices.setdefault(cid, set()).add(text)
             self.last_price[cid] = text
 
     def send_quote(self, data: dict[str, Any], ts: int | None = None) -> int:
         """Send one `data` frame with this payload to every connection."""
-        frame = {
-            "type": "data",
-            "channel": CHANNEL,
-            "params": {"crypto_ids": data.get("cid")},
-            "data": data,
-            "ts": ts if ts is not None else int(time.time() * 1000),
-        }
-        text = json.dumps(frame)
-        sent = self.broadcast(text)
+        sent = self.broadcast(quote_frame(data, ts if ts is not None else _now_ms()))
         if sent:
-            self._record(text)
+            self._record(data)
         return sent
 
     def close_all(self, code: int, reason: str = "") -> None:
@@ -436,15 +421,15 @@ class FakeStreamServer:
             behaviour = self.behaviour
             if not behaviour.push_data or behaviour.stalled:
                 continue
-            text = self.market.frame(cid, _now_ms())
-            frame = encode_frame(text.encode())
+            data = self.market.step(cid)
+            frame = encode_frame(quote_frame(data, _now_ms()).encode())
             delivered = False
             for conn in targets:
                 if conn.send_raw(frame):
                     self.frames_sent += 1
                     delivered = True
             if delivered:
-                self._record(text)
+                self._record(data)
 
 
 def _now_ms() -> int:
