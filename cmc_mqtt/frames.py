@@ -61,13 +61,12 @@ class ErrorFrame:
 
 @dataclass(frozen=True, slots=True)
 class QuoteFrame:
-    """One coin's quote. `texts` holds exact payload text, `numbers` the same values as floats;
-    both hold only the fields the frame carried as numbers (nulls and absent keys are left out)."""
+    """One coin's quote. `texts` holds the exact payload text of the fields the frame carried as
+    numbers (nulls and absent keys are left out); each was checked finite and plausible."""
 
     cid: int
     ts: int | None
     texts: dict[str, str]
-    numbers: dict[str, float]
     unknown_keys: tuple[str, ...] = ()
 
 
@@ -123,7 +122,6 @@ def _quote(obj: dict[str, Any]) -> QuoteFrame:
     if type(cid) is not int or not 0 < cid < 2**31:
         raise FrameError(f"bad cid {str(cid)[:40]!r}")
     texts: dict[str, str] = {}
-    numbers: dict[str, float] = {}
     for key, minimum in _FIELD_LIMITS:
         value = data.get(key)
         if value is None:
@@ -144,9 +142,8 @@ def _quote(obj: dict[str, Any]) -> QuoteFrame:
         if minimum is not None and number < minimum:
             raise FrameError(f"coin {cid} field {key!r} = {text} is below {minimum:g}")
         texts[key] = text
-        numbers[key] = number
     unknown = tuple(k for k in data if k not in _KNOWN_DATA_KEYS)
-    return QuoteFrame(cid, _opt_int(obj.get("ts")), texts, numbers, unknown)
+    return QuoteFrame(cid, _opt_int(obj.get("ts")), texts, unknown)
 
 
 def _error(obj: dict[str, Any]) -> ErrorFrame:

@@ -1,10 +1,12 @@
-"""The MQTT side: one thread owns the paho client and publishes what the bridge state hands it.
+"""The MQTT side: one paho client, kept equal to the bridge state across broker restarts.
 
 paho's `loop_start()` thread is not used: waking it for every publish costs more CPU than all
-other work per frame. This thread drives the socket itself (`loop_read`/`loop_write`/
-`loop_misc`) and is woken once per batch. It takes new values from the state only when paho
-has written everything it had, so a slow or stalled broker makes values coalesce in the state
-instead of growing paho's queue.
+other work per frame. Whoever has new values publishes them: the stream thread, right after it
+merged a quote, writes straight to paho's non-blocking socket (`wake`). The MQTT thread connects,
+reads, keeps the connection alive, runs the once-a-second work, and finishes what the stream
+thread could not: when the broker is behind, new values coalesce in the state until paho has
+written everything it had, so a slow or stalled broker never grows paho's queue. One lock makes
+the client and the extensions one thread's at a time.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from .backoff import Backoff
 from .config import MqttSettings
+from .packets import publish_batch, publish_packet, queue_packets
 from .state import OFFLINE, BridgeState, Message
 
 LOG = logging.getLogger(__name__)
@@ -74,6 +77,8 @@ class MqttPublisher:
         self._backoff = backoff or Backoff(0.5, 10.0)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # The paho client and the extensions: touched only while holding this.
+        self._io = threading.RLock()
         # Socket objects, not raw pipe fds: once closed they cannot alias a reused fd number.
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -104,7 +109,7 @@ class MqttPublisher:
     def stop(self, timeout: float = 1.5) -> None:
         """Publish `offline`, disconnect cleanly and end the thread."""
         self._stopping.set()
-        self.wake()
+        self._signal()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -113,7 +118,21 @@ class MqttPublisher:
         self._wake_w.close()
 
     def wake(self) -> None:
-        """Called from other threads when the state has something new; cheap when repeated."""
+        """Called by the stream thread when the state has something new: publish it here and
+        now when the client is free; hand over to the MQTT thread only when it is busy or the
+        broker is behind (a hand-off per quote costs more than the publishing itself)."""
+        if self._io.acquire(blocking=False):
+            try:
+                self._pump()
+                done = not self._ready or not (self._client.want_write() or self._state.has_pending)
+            finally:
+                self._io.release()
+            if done:
+                return  # published; or not connected, and the connect publishes everything
+        self._signal()
+
+    def _signal(self) -> None:
+        """Wake the MQTT thread; cheap when repeated."""
         if not self._wake_flag:
             self._wake_flag = True
             # A full pipe means a wake is already pending; a closed one means shutdown.
@@ -150,9 +169,10 @@ class MqttPublisher:
 
     def _connect(self) -> bool:
         s = self._settings
-        self._ready = False
         try:
-            self._client.connect(s.host, s.port, keepalive=s.keepalive)
+            with self._io:  # blocks up to connect_timeout; the stream thread then only signals
+                self._ready = False
+                self._client.connect(s.host, s.port, keepalive=s.keepalive)
         except (OSError, ssl.SSLError, ValueError) as exc:
             message = f"cannot reach MQTT broker {s.host}:{s.port}: {_reason(exc)}"
             if isinstance(exc, ssl.SSLCertVerificationError):
@@ -183,7 +203,7 @@ class MqttPublisher:
         writing = client.want_write()
         # Come straight back for more only when there is more to take and room to take it;
         # with unwritten data, wait for the socket to drain instead of spinning.
-        more = self._state.has_pending and not writing
+        more = self._state.has_pending and not writing and self._ready
         buffered = isinstance(sock, ssl.SSLSocket) and sock.pending()
         timeout = 0.0 if more or buffered else IDLE_WAIT_S
         fd = sock.fileno()
@@ -191,32 +211,54 @@ class MqttPublisher:
         try:
             readable, _, _ = select.select([fd, self._wake_r.fileno()], wlist, [], timeout)
         except (OSError, ValueError):
-            readable = []
+            readable = []  # the stream thread closed the socket under us: reconnect
         if self._wake_r.fileno() in readable:
             # Drain first, then clear: clearing first would let a wake sent in between be
             # swallowed by the drain, leaving the flag set and every later wake skipped.
             with contextlib.suppress(OSError):
                 self._wake_r.recv(4096)
             self._wake_flag = False
-        if fd in readable or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
-            client.loop_read()
-        if self._ready and not client.want_write():
-            self._publish(self._state.take_pending())
+        with self._io:
+            if client.socket() is not sock:
+                return
+            if fd in readable or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                client.loop_read()
+            self._pump()
+            if self._ready and not client.want_write():
+                self._maybe_publish_info()
+                self._tick()
+            if client.want_write():
+                client.loop_write()
+            client.loop_misc()
+
+    def _pump(self) -> None:
+        """Publish what the state holds, in bounded batches, for as long as the broker takes
+        it. Runs on either thread, holding the lock."""
+        client = self._client
+        state = self._state
+        while self._ready:
+            if client.want_write():
+                client.loop_write()  # a failure here drops the connection: _ready goes False
+                if client.want_write():
+                    return  # the broker is behind: new values coalesce in the state meanwhile
+            self._publish(state.take_pending())
             for extension in self.extensions:
                 extension.on_batch(self)
-            self._maybe_publish_info()
-            self._tick()
-        if client.want_write():
-            client.loop_write()
-        client.loop_misc()
+            if client.want_write():
+                client.loop_write()
+            if not state.has_pending:
+                return
 
     def _publish(self, messages: list[Message]) -> None:
         if not messages:
             return
-        publish = self._client.publish
         qos, retain = self._settings.qos, self._settings.retain
-        for topic, payload in messages:
-            publish(topic, payload, qos, retain)
+        if qos == 0:
+            queue_packets(self._client, publish_batch(messages, retain=retain))
+        else:
+            publish = self._client.publish
+            for topic, payload in messages:
+                publish(topic, payload, qos, retain)
         self._state.count_publishes(len(messages))
 
     def _tick(self) -> None:
@@ -231,7 +273,10 @@ class MqttPublisher:
     # --- the Outbox extensions use ------------------------------------------------------------
 
     def publish(self, topic: str, payload: str, *, retain: bool = True) -> None:
-        self._client.publish(topic, payload, self._settings.qos, retain)
+        if self._settings.qos == 0:
+            queue_packets(self._client, publish_packet(topic, payload, retain=retain))
+        else:
+            self._client.publish(topic, payload, self._settings.qos, retain)
         self._state.count_publishes(1)
 
     def subscribe(self, topic: str) -> None:
@@ -241,7 +286,7 @@ class MqttPublisher:
         self._client.unsubscribe(topic)
 
     def republish_state(self) -> None:
-        self._publish(self._state.snapshot())
+        self._state.mark_all_pending()
 
     def _maybe_publish_info(self, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -254,6 +299,10 @@ class MqttPublisher:
             self._client.publish(self._state.topics.info, payload, self._settings.qos, True)
 
     def _shutdown(self) -> None:
+        with self._io:
+            self._disconnect()
+
+    def _disconnect(self) -> None:
         client = self._client
         if self._ready:
             client.publish(self._state.topics.status, OFFLINE, self._settings.qos, True)
@@ -297,7 +346,7 @@ class MqttPublisher:
         self.connected.set()
         for extension in self.extensions:
             extension.on_connected(self)
-        self._publish(self._state.snapshot())
+        self._state.mark_all_pending()  # published in bounded batches right after this
         self._maybe_publish_info(force=True)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
@@ -310,6 +359,7 @@ class MqttPublisher:
         was_ready = self._ready
         self._ready = False
         self.connected.clear()
+        self._signal()  # the stream thread may have seen it first: the MQTT thread reconnects
         if was_ready and not self._stopping.is_set():
             self._log_outage(f"lost the MQTT connection ({reason}); reconnecting")
 

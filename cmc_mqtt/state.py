@@ -1,9 +1,13 @@
 """Bridge state: the last good value of every field, and the counters.
 
-It is also the publish queue. The stream thread merges quotes in; the MQTT thread takes what
-changed. Frames for one coin that arrive while MQTT is slow or away coalesce into the newest
-values, so memory stays bounded by the number of coins and a reconnect republishes exactly the
-current picture. The lock here is the only one shared between the two threads.
+It is also the publish queue. Quotes are merged in; the publisher takes what changed. Frames for
+one coin that arrive while MQTT is slow or away coalesce into the newest values, so memory stays
+bounded by the number of coins and a reconnect republishes exactly the current picture. The lock
+here guards everything that more than one thread touches.
+
+Per coin the state keeps one list of exact payload texts, and what is waiting to be published is
+a bit mask: at 10,000 coins a dict of topics and a set of keys per coin cost more memory than
+the values themselves.
 """
 
 from __future__ import annotations
@@ -16,26 +20,45 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from .fields import FIELDS
+from .fields import FIELD_KEYS
 from .frames import QuoteFrame
 
 ONLINE: Final = "online"
 OFFLINE: Final = "offline"
-_FIELD_ORDER: Final = tuple(f.key for f in FIELDS)
 
 Message = tuple[str, str]
+
+_FIELD_INDEX: Final = {key: index for index, key in enumerate(FIELD_KEYS)}
+_PRICE: Final = _FIELD_INDEX["p"]
+#: Pending bits: one per field (in table order), then the coin's status.
+STATUS_BIT: Final = 1 << len(FIELD_KEYS)
+ALL_FIELD_BITS: Final = STATUS_BIT - 1
+_JSON_KEYS: Final = tuple(f'"{key}":' for key in FIELD_KEYS)
 
 
 @dataclass(slots=True)
 class CoinQuote:
-    """Last good values of one coin; fields never seen stay absent."""
+    """Last good values of one coin: exact texts in field-table order, None where never seen."""
 
-    texts: dict[str, str] = field(default_factory=dict)
-    numbers: dict[str, float] = field(default_factory=dict)
+    texts: list[str | None] = field(default_factory=lambda: [None] * len(FIELD_KEYS))
     ts: int | None = None
-    received: float = 0.0  # time.time() of the last accepted frame
-    received_mono: float = 0.0  # the same on the monotonic clock, for staleness
+    received_mono: float = 0.0  # monotonic time of the last accepted frame, for staleness
     online: bool = False  # data fresher than `stale_after`
+
+    def known_bits(self) -> int:
+        bits = 0
+        for index, text in enumerate(self.texts):
+            if text is not None:
+                bits |= 1 << index
+        return bits
+
+    def numbers(self) -> dict[str, float]:
+        """The known values as floats (texts were checked finite when they came in)."""
+        return {
+            key: float(text)
+            for key, text in zip(FIELD_KEYS, self.texts, strict=True)
+            if text is not None
+        }
 
 
 @dataclass(slots=True)
@@ -49,48 +72,58 @@ class Counters:
 
 
 class Topics:
-    """Every topic name the bridge writes, computed once: none comes from stream text."""
+    """Every topic name the bridge writes: none comes from stream text, only the numeric id."""
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.status = f"{prefix}/status"
         self.info = f"{prefix}/bridge/info"
-        self._coin: dict[int, dict[str, str]] = {}
+
+    def coin_base(self, coin_id: int) -> str:
+        """`<prefix>/<id>/`; a topic is this plus a field key, `json`, `status` or `text`."""
+        return f"{self.prefix}/{coin_id}/"
 
     def coin(self, coin_id: int) -> dict[str, str]:
-        """Field key (and "json") -> topic for one coin."""
-        topics = self._coin.get(coin_id)
-        if topics is None:
-            topics = {key: f"{self.prefix}/{coin_id}/{key}" for key in _FIELD_ORDER}
-            topics["json"] = f"{self.prefix}/{coin_id}/json"
-            topics["status"] = f"{self.prefix}/{coin_id}/status"
-            topics["text"] = f"{self.prefix}/{coin_id}/text"
-            self._coin[coin_id] = topics
+        """Field key (and "json", "status", "text") -> topic for one coin."""
+        base = self.coin_base(coin_id)
+        topics = {key: base + key for key in FIELD_KEYS}
+        for extra in ("json", "status", "text"):
+            topics[extra] = base + extra
         return topics
 
 
 def quote_json(coin_id: int, quote: CoinQuote) -> str:
     """All last good fields plus `cid` and `ts`, written from exact texts (no float rounding)."""
     parts = [f'"cid":{coin_id}']
-    texts = quote.texts
-    parts.extend(f'"{key}":{texts[key]}' for key in _FIELD_ORDER if key in texts)
+    parts.extend(
+        label + text
+        for label, text in zip(_JSON_KEYS, quote.texts, strict=True)
+        if text is not None
+    )
     parts.append(f'"ts":{quote.ts if quote.ts is not None else "null"}')
     return "{" + ",".join(parts) + "}"
 
 
 class BridgeState:
-    """Shared between the stream thread (writes) and the MQTT thread (reads and takes)."""
+    """Written by the stream thread, taken from by whichever thread publishes."""
 
     def __init__(
-        self, crypto_ids: Iterable[int], topics: Topics, *, stale_after: float = 45.0
+        self,
+        crypto_ids: Iterable[int],
+        topics: Topics,
+        *,
+        stale_after: float = 45.0,
+        changed_only: bool = False,
     ) -> None:
         self.crypto_ids: tuple[int, ...] = tuple(crypto_ids)
         self.topics = topics
         self.stale_after = stale_after
+        #: publish_mode "changed": a field whose text did not change is not published again.
+        self.changed_only = changed_only
         self.counters = Counters()
         self._lock = threading.Lock()
         self._quotes: dict[int, CoinQuote] = {cid: CoinQuote() for cid in self.crypto_ids}
-        self._pending: dict[int, set[str]] = {}
+        self._pending: dict[int, int] = {}  # coin id -> pending bits
         self._changed_coins: set[int] = set()  # for display outputs, taken separately
         self._stream_online = False
         self._ever_online = False
@@ -115,25 +148,29 @@ class BridgeState:
             if quote is None:
                 self.counters.unexpected_coins += 1
                 return False
-            quote.texts.update(frame.texts)
-            quote.numbers.update(frame.numbers)
+            texts = quote.texts
+            bits = 0
+            changed_only = self.changed_only
+            for key, text in frame.texts.items():
+                index = _FIELD_INDEX[key]
+                if changed_only and texts[index] == text:
+                    continue
+                texts[index] = text
+                bits |= 1 << index
             if frame.ts is not None:
                 quote.ts = frame.ts
-            now = time.time()
-            quote.received = now
             quote.received_mono = time.monotonic()
-            self._last_frame_wall = now
+            self._last_frame_wall = time.time()
             self.counters.frames += 1
-            pending = self._pending.get(frame.cid)
-            if pending is None:
-                pending = self._pending[frame.cid] = set(frame.texts)
-            else:
-                pending.update(frame.texts)
             if not quote.online:
                 quote.online = True
-                pending.add("status")
-            self._changed_coins.add(frame.cid)
-        self._notify()
+                bits |= STATUS_BIT
+            if bits:
+                pending = self._pending
+                pending[frame.cid] = pending.get(frame.cid, 0) | bits
+                self._changed_coins.add(frame.cid)
+        if bits:
+            self._notify()
         return True
 
     def set_stream_online(self, online: bool) -> None:
@@ -156,7 +193,7 @@ class BridgeState:
         with self._lock:
             self.counters.server_errors += 1
 
-    # --- read by the MQTT thread --------------------------------------------------------------
+    # --- read by the publisher ----------------------------------------------------------------
 
     @property
     def stream_online(self) -> bool:
@@ -164,8 +201,9 @@ class BridgeState:
 
     def take_pending(self, max_coins: int = 256) -> list[Message]:
         """Messages for what changed since the last take, newest values only, for at most
-        `max_coins` coins: a burst (10,000 coins' first quotes) leaves the MQTT client a
-        bounded queue, and what is not taken yet keeps coalescing here."""
+        `max_coins` coins: a burst (10,000 coins' first quotes, or a republish after a broker
+        restart) leaves the MQTT client a bounded queue, and what is not taken yet keeps
+        coalescing here."""
         with self._lock:
             if not self._pending and not self._status_changed:
                 return []
@@ -182,29 +220,29 @@ class BridgeState:
     def has_pending(self) -> bool:
         return bool(self._pending) or self._status_changed
 
-    def snapshot(self) -> list[Message]:
-        """Everything there is to know, for a broker that may have lost its retained store."""
+    def mark_all_pending(self) -> None:
+        """Everything there is to know becomes pending again, for a broker that may have lost
+        its retained store; it then leaves in bounded batches like any other change."""
         with self._lock:
-            self._pending.clear()
-            self._status_changed = False
-            messages = [self._status_message()]
-            for cid in self.crypto_ids:
-                self._coin_messages(messages, cid, None)
-            return messages
+            self._status_changed = True
+            self._pending = {
+                cid: quote.known_bits() | STATUS_BIT for cid, quote in self._quotes.items()
+            }
 
-    def _coin_messages(self, out: list[Message], cid: int, keys: set[str] | None) -> None:
-        """Append a coin's field topics (all known, or just `keys`), its json topic when a
-        field is among them, and its status when asked for (always, for a snapshot)."""
+    def _coin_messages(self, out: list[Message], cid: int, bits: int) -> None:
+        """Append a coin's pending field topics, its json topic when a field is among them,
+        and its status when that is pending."""
         quote = self._quotes[cid]
-        topics = self.topics.coin(cid)
-        texts = quote.texts
-        wanted = texts if keys is None else keys
-        before = len(out)
-        out.extend((topics[key], texts[key]) for key in _FIELD_ORDER if key in wanted)
-        if len(out) > before:
-            out.append((topics["json"], quote_json(cid, quote)))
-        if keys is None or "status" in keys:
-            out.append((topics["status"], ONLINE if quote.online else OFFLINE))
+        base = self.topics.coin_base(cid)
+        if bits & ALL_FIELD_BITS:
+            texts = quote.texts
+            for index, key in enumerate(FIELD_KEYS):
+                text = texts[index]
+                if bits >> index & 1 and text is not None:
+                    out.append((base + key, text))
+            out.append((base + "json", quote_json(cid, quote)))
+        if bits & STATUS_BIT:
+            out.append((base + "status", ONLINE if quote.online else OFFLINE))
 
     def take_changed_coins(self) -> set[int]:
         """Coins with new quotes since the last call (display outputs throttle on their own)."""
@@ -213,13 +251,14 @@ class BridgeState:
             return changed
 
     def check_stale(self) -> None:
-        """Mark coins without data for `stale_after` seconds offline (MQTT thread, ~1/s)."""
+        """Mark coins without data for `stale_after` seconds offline (about once a second)."""
         deadline = time.monotonic() - self.stale_after
         with self._lock:
+            pending = self._pending
             for cid, quote in self._quotes.items():
                 if quote.online and quote.received_mono < deadline:
                     quote.online = False
-                    self._pending.setdefault(cid, set()).add("status")
+                    pending[cid] = pending.get(cid, 0) | STATUS_BIT
 
     def count_publishes(self, count: int) -> None:
         with self._lock:
@@ -248,28 +287,17 @@ class BridgeState:
     def _status_message(self) -> Message:
         return (self.topics.status, ONLINE if self._stream_online else OFFLINE)
 
-    def quote(self, coin_id: int) -> CoinQuote | None:
-        """A copy of one coin's last good values (for displays and tests)."""
-        with self._lock:
-            quote = self._quotes.get(coin_id)
-            if quote is None:
-                return None
-            return CoinQuote(
-                dict(quote.texts),
-                dict(quote.numbers),
-                quote.ts,
-                quote.received,
-                quote.received_mono,
-                quote.online,
-            )
-
     def numbers(self, coin_id: int) -> dict[str, float] | None:
-        """A copy of one coin's last good values as numbers (what display outputs need)."""
+        """One coin's last good values as numbers (what display outputs need)."""
         with self._lock:
             quote = self._quotes.get(coin_id)
-            return None if quote is None else dict(quote.numbers)
+            return None if quote is None else quote.numbers()
 
     def prices(self) -> dict[int, float]:
         """The last good price of every coin that has one."""
         with self._lock:
-            return {cid: q.numbers["p"] for cid, q in self._quotes.items() if "p" in q.numbers}
+            return {
+                cid: float(price)
+                for cid, q in self._quotes.items()
+                if (price := q.texts[_PRICE]) is not None
+            }

@@ -9,7 +9,16 @@ from .helpers import wait_until
 
 
 def quote(cid: int, ts: int = 1, **texts: str) -> QuoteFrame:
-    return QuoteFrame(cid, ts, dict(texts), {k: float(v) for k, v in texts.items()})
+    return QuoteFrame(cid, ts, dict(texts))
+
+
+def republished(state: BridgeState) -> dict[str, str]:
+    """What a broker that lost its retained store gets back after a reconnect."""
+    state.mark_all_pending()
+    messages: dict[str, str] = {}
+    while batch := state.take_pending(max_coins=1):
+        messages.update(batch)
+    return messages
 
 
 def make_state(*ids: int) -> tuple[BridgeState, list[int]]:
@@ -47,7 +56,7 @@ def test_missing_fields_keep_the_last_good_value() -> None:
     state, _ = make_state()
     state.apply_quote(quote(1, p="1", vu="5"))
     state.apply_quote(quote(1, p="2"))
-    snapshot = dict(state.snapshot())
+    snapshot = republished(state)
     assert snapshot["cmc/1/vu"] == "5"
     assert json.loads(snapshot["cmc/1/json"])["vu"] == 5
 
@@ -57,15 +66,15 @@ def test_unconfigured_coins_are_counted_not_stored() -> None:
     assert not state.apply_quote(quote(99, p="1"))
     assert state.counters.unexpected_coins == 1
     assert not wakes
-    assert all("/99/" not in topic for topic, _ in state.snapshot())
+    assert all("/99/" not in topic for topic in republished(state))
 
 
-def test_snapshot_holds_every_known_value_and_the_status() -> None:
+def test_a_republish_holds_every_known_value_and_the_status() -> None:
     state, _ = make_state()
     state.set_stream_online(True)
     state.apply_quote(quote(1, p="1"))
     state.take_pending()
-    snapshot = dict(state.snapshot())
+    snapshot = republished(state)
     assert snapshot["cmc/status"] == "online"
     assert snapshot["cmc/1/p"] == "1"
     # Nothing known about 1027 yet: only its status, which says so.
@@ -117,3 +126,33 @@ def test_fresh_coins_stay_online() -> None:
     state.take_pending()
     state.check_stale()
     assert state.take_pending() == []
+
+
+def test_a_republish_leaves_in_bounded_batches() -> None:
+    state, _ = make_state(*range(1, 11))
+    for cid in range(1, 11):
+        state.apply_quote(quote(cid, p="1", vu="2"))
+    state.take_pending(max_coins=100)
+    state.mark_all_pending()
+    first = state.take_pending(max_coins=3)
+    # the bridge status, then three coins: two fields, json and status each
+    assert len(first) == 1 + 3 * 4
+    assert state.has_pending
+    rest = republished(state)
+    assert len([t for t in rest if t.endswith("/p")]) == 10
+
+
+def test_changed_mode_publishes_only_fields_that_changed() -> None:
+    state, wakes = make_state()
+    state.changed_only = True
+    state.apply_quote(quote(1, p="1", vu="5"))
+    state.take_pending()
+    wakes.clear()
+    state.apply_quote(quote(1, p="1", vu="6"))
+    messages = dict(state.take_pending())
+    assert messages.keys() == {"cmc/1/vu", "cmc/1/json"}
+    state.apply_quote(quote(1, p="1", vu="6"))
+    assert state.take_pending() == []
+    assert len(wakes) == 1  # nothing new, nobody woken
+    # a republish still sends everything known
+    assert republished(state)["cmc/1/p"] == "1"
