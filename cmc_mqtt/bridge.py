@@ -29,7 +29,13 @@ class Bridge:
         self.settings = settings
         ids = settings.stream.crypto_ids
         self.topics = Topics(settings.mqtt.topic_prefix)
-        self.state = BridgeState(ids, self.topics, stale_after=settings.homeassistant.stale_after)
+        self.state = BridgeState(
+            ids,
+            self.topics,
+            stale_after=settings.homeassistant.stale_after,
+            changed_only=settings.mqtt.publish_mode == "changed",
+            deadband=settings.mqtt.deadband,
+        )
         self.names = CoinDirectory(settings.names.overrides, settings.names.cache_dir)
         ctx = DiscoveryContext(settings.homeassistant, self.topics, VERSION)
         rules = sweep_rules(

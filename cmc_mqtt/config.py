@@ -29,6 +29,7 @@ DEFAULT_URL: Final = "wss://pro-stream.coinmarketcap.com/v1"
 DEFAULT_REST_URL: Final = "https://pro-api.coinmarketcap.com"
 DEFAULT_ENABLED: Final = tuple(f.key for f in FIELDS if f.enabled_by_default)
 DISCOVERY_MODES: Final = ("entity", "device")
+PUBLISH_MODES: Final = ("all", "changed")
 AWTRIX_TEMPLATE: Final = "{symbol} {price} {change_signed}"  # the clock's font has no arrows
 API_KEY_ENV: Final = "CMC_API_KEY"
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
@@ -63,6 +64,10 @@ class MqttSettings:
     keepalive: int = 60
     tls: TlsSettings = field(default_factory=TlsSettings)
     embedded: bool = False  # run an MQTT broker inside the bridge (optional extra "demo")
+    #: "all": every field of every quote; "changed": only fields whose value changed, and with
+    #: `deadband` > 0 only moves of at least that many percent (percentage points for % fields).
+    publish_mode: str = "all"
+    deadband: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +239,9 @@ CMC_SCHEMA = vol.Schema(
     }
 )
 
+_DEADBAND = vol.All(_strict(int | float, "number"), vol.Range(min=0, max=100))
+_INTERVAL = vol.All(_strict(int | float, "number"), vol.Range(min=0, max=86400))
+
 MQTT_SCHEMA = vol.Schema(
     {
         vol.Optional("host", default="localhost"): vol.All(_str, _non_empty),
@@ -253,6 +261,10 @@ MQTT_SCHEMA = vol.Schema(
         vol.Optional("keyfile"): vol.All(_str, _non_empty),
         vol.Optional("insecure", default=False): _bool,
         vol.Optional("embedded", default=False): _bool,
+        vol.Optional("publish_mode", default="all"): vol.All(
+            _str, vol.In(PUBLISH_MODES, msg=f"must be one of {', '.join(PUBLISH_MODES)}")
+        ),
+        vol.Optional("deadband", default=0): _DEADBAND,
     }
 )
 
@@ -285,8 +297,6 @@ HOMEASSISTANT_SCHEMA = vol.Schema(
     }
 )
 
-_DEADBAND = vol.All(_strict(int | float, "number"), vol.Range(min=0, max=100))
-_INTERVAL = vol.All(_strict(int | float, "number"), vol.Range(min=0, max=86400))
 
 TEXT_SCHEMA = vol.Schema(
     {
@@ -387,6 +397,8 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
     )
     if (tls.certfile is None) != (tls.keyfile is None):
         problems.append("mqtt.certfile: certfile and keyfile must be given together")
+    if mqtt["deadband"] and mqtt["publish_mode"] != "changed":
+        problems.append('mqtt.deadband: needs mqtt.publish_mode = "changed"')
     if "password" in mqtt and "username" not in mqtt:
         problems.append("mqtt.password: a password needs mqtt.username too")
     text = data["text"]
@@ -420,6 +432,8 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
             keepalive=mqtt["keepalive"],
             tls=tls,
             embedded=mqtt["embedded"],
+            publish_mode=mqtt["publish_mode"],
+            deadband=float(mqtt["deadband"]),
         ),
         homeassistant=HomeAssistantSettings(
             discovery=ha["discovery"],

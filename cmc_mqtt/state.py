@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from .fields import FIELD_KEYS
+from .fields import FIELD_KEYS, FIELDS, FieldKind
 from .frames import QuoteFrame
 
 ONLINE: Final = "online"
@@ -34,6 +35,7 @@ _PRICE: Final = _FIELD_INDEX["p"]
 STATUS_BIT: Final = 1 << len(FIELD_KEYS)
 ALL_FIELD_BITS: Final = STATUS_BIT - 1
 _JSON_KEYS: Final = tuple(f'"{key}":' for key in FIELD_KEYS)
+_PERCENT: Final = tuple(f.kind is FieldKind.PERCENT for f in FIELDS)
 
 
 @dataclass(slots=True)
@@ -44,6 +46,8 @@ class CoinQuote:
     ts: int | None = None
     received_mono: float = 0.0  # monotonic time of the last accepted frame, for staleness
     online: bool = False  # data fresher than `stale_after`
+    #: With a deadband: the value each field topic was last given, what a move is measured from.
+    published: list[float | None] | None = None
 
     def known_bits(self) -> int:
         bits = 0
@@ -114,12 +118,15 @@ class BridgeState:
         *,
         stale_after: float = 45.0,
         changed_only: bool = False,
+        deadband: float = 0.0,
     ) -> None:
         self.crypto_ids: tuple[int, ...] = tuple(crypto_ids)
         self.topics = topics
         self.stale_after = stale_after
-        #: publish_mode "changed": a field whose text did not change is not published again.
-        self.changed_only = changed_only
+        #: publish_mode "changed": a field whose text did not change is not published again,
+        #: nor (with a deadband) one that moved less than `deadband` percent (or points).
+        self.changed_only = changed_only or deadband > 0
+        self.deadband = deadband
         self.counters = Counters()
         self._lock = threading.Lock()
         self._quotes: dict[int, CoinQuote] = {cid: CoinQuote() for cid in self.crypto_ids}
@@ -153,7 +160,10 @@ class BridgeState:
             changed_only = self.changed_only
             for key, text in frame.texts.items():
                 index = _FIELD_INDEX[key]
-                if changed_only and texts[index] == text:
+                if changed_only and (
+                    texts[index] == text or (self.deadband and not self._moved(quote, index, text))
+                ):
+                    texts[index] = text  # still the newest value, for json and displays
                     continue
                 texts[index] = text
                 bits |= 1 << index
@@ -171,6 +181,24 @@ class BridgeState:
                 self._changed_coins.add(frame.cid)
         if bits:
             self._notify()
+        return True
+
+    def _moved(self, quote: CoinQuote, index: int, text: str) -> bool:
+        """Whether a field moved by at least the deadband since its topic was last given a
+        value: percent for amounts, percentage points for fields that are percentages."""
+        published = quote.published
+        if published is None:
+            published = quote.published = [None] * len(FIELD_KEYS)
+        value = float(text)
+        last = published[index]
+        if last is not None:
+            if _PERCENT[index]:
+                step = abs(value - last)
+            else:
+                step = abs(value / last - 1) * 100 if last else (math.inf if value else 0.0)
+            if step < self.deadband:
+                return False
+        published[index] = value
         return True
 
     def set_stream_online(self, online: bool) -> None:

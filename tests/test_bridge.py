@@ -212,3 +212,22 @@ def test_nagle_is_off_towards_the_broker(
     sock = bridge.publisher._client.socket()
     assert sock is not None
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_changed_mode_leaves_unchanged_fields_off_the_broker(
+    start_bridge: StartBridge, stream: FakeStreamServer, subscriber: Subscriber
+) -> None:
+    quiet(stream)
+    start_bridge(mqtt={"publish_mode": "changed"})
+    stream.wait_subscribed()
+    subscriber.wait_topic("cmc/status", "online")
+    stream.send_quote({"cid": 1, "p": 10.5, "vu": 5})
+    subscriber.wait_topic("cmc/1/p", "10.5")
+    stream.send_quote({"cid": 1, "p": 11.5, "vu": 5})
+    # Quotes travel in order on one stream and one MQTT connection: once this one is seen,
+    # everything the quote before it caused has been seen too.
+    stream.send_quote({"cid": 1027, "p": 3.25})
+    subscriber.wait_topic("cmc/1027/p", "3.25")
+    assert subscriber.last["cmc/1/p"] == "11.5"
+    assert [m for m in subscriber.messages if m[0] == "cmc/1/vu"] == [("cmc/1/vu", "5", False)]
+    assert json.loads(subscriber.last["cmc/1/json"])["vu"] == 5

@@ -156,3 +156,18 @@ def test_changed_mode_publishes_only_fields_that_changed() -> None:
     assert len(wakes) == 1  # nothing new, nobody woken
     # a republish still sends everything known
     assert republished(state)["cmc/1/p"] == "1"
+
+
+def test_a_deadband_holds_back_small_moves_but_not_their_sum() -> None:
+    state = BridgeState((1,), Topics("cmc"), deadband=1.0)
+    state.apply_quote(quote(1, p="100", p24h="2.0"))
+    state.take_pending()
+    state.apply_quote(quote(1, p="100.5", p24h="2.5"))  # 0.5 % and 0.5 points: held back
+    assert state.take_pending() == []
+    state.apply_quote(quote(1, p="101.2", p24h="2.9"))  # 1.2 % from the published 100
+    messages = dict(state.take_pending())
+    assert messages["cmc/1/p"] == "101.2"
+    assert "cmc/1/p24h" not in messages  # 0.9 points from the published 2.0
+    assert json.loads(messages["cmc/1/json"])["p24h"] == 2.9  # json carries the newest
+    state.apply_quote(quote(1, p="101.3", p24h="3.0"))
+    assert dict(state.take_pending()).keys() == {"cmc/1/p24h", "cmc/1/json"}
