@@ -14,12 +14,8 @@ from types import FrameType
 
 from .bridge import Bridge
 from .config import Settings, load_settings
-from .demo import demo_main
-from .embedded_broker import EmbeddedBroker
 from .errors import CmcMqttError, ConfigError
 from .secret import Secret
-from .simulator import FakeStreamServer
-from .simulator.server import Behaviour
 from .version import VERSION
 
 LOG = logging.getLogger("cmc_mqtt")
@@ -109,6 +105,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop = _stop_on_signal()
     broker = None
     if settings.mqtt.embedded:
+        # Imported here, like the simulator and the demo: asyncio and the broker would add
+        # megabytes to every bridge that does not use them.
+        from .embedded_broker import EmbeddedBroker  # noqa: PLC0415
+
         try:
             broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port).start()
         except CmcMqttError as exc:
@@ -149,6 +149,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulator import FakeStreamServer  # noqa: PLC0415
+    from .simulator.server import Behaviour  # noqa: PLC0415
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     server = FakeStreamServer(
         args.host,
@@ -170,6 +173,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from .demo import demo_main  # noqa: PLC0415
+
     return demo_main(args.port, args.listen, args.duration)
 
 
