@@ -50,11 +50,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
-def peak_rss_mb(pid: int) -> float:
+def _status_mb(pid: int, key: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(key):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mb(pid: int) -> float:
+    return _status_mb(pid, "VmHWM:")
+
+
+def rss_mb(pid: int) -> float:
+    return _status_mb(pid, "VmRSS:")
 
 
 def sample_frames(count: int, coins: int = 100) -> list[bytes]:
@@ -121,15 +129,17 @@ class Counter:
     def _publish(self, packet: bytes, first: int, now: float) -> None:
         if first & 0x01:
             return  # retained, left by an earlier run: not a value this run delivered
+        topic_len = int.from_bytes(packet[:2], "big")
+        start = 2 + topic_len + (2 if first & 0x06 else 0)
+        if start == len(packet):
+            return  # an empty payload clears a topic an earlier run left: not a value
         self.count += 1
         mono = time.monotonic()
         if self.first_at is None:
             self.first_at = mono
         self.last_at = mono
-        topic_len = int.from_bytes(packet[:2], "big")
         topic = packet[2 : 2 + topic_len]
         if topic.endswith(b"/json"):
-            start = 2 + topic_len + (2 if first & 0x06 else 0)
             ts = json.loads(packet[start:]).get("ts")
             if ts:
                 self.latencies.append(now * 1000 - ts)
@@ -144,13 +154,15 @@ class Counter:
 
 
 @contextmanager
-def bridge_process(port: int, url: str, coins: int) -> Iterator[subprocess.Popen[bytes]]:
+def bridge_process(
+    port: int, url: str, coins: int, mqtt_extra: str = ""
+) -> Iterator[subprocess.Popen[bytes]]:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.toml"
         config.write_text(
             f'[cmc]\napi_key = "bench"\nurl = "{url}"\ncrypto_ids = {list(range(1, coins + 1))}\n'
             f'lookup_names = false\ncache_dir = "{tmp}"\n'
-            f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nclient_id = "bench-bridge"\n'
+            f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nclient_id = "bench-bridge"\n{mqtt_extra}'
             '[homeassistant]\ndiscovery = false\n[log]\nlevel = "warning"\n'
         )
         config.chmod(0o600)
@@ -285,7 +297,11 @@ def flood(broker: Broker, frames: int, coins: int) -> dict[str, float]:
         "frames_per_s": frames / elapsed,
         "publishes_per_s": counter.count / elapsed,
         "publishes": counter.count,
+        # Below 16 (13 fields, json, text, a status now and then) when the broker and the
+        # subscriber could not take every value: the newest ones were published instead.
+        "messages_per_frame": counter.count / frames,
         "bridge_cpu_ms_per_frame": cpu / frames * 1000,
+        "bridge_cpu_us_per_message": cpu / max(counter.count, 1) * 1e6,
         "peak_rss_mb": rss,
     }
 
@@ -304,10 +320,11 @@ def cadence(broker: Broker, coins: int, seconds: float, settle: float) -> dict[s
         # reported above); the window opens after one full 15 s cycle.
         time.sleep(settle)
         counter.latencies.clear()
-        cpu0, t0 = cpu_seconds(bridge.pid), time.monotonic()
+        cpu0, t0, rss0 = cpu_seconds(bridge.pid), time.monotonic(), rss_mb(bridge.pid)
         time.sleep(seconds)
         cpu_share = (cpu_seconds(bridge.pid) - cpu0) / (time.monotonic() - t0)
         rss = peak_rss_mb(bridge.pid)
+        growth = rss_mb(bridge.pid) - rss0
     counter.close()
     lat = sorted(counter.latencies)
     return {
@@ -315,11 +332,37 @@ def cadence(broker: Broker, coins: int, seconds: float, settle: float) -> dict[s
         "quotes": len(lat),
         "cpu_percent_of_one_core": cpu_share * 100,
         "peak_rss_mb": rss,
+        "rss_growth_mb": growth,
         "latency_ms_p50": statistics.median(lat) if lat else float("nan"),
         "latency_ms_p99": lat[int(len(lat) * 0.99)] if lat else float("nan"),
         "latency_ms_max": lat[-1] if lat else float("nan"),
         "start_to_first_value_s": first_value,
     }
+
+
+# --- 4. what publish_mode = "changed" saves ---------------------------------------------------
+
+PUBLISH_MODES = (
+    ("all", ""),
+    ("changed", 'publish_mode = "changed"\n'),
+    ("changed, deadband 0.1", 'publish_mode = "changed"\ndeadband = 0.1\n'),
+)
+
+
+def traffic(broker: Broker, coins: int, seconds: float, settle: float) -> list[dict[str, Any]]:
+    """Messages per second the broker gets at real cadence, per publish mode."""
+    rows = []
+    for mode, extra in PUBLISH_MODES:
+        counter = Counter(broker.port)
+        with simulator_process() as url, bridge_process(broker.port, url, coins, extra):
+            wait_until(lambda counter=counter: counter.first_at is not None, timeout=30)
+            time.sleep(settle)
+            count0, t0 = counter.count, time.monotonic()
+            time.sleep(seconds)
+            rate = (counter.count - count0) / (time.monotonic() - t0)
+        counter.close()
+        rows.append({"mode": mode, "coins": coins, "messages_per_s": rate})
+    return rows
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -350,6 +393,7 @@ def main() -> int:
             cadence(broker, coins, 6 if quick else 30, 1 if quick else 16)
             for coins in ((500,) if quick else (500, 2000, 10_000))
         ]
+        result["publish_modes"] = traffic(broker, 500, 3 if quick else 30, 1 if quick else 16)
     finally:
         broker.cleanup()
     result["ratios"] = {
@@ -378,7 +422,13 @@ def table(r: dict[str, Any]) -> str:
          f"{r['floor_single_thread']['cpu_ms_per_frame']:.3f}"),
         ("flood: bridge frames/s end to end", f"{flood['frames_per_s']:,.0f}"),
         ("flood: bridge publishes/s seen by a subscriber", f"{flood['publishes_per_s']:,.0f}"),
+        ("flood: messages published per frame taken (16 = none coalesced)",
+         f"{flood['messages_per_frame']:.1f}"),
         ("flood: bridge CPU ms/frame", f"{flood['bridge_cpu_ms_per_frame']:.3f}"),
+        ("flood: bridge CPU us/message published",
+         f"{flood['bridge_cpu_us_per_message']:.1f}"),
+        ("floor: CPU us/message, one thread (13 per frame)",
+         f"{r['floor_single_thread']['cpu_ms_per_frame'] / 13 * 1000:.1f}"),
         ("flood: bridge peak RSS MB", f"{flood['peak_rss_mb']:.1f}"),
         ("ratio: bridge CPU / threaded floor (target <= 0.6)",
          f"{ratios['bridge_cpu_vs_threaded_floor']:.2f}"),
@@ -393,10 +443,18 @@ def table(r: dict[str, Any]) -> str:
         measures += [
             (f"{n}: CPU % of one core", f"{c['cpu_percent_of_one_core']:.1f}"),
             (f"{n}: peak RSS MB", f"{c['peak_rss_mb']:.1f}"),
+            (f"{n}: RSS growth over the window MB", f"{c['rss_growth_mb']:+.1f}"),
             (f"{n}: added latency ms p50 / p99 / max", latency),
             (f"{n}: quotes measured", f"{c['quotes']:,}"),
             (f"{n}: start to first value s", f"{c['start_to_first_value_s']:.2f}"),
         ]
+    base = r["publish_modes"][0]["messages_per_s"]
+    for row in r["publish_modes"]:
+        saved = (1 - row["messages_per_s"] / base) * 100 if base else float("nan")
+        measures.append((
+            f"publish_mode {row['mode']}, {row['coins']:,} coins: messages/s (saved)",
+            f"{row['messages_per_s']:,.0f} ({saved:.0f} %)",
+        ))  # fmt: skip
     quick = " (quick run: rough figures)" if r["quick"] else ""
     rows = [f"cmc-mqtt benchmark on {r['cores']} cores, Python {r['python']}{quick}", ""]
     rows += [f"{name:<60} {value:>18}" for name, value in measures]

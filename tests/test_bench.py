@@ -27,4 +27,9 @@ def test_quick_benchmark_runs_and_reports_every_measure(tmp_path: Path) -> None:
     assert report["flood"]["publishes"] > 0
     assert report["cadence"][0]["coins"] == 500
     assert report["cadence"][0]["quotes"] > 0
+    assert report["flood"]["messages_per_frame"] > 0
+    assert [row["mode"] for row in report["publish_modes"]] == [
+        "all", "changed", "changed, deadband 0.1",
+    ]  # fmt: skip
+    assert all(row["messages_per_s"] > 0 for row in report["publish_modes"])
     assert "ratio: bridge CPU / threaded floor" in result.stdout
