@@ -99,9 +99,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings.mqtt.port,
         settings.mqtt.topic_prefix,
     )
-    # Two threads hand the GIL to each other for every quote; the default 5 ms switch interval
-    # would show up directly as added latency.
-    sys.setswitchinterval(0.001)
     stop = _stop_on_signal()
     broker = None
     if settings.mqtt.embedded:
