@@ -56,7 +56,10 @@ def bridge_states(*cids: int) -> list[tuple[str, str]]:
         frame = parse_frame(line)
         if isinstance(frame, QuoteFrame) and frame.cid in cids:
             state.apply_quote(frame)
-    return state.snapshot()
+    messages: list[tuple[str, str]] = []
+    while batch := state.take_pending():
+        messages.extend(batch)
+    return messages
 
 
 async def discover(hass: HomeAssistant, *cids: int, **ha: object) -> DiscoveryContext:
