@@ -157,16 +157,14 @@ class BridgeState:
                 return False
             texts = quote.texts
             bits = 0
-            changed_only = self.changed_only
+            changed_only, deadband = self.changed_only, self.deadband
             for key, text in frame.texts.items():
                 index = _FIELD_INDEX[key]
-                if changed_only and (
-                    texts[index] == text or (self.deadband and not self._moved(quote, index, text))
+                if not changed_only or (
+                    texts[index] != text and (not deadband or self._moved(quote, index, text))
                 ):
-                    texts[index] = text  # still the newest value, for json and displays
-                    continue
-                texts[index] = text
-                bits |= 1 << index
+                    bits |= 1 << index
+                texts[index] = text  # held back or not, the newest value for json and displays
             if frame.ts is not None:
                 quote.ts = frame.ts
             quote.received_mono = time.monotonic()
