@@ -231,3 +231,22 @@ def test_changed_mode_leaves_unchanged_fields_off_the_broker(
     assert subscriber.last["cmc/1/p"] == "11.5"
     assert [m for m in subscriber.messages if m[0] == "cmc/1/vu"] == [("cmc/1/vu", "5", False)]
     assert json.loads(subscriber.last["cmc/1/json"])["vu"] == 5
+
+
+def test_a_deadband_holds_back_small_moves_on_the_broker(
+    start_bridge: StartBridge, stream: FakeStreamServer, subscriber: Subscriber
+) -> None:
+    quiet(stream)
+    start_bridge(mqtt={"publish_mode": "changed", "deadband": 1})
+    stream.wait_subscribed()
+    subscriber.wait_topic("cmc/status", "online")
+    stream.send_quote({"cid": 1, "p": 100, "vu": 5})
+    subscriber.wait_topic("cmc/1/p", "100")
+    stream.send_quote({"cid": 1, "p": 100.5, "vu": 10})  # 0.5 %: held back; vu doubled
+    stream.send_quote({"cid": 1027, "p": 3.25})  # in order behind it, as above
+    subscriber.wait_topic("cmc/1027/p", "3.25")
+    assert [m[1] for m in subscriber.messages if m[0] == "cmc/1/p"] == ["100"]
+    assert subscriber.last["cmc/1/vu"] == "10"
+    assert json.loads(subscriber.last["cmc/1/json"])["p"] == 100.5  # json has the newest
+    stream.send_quote({"cid": 1, "p": 101.2, "vu": 10})  # 1.2 % from the published 100
+    subscriber.wait_topic("cmc/1/p", "101.2")
