@@ -358,10 +358,18 @@ _MESSAGES: Final = {
 
 
 def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate a config file; raise `ConfigError` listing every problem found."""
+    """Read and validate a config file; raise `ConfigError` listing every problem found.
+
+    `CMC_MQTT_<SECTION>_<KEY>` variables override the file's options or replace a missing file."""
+    from .envconfig import EnvOverlay  # noqa: PLC0415 - envconfig reads this module's schemas
+
+    env = os.environ if environ is None else environ
+    overlay = EnvOverlay(env)
     try:
         raw_text = path.read_bytes()
     except FileNotFoundError:
+        if overlay:
+            return overlay.parse(None, lambda merged: parse_settings(merged, environ=env))
         raise ConfigError([f"{path}: no such config file (see config.example.toml)"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
@@ -371,7 +379,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         raise ConfigError([f"{path}: not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
-    settings = parse_settings(raw, environ=os.environ if environ is None else environ)
+    settings = overlay.parse(raw, lambda merged: parse_settings(merged, environ=env))
     if raw.get("cmc", {}).get("api_key") and _readable_by_others(path):
         warning = f"{path} holds the API key and is readable by other users; run: chmod 600 {path}"
         settings = _with_warning(settings, warning)
