@@ -1,4 +1,7 @@
-"""The fake stream server speaks the documented protocol (checked with websocket-client)."""
+"""The fake stream server speaks the documented protocol (checked with websocket-client).
+
+The helpers here are shared by the other `test_simulator_*` modules.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,10 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -38,12 +44,68 @@ def recv_json(conn: websocket.WebSocket, kind: str | None = None) -> dict[str, A
     raise AssertionError(f"no {kind} frame")
 
 
+def connect(server: FakeStreamServer, key: str = TEST_API_KEY) -> websocket.WebSocket:
+    return websocket.create_connection(server.url, header=[f"X-CMC_PRO_API_KEY: {key}"], timeout=5)
+
+
+def request(
+    conn: websocket.WebSocket, request_id: int, method: str, ids: list[int] | None = None
+) -> dict[str, Any]:
+    """Send a subscribe/unsubscribe and return its answer (ack or error), skipping data."""
+    body: dict[str, Any] = {"id": request_id, "method": method}
+    if method != "unsubscribe_all":
+        body["channel"] = CHANNEL
+    if ids is not None:
+        body["params"] = {"crypto_ids": ids}
+    conn.send(json.dumps(body))
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        frame: dict[str, Any] = json.loads(conn.recv())
+        if frame["type"] in ("ack", "error"):
+            return frame
+    raise AssertionError(f"no answer to {body}")
+
+
+def read_until_close(conn: websocket.WebSocket) -> tuple[list[dict[str, Any]], int | None]:
+    """Every JSON frame until the server's close frame, and the close code."""
+    frames = []
+    while True:
+        opcode, data = conn.recv_data(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return frames, int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+        if opcode == websocket.ABNF.OPCODE_TEXT:
+            frames.append(json.loads(data))
+
+
+def rest_get(server: FakeStreamServer, path: str, key: str | None = TEST_API_KEY) -> Any:
+    """(HTTP status, JSON body) of a REST call to the fake."""
+    headers = {"Accept": "application/json"}
+    if key is not None:
+        headers["X-CMC_PRO_API_KEY"] = key
+    req = urllib.request.Request(server.rest_url + path, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+class TurnableClock:
+    """A clock tests move by hand: the fake's days and months turn when they say."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def test_welcome_then_ack_then_data_for_the_subscribed_coins(ws: websocket.WebSocket) -> None:
     assert recv_json(ws) == {"type": "welcome", "ping_interval_ms": 1000}
     ws.send(json.dumps({"id": 1, "method": "subscribe", "channel": CHANNEL,
                         "params": {"crypto_ids": [1, 74]}}))  # fmt: skip
     ack = recv_json(ws, "ack")
-    assert (ack["id"], ack["code"], ack["sub_count"], ack["sub_limit"]) == (1, 0, 1, 100)
+    assert (ack["id"], ack["code"], ack["sub_count"], ack["sub_limit"]) == (1, 0, 2, 100)
     seen = set()
     while seen != {1, 74}:
         frame = parse_frame(ws.recv())

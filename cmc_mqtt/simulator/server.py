@@ -1,8 +1,10 @@
 """A fake CoinMarketCap stream server on a loopback port.
 
 It speaks the protocol as documented (key header, welcome, subscribe/ack, data at the real
-cadences, ping/pong, error frames, close codes) and can be told to misbehave while it runs:
-tests flip fields of `Behaviour` or call `broadcast`, `close_all` and `drop_all`.
+cadences, ping/pong, error frames, close codes), holds each key to CoinMarketCap's limits and
+bills its credits (`Limits`), answers the REST calls the bridge makes on the same port (`rest`),
+and can be told to misbehave while it runs: tests flip fields of `Behaviour` or call
+`broadcast`, `close_all` and `drop_all`.
 """
 
 from __future__ import annotations
@@ -16,11 +18,22 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..frames import CHANNEL
+from .behaviour import Behaviour
+from .billing import REFUSAL_MESSAGES, Clock, CreditLedger, utc_now
+from .catalog import DEFAULT_FIAT_RATES
+from .connection import (
+    CREDITS_CLOSE_CODE,
+    TOO_MANY_CONNECTIONS,
+    ServerConnection,
+    ack,
+    error_frame,
+)
+from .limits import Limits, Subscriptions
 from .market import Market, quote_frame
+from .rest import KEY_HEADER, RestApi
 from .wire import (
     OP_BINARY,
     OP_CLOSE,
@@ -30,70 +43,13 @@ from .wire import (
     FrameReader,
     HandshakeError,
     accept_response,
-    close_frame,
     encode_frame,
     http_error,
+    http_json,
     read_request,
 )
 
 LOG = logging.getLogger(__name__)
-KEY_HEADER = "x-cmc_pro_api_key"
-
-
-@dataclass
-class Behaviour:
-    """How the fake behaves; every field may be changed while it runs."""
-
-    answer_upgrade: bool = True  # False: accept TCP, never answer the HTTP upgrade
-    welcome_delay: float = 0.0
-    ping_interval_ms: int = 10_000
-    answer_pings: bool = True
-    push_data: bool = True
-    stalled: bool = False  # send nothing at all, keep the connection open
-    subscribe_error: str | None = None  # answer subscribe with this error code instead of ack
-    close_after_welcome: int | None = None  # close with this code right after the welcome
-    flood_frames: int = 0  # after a subscribe, send this many frames as fast as they are taken
-
-
-@dataclass
-class ServerConnection:
-    server: FakeStreamServer
-    sock: socket.socket
-    headers: dict[str, str] = field(default_factory=dict)
-    subscribed: set[int] = field(default_factory=set)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    closed: bool = False
-    upgraded: bool = False  # frames go only to connections past the HTTP upgrade
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def send(self, payload: str | bytes, opcode: int = OP_TEXT) -> bool:
-        data = payload.encode() if isinstance(payload, str) else payload
-        return self.send_raw(encode_frame(data, opcode))
-
-    def send_raw(self, data: bytes) -> bool:
-        """Bytes straight onto the socket: whole frames, or deliberately broken ones."""
-        if self.closed:
-            return False
-        with self._lock:
-            try:
-                self.sock.sendall(data)
-            except OSError:
-                self.abort()
-                return False
-        return True
-
-    def close(self, code: int, reason: str = "") -> None:
-        self.send_raw(close_frame(code, reason))
-        self.abort()
-
-    def abort(self) -> None:
-        if not self.closed:
-            self.closed = True
-            with contextlib.suppress(OSError):
-                self.sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                self.sock.close()
-            self.server._forget(self)
 
 
 class FakeStreamServer:
@@ -111,9 +67,23 @@ class FakeStreamServer:
         top_ranked: int = 500,
         behaviour: Behaviour | None = None,
         coins: frozenset[int] | None = None,
+        limits: Limits | None = None,
+        clock: Clock = utc_now,
+        fiat_rates: dict[str, float] | None = None,
     ) -> None:
         self.api_key = api_key  # None: any non-empty key is accepted
         self.coins = coins  # None: every subscribed id gets quotes; else only these
+        #: CoinMarketCap's documented limits unless told otherwise; `Limits.off()` for none.
+        #: May be replaced while it runs (connections keep the counting they started with).
+        self.limits = limits if limits is not None else Limits()
+        self.clock = clock  # now, as an aware datetime: tests turn the day and the month
+        #: Units of each currency one US dollar buys, for price conversion; change it freely.
+        self.fiat_rates = dict(DEFAULT_FIAT_RATES if fiat_rates is None else fiat_rates)
+        self.rest = RestApi(self)
+        self.rest_requests = 0
+        self._ledgers: dict[str, CreditLedger] = {}
+        self._ledger_lock = threading.Lock()
+        self._refuse_lock = threading.Lock()
         self.market = market or Market()
         self.fast_interval = fast_interval
         self.slow_interval = slow_interval
@@ -138,6 +108,11 @@ class FakeStreamServer:
     @property
     def url(self) -> str:
         return f"ws://{self.host}:{self.port}/v1"
+
+    @property
+    def rest_url(self) -> str:
+        """Base of the REST endpoints (`{rest_url}/v1/key/info`), on the same port."""
+        return f"http://{self.host}:{self.port}"
 
     def __enter__(self) -> FakeStreamServer:
         return self.start()
@@ -199,7 +174,57 @@ class FakeStreamServer:
         return [c for c in self.connections if c.upgraded and not c.closed]
 
     def broadcast(self, payload: str | bytes, opcode: int = OP_TEXT) -> int:
+        """Any frame to every live connection, not billed (use `send_quote` for data)."""
         return sum(conn.send(payload, opcode) for conn in self.live)
+
+    def ledger(self, key: str | None = None) -> CreditLedger:
+        """The credits of one API key (default: the key this server accepts)."""
+        key = key if key is not None else self.api_key
+        if key is None:
+            raise ValueError("this server accepts any key: say whose ledger")
+        with self._ledger_lock:
+            ledger = self._ledgers.get(key)
+            if ledger is None:
+                ledger = self._ledgers[key] = CreditLedger(lambda: self.limits, self.clock)
+            return ledger
+
+    def price_usd(self, cid: int) -> float:
+        """The coin's current price in the simulated market."""
+        with self._changed:
+            return self.market.coin(cid).price
+
+    def refuse_key(self, ledger: CreditLedger, code: str) -> None:
+        """The key's credits are spent: every connection of it gets the error, then a close."""
+        for conn in self.live:
+            if conn.ledger is ledger:
+                self._refuse(conn, code)
+
+    def _refuse(self, conn: ServerConnection, code: str) -> None:
+        with self._refuse_lock:
+            if conn.refused or conn.closed:
+                return
+            conn.refused = True
+        limits = self.limits
+        detail = (
+            f"credit_limit_monthly={limits.monthly_credits:g}"
+            if code == "1010"
+            else f"credit_limit_daily={limits.daily_credits:g}"
+        )
+        conn.send(error_frame(code, "AUTH", REFUSAL_MESSAGES[code], detail))
+        conn.close(CREDITS_CLOSE_CODE, "credits exhausted")
+
+    def _deliver(self, conn: ServerConnection, data: bytes, messages: int) -> bool:
+        """Send data frames and bill them to the connection's key."""
+        if not conn.send_raw(data):
+            return False
+        ledger = conn.ledger
+        if ledger is not None:
+            credits = self.limits.credits_per_message * messages
+            conn.bill(messages, credits)
+            refusal = ledger.charge(credits, messages)
+            if refusal is not None:
+                self.refuse_key(ledger, refusal)
+        return True
 
     def _record(self, data: dict[str, Any]) -> None:
         """Remember the price text a sent quote carried, for tests' invariants."""
@@ -210,8 +235,9 @@ class FakeStreamServer:
             self.last_price[cid] = text
 
     def send_quote(self, data: dict[str, Any], ts: int | None = None) -> int:
-        """Send one `data` frame with this payload to every connection."""
-        sent = self.broadcast(quote_frame(data, ts if ts is not None else _now_ms()))
+        """Send one `data` frame with this payload to every connection, subscribed or not."""
+        frame = encode_frame(quote_frame(data, ts if ts is not None else _now_ms()).encode())
+        sent = sum(self._deliver(conn, frame, 1) for conn in self.live)
         if sent:
             self._record(data)
         return sent
@@ -240,9 +266,8 @@ class FakeStreamServer:
             except OSError:
                 return
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = ServerConnection(self, sock)
+            conn = ServerConnection(self, sock, subscriptions=Subscriptions(self.limits.counting))
             with self._changed:
-                self.accepted += 1
                 self._connections.append(conn)
                 self._changed.notify_all()
             threading.Thread(
@@ -267,14 +292,20 @@ class FakeStreamServer:
             conn.abort()
 
     def _handshake(self, conn: ServerConnection) -> None:
-        _, conn.headers = read_request(conn.sock)
+        request_line, conn.headers = read_request(conn.sock)
+        if conn.headers.get("upgrade", "").lower() != "websocket":
+            self._answer_rest(conn, request_line)
+            raise HandshakeError("answered a REST request")
+        with self._changed:
+            self.accepted += 1  # stream connections only: REST calls are counted apart
+            self._changed.notify_all()
         behaviour = self.behaviour
         if not behaviour.answer_upgrade:
             while conn.sock.recv(4096):  # hold the connection open, say nothing
                 pass
             raise HandshakeError("never answered")
         key = conn.headers.get("sec-websocket-key")
-        if conn.headers.get("upgrade", "").lower() != "websocket" or not key:
+        if not key:
             conn.sock.sendall(http_error(400, "Bad Request"))
             raise HandshakeError("not a websocket upgrade")
         conn.sock.sendall(accept_response(key))
@@ -287,6 +318,14 @@ class FakeStreamServer:
         if self.api_key is not None and api_key != self.api_key:
             conn.close(4100, "invalid api key")  # the documented close without a JSON error
             raise HandshakeError("bad key")
+        ledger = conn.ledger = self.ledger(api_key)
+        refusal = ledger.refusal()
+        if refusal is not None:
+            self._refuse(conn, refusal)
+            raise HandshakeError("credits exhausted")
+        if not self._admit(conn, ledger):
+            conn.close(TOO_MANY_CONNECTIONS, "too many connections")  # no JSON error
+            raise HandshakeError("too many connections")
         if behaviour.welcome_delay:
             time.sleep(behaviour.welcome_delay)
         if not behaviour.stalled:
@@ -296,6 +335,30 @@ class FakeStreamServer:
         if behaviour.close_after_welcome is not None:
             conn.close(behaviour.close_after_welcome)
             raise HandshakeError("closed after welcome")
+
+    def _admit(self, conn: ServerConnection, ledger: CreditLedger) -> bool:
+        """Count the connection against its key's limit, unless that is reached."""
+        limit = self.limits.max_connections
+        with self._changed:
+            if limit is not None:
+                open_ = sum(
+                    1
+                    for c in self._connections
+                    if c.admitted and c.ledger is ledger and not c.closed
+                )
+                if open_ >= limit:
+                    return False
+            conn.admitted = True
+            self._changed.notify_all()
+        return True
+
+    def _answer_rest(self, conn: ServerConnection, request_line: str) -> None:
+        with self._changed:
+            self.rest_requests += 1
+        if self.behaviour.rest_delay:
+            self._stopping.wait(self.behaviour.rest_delay)
+        status, body = self.rest.answer(request_line, conn.headers)
+        conn.sock.sendall(http_json(status, body))
 
     def _request(self, conn: ServerConnection, payload: bytes) -> None:
         try:
@@ -318,8 +381,10 @@ class FakeStreamServer:
         elif method in ("subscribe", "unsubscribe"):
             self._subscription(conn, request, request_id, method)
         elif method == "unsubscribe_all":
-            conn.subscribed.clear()
-            conn.send(json.dumps(_ack(request_id, 0)))
+            with self._changed:
+                conn.subscriptions.clear()
+                self._changed.notify_all()
+            conn.send(json.dumps(ack(request_id, 0, self.limits.sub_limit)))
         else:
             conn.send(error_frame("2202", "PROTOCOL", "Unknown method.", request_id=request_id))
 
@@ -329,14 +394,15 @@ class FakeStreamServer:
         if request.get("channel") != CHANNEL:
             conn.send(error_frame("2301", "PROTOCOL", "Unknown channel.", request_id=request_id))
             return
-        params = request.get("params") or {}
+        params = request.get("params")
         ids = params.get("crypto_ids") if isinstance(params, dict) else None
+        valid = isinstance(ids, list) and all(type(i) is int for i in ids)
         if method == "subscribe":
             if self.behaviour.subscribe_error is not None:
                 code = self.behaviour.subscribe_error
                 conn.send(error_frame(code, "AUTH", f"Error {code}.", request_id=request_id))
                 return
-            if not isinstance(ids, list) or not all(type(i) is int for i in ids):
+            if not valid:
                 detail = f"Param 'crypto_ids' is required for channel '{CHANNEL}'."
                 conn.send(
                     error_frame(
@@ -345,26 +411,57 @@ class FakeStreamServer:
                     )
                 )  # fmt: skip
                 return
-            duplicate = bool(conn.subscribed) and set(ids) <= conn.subscribed
-            with self._changed:
-                conn.subscribed.update(ids)
+            self._subscribe(conn, request_id, ids)  # type: ignore[arg-type]  # checked above
+            return
+        if (params is not None and not isinstance(params, dict)) or (ids is not None and not valid):
+            detail = "Param 'crypto_ids' must be a list of integers."
+            conn.send(
+                error_frame("2402", "PROTOCOL", "Invalid param.", detail, request_id=request_id)
+            )
+            return
+        with self._changed:
+            if ids is None:
+                conn.subscriptions.clear()  # no ids: the whole channel
+            else:
+                conn.subscriptions.remove(ids)
+            self._changed.notify_all()
+        conn.send(json.dumps(ack(request_id, conn.sub_count, self.limits.sub_limit)))
+
+    def _subscribe(self, conn: ServerConnection, request_id: Any, ids: list[int]) -> None:
+        """All of the request or, past the limit, none of it (error 2303)."""
+        limits = self.limits
+        with self._changed:
+            subs = conn.subscriptions
+            growth = subs.growth(ids)
+            if subs.count + growth > limits.sub_limit:
+                growth = -1
+            else:
+                duplicate = bool(subs.ids) and set(ids) <= subs.ids
+                subs.add(ids)
+                sub_count = subs.count
                 self._changed.notify_all()
-            for cid in ids:
-                self._schedule_coin(cid)
-            conn.send(json.dumps(_ack(request_id, 1, duplicate=duplicate)))
-            if self.behaviour.flood_frames and ids:
-                threading.Thread(
-                    target=self._flood, args=(conn, list(ids), self.behaviour.flood_frames),
-                    name="fake-stream-flood", daemon=True,
-                ).start()  # fmt: skip
-        else:
-            with self._changed:
-                if isinstance(ids, list):
-                    conn.subscribed.difference_update(ids)
-                else:
-                    conn.subscribed.clear()
-                self._changed.notify_all()
-            conn.send(json.dumps(_ack(request_id, 1 if conn.subscribed else 0)))
+        if growth < 0:
+            conn.send(
+                error_frame(
+                    "2303", "LIMIT", "Subscription limit reached.",
+                    f"sub_limit={limits.sub_limit}", request_id=request_id,
+                )
+            )  # fmt: skip
+            return
+        for cid in ids:
+            self._schedule_coin(cid)
+        conn.send(json.dumps(ack(request_id, sub_count, limits.sub_limit, duplicate=duplicate)))
+        if growth and limits.credits_per_subscription and conn.ledger is not None:
+            credits = growth * limits.credits_per_subscription
+            conn.bill(0, credits)
+            refusal = conn.ledger.charge(credits)
+            if refusal is not None:
+                self.refuse_key(conn.ledger, refusal)
+        if self.behaviour.flood_frames and ids:
+            threading.Thread(
+                target=self._flood, args=(conn, list(ids), self.behaviour.flood_frames),
+                name="fake-stream-flood", daemon=True,
+            ).start()  # fmt: skip
 
     # --- data pushes ---------------------------------------------------------------------------
 
@@ -376,7 +473,7 @@ class FakeStreamServer:
         sent = 0
         while sent < count and not conn.closed:
             batch = pool[sent % len(pool) : sent % len(pool) + min(64, count - sent)]
-            if not conn.send_raw(b"".join(batch)):
+            if not self._deliver(conn, b"".join(batch), len(batch)):
                 return
             sent += len(batch)
         self.frames_sent += sent
@@ -425,7 +522,7 @@ class FakeStreamServer:
             frame = encode_frame(quote_frame(data, _now_ms()).encode())
             delivered = False
             for conn in targets:
-                if conn.send_raw(frame):
+                if self._deliver(conn, frame, 1):
                     self.frames_sent += 1
                     delivered = True
             if delivered:
@@ -434,28 +531,6 @@ class FakeStreamServer:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _ack(request_id: Any, sub_count: int, *, duplicate: bool = False) -> dict[str, Any]:
-    ack: dict[str, Any] = {
-        "type": "ack", "id": request_id, "code": 0, "msg": "ok", "channel": CHANNEL,
-        "sub_count": sub_count, "sub_limit": 100,
-    }  # fmt: skip
-    if duplicate:
-        ack["duplicate"] = True
-    return ack
-
-
-def error_frame(
-    code: str, category: str, message: str, detail: str = "", *, request_id: Any = None
-) -> str:
-    """An error frame in the documented shape (note `error_code` is a string)."""
-    status = {
-        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-        "error_code": code, "category": category, "error_message": message,
-        "error_detail": detail,
-    }  # fmt: skip
-    return json.dumps({"type": "error", "id": request_id, "status": status})
 
 
 __all__ = ["OP_BINARY", "Behaviour", "FakeStreamServer", "ServerConnection", "error_frame"]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import socket
 import struct
-from typing import Final
+from typing import Any, Final
 
 GUID: Final = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_BINARY = 0x0, 0x1, 0x2
@@ -57,6 +58,23 @@ def http_error(status: int, reason: str) -> bytes:
     return (
         f"HTTP/1.1 {status} {reason}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode("ascii") + body
+
+
+HTTP_REASONS: Final = {
+    200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    405: "Method Not Allowed", 429: "Too Many Requests",
+}  # fmt: skip
+
+
+def http_json(status: int, body: Any) -> bytes:
+    """A whole HTTP/1.1 response with a JSON body; the connection closes after it."""
+    payload = json.dumps(body).encode()
+    head = (
+        f"HTTP/1.1 {status} {HTTP_REASONS.get(status, 'Error')}\r\n"
+        "Content-Type: application/json; charset=utf-8\r\n"
+        f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + payload
 
 
 def encode_frame(payload: bytes, opcode: int = OP_TEXT, *, fin: bool = True) -> bytes:
