@@ -1,7 +1,5 @@
 """`python -m cmc_mqtt` is the `cmc-mqtt` command."""
 
-import sys
+from .cli import entry
 
-from .cli import main
-
-sys.exit(main())
+entry()

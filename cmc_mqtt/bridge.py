@@ -68,10 +68,16 @@ class Bridge:
             )
         return self
 
-    def stop(self) -> None:
-        """Stream first, so the last word on `<prefix>/status` is `offline`."""
-        self.stream.stop(timeout=0.6)
-        self.publisher.stop(timeout=1.2)
+    def stop(self) -> list[str]:
+        """Stream first, so the last word on `<prefix>/status` is `offline`; the names lookup
+        is cancelled, not waited for. Returns the names of threads that did not end."""
+        self.names.cancel()
+        ended = {
+            "cmc-mqtt-stream": self.stream.stop(timeout=0.6),
+            "cmc-mqtt-publisher": self.publisher.stop(timeout=1.2),
+            "cmc-mqtt-names": self.names.join(timeout=0.2),
+        }
+        return [name for name, done in ended.items() if not done]
 
     def __enter__(self) -> Bridge:
         return self.start()

@@ -11,12 +11,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, NoReturn
 
 from .bridge import Bridge
 from .config import Settings, load_settings
 from .errors import CmcMqttError, ConfigError
+from .lifecycle import enable_crash_traces, leave
 from .secret import Secret
 from .version import VERSION
+
+if TYPE_CHECKING:
+    from .embedded_broker import EmbeddedBroker
 
 LOG = logging.getLogger("cmc_mqtt")
 EXIT_CONFIG = 2
@@ -101,35 +106,55 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     stop = _stop_on_signal()
     broker = None
-    if settings.mqtt.embedded:
-        # Imported here, like the simulator and the demo: asyncio and the broker would add
-        # megabytes to every bridge that does not use them.
-        from .embedded_broker import EmbeddedBroker  # noqa: PLC0415
+    bridge: Bridge | None = None
+    try:
+        if settings.mqtt.embedded:
+            # Imported here, like the simulator and the demo: asyncio and the broker would add
+            # megabytes to every bridge that does not use them.
+            from .embedded_broker import EmbeddedBroker  # noqa: PLC0415
 
-        try:
-            broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port).start()
-        except CmcMqttError as exc:
-            print(f"mqtt.embedded: {exc}", file=sys.stderr)
+            broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port)
+            try:
+                broker.start()
+            except CmcMqttError as exc:
+                print(f"mqtt.embedded: {exc}", file=sys.stderr)
+                return EXIT_CONFIG
+        bridge = Bridge(settings)
+        bridge.start()
+        fatal = _first_attempt(bridge, stop)
+        if fatal is not None:
+            print(f"cmc-mqtt: {fatal}", file=sys.stderr)
             return EXIT_CONFIG
-    bridge = Bridge(settings).start()
+        _wait(stop)
+        LOG.info("stopping")
+        return 0
+    except Exception as exc:
+        # A bug or an environment the checks did not foresee: say it in one line, keep the
+        # traceback for the log, and still stop everything that was started.
+        LOG.debug("start-up failed", exc_info=True)
+        print(f"cmc-mqtt: could not start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    finally:
+        _stop_all(bridge, broker)
+
+
+def _first_attempt(bridge: Bridge, stop: threading.Event) -> str | None:
+    """Wait for the broker's first answer; a refused login or an untrusted certificate is a
+    configuration mistake to report, not to retry forever."""
     deadline = time.monotonic() + FIRST_ATTEMPT_WAIT_S
     while not bridge.publisher.first_attempt.wait(0.1):
         if stop.is_set() or time.monotonic() > deadline:
             break
-    if bridge.publisher.fatal_error is not None:
-        print(f"cmc-mqtt: {bridge.publisher.fatal_error}", file=sys.stderr)
-        bridge.stop()
-        if broker is not None:
-            broker.stop()
-        return EXIT_CONFIG
-    try:
-        _wait(stop)
-    finally:
-        LOG.info("stopping")
-        bridge.stop()
-        if broker is not None:
-            broker.stop()
-    return 0
+    return bridge.publisher.fatal_error
+
+
+def _stop_all(bridge: Bridge | None, broker: EmbeddedBroker | None) -> None:
+    """Bridge first (its last word, `offline`, needs the broker), then the broker."""
+    left = bridge.stop() if bridge is not None else []
+    if broker is not None and not broker.stop():
+        left.append("cmc-mqtt-broker")
+    if left:
+        LOG.warning("did not stop in time: %s", ", ".join(left))
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -236,5 +261,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result
 
 
+def entry() -> NoReturn:
+    """The `cmc-mqtt` command: `main`, then leave without finalizing under running threads."""
+    enable_crash_traces()
+    leave(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

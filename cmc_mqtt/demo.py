@@ -152,8 +152,8 @@ def run_demo(
             if deadline is not None and time.monotonic() >= deadline:
                 break
     finally:
+        subscriber.disconnect()  # wakes its network thread, so the stop below is immediate
         subscriber.loop_stop()
-        subscriber.disconnect()
         bridge.stop()
         simulator.stop()
         if embedded is not None:

@@ -60,6 +60,11 @@ class EmbeddedBroker:
                 "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
             },
         }
+        # amqtt narrates every step at INFO (through `transitions` too) and logs a failed start
+        # with a traceback; the bridge's log says what matters in its own words.
+        logging.getLogger("transitions").setLevel(logging.WARNING)
+        amqtt_log = logging.getLogger("amqtt")
+        amqtt_log.setLevel(logging.CRITICAL)
         loop = asyncio.new_event_loop()
         self._loop = loop
         ready = threading.Event()
@@ -74,27 +79,40 @@ class EmbeddedBroker:
             except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
                 failure.append(exc)
                 ready.set()
+                loop.close()
                 return
             ready.set()
-            loop.run_forever()
+            try:
+                loop.run_forever()
+            finally:
+                # Its executor threads (name look-ups) are not daemons: end them here.
+                loop.run_until_complete(loop.shutdown_default_executor())
+                loop.close()
 
         self._thread = threading.Thread(target=run, name="cmc-mqtt-broker", daemon=True)
         self._thread.start()
         if not ready.wait(timeout) or failure:
             reason = f": {failure[0]}" if failure else ""
+            self.stop()
             raise CmcMqttError(
                 f"could not start the embedded MQTT broker on {self.host}:{self.port}{reason}"
             )
+        amqtt_log.setLevel(logging.WARNING)
         LOG.info("embedded MQTT broker listening on %s:%d", self.host, self.port)
         return self
 
-    def stop(self, timeout: float = 2.0) -> None:
-        """Bounded: amqtt's shutdown can wait on clients that never leave; the thread is a
-        daemon of a process that is exiting, so it is not waited for beyond `timeout`."""
-        loop = self._loop
-        if loop is None or not loop.is_running():
-            return
-        future = asyncio.run_coroutine_threadsafe(self._broker.shutdown(), loop)
-        with contextlib.suppress(Exception):
-            future.result(timeout)
-        loop.call_soon_threadsafe(loop.stop)
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Shut the broker down and end its thread; True when it has ended. Bounded: amqtt's
+        shutdown can wait on clients that never leave."""
+        loop, thread = self._loop, self._thread
+        if loop is not None and loop.is_running() and self._broker is not None:
+            future = asyncio.run_coroutine_threadsafe(self._broker.shutdown(), loop)
+            with contextlib.suppress(Exception):
+                future.result(timeout)
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # already stopped and closed
+                loop.call_soon_threadsafe(loop.stop)
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()

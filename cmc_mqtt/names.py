@@ -14,14 +14,12 @@ import re
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final
 
 from .coins import CoinInfo, coin_info
+from .rest import Cancel, Cancelled, RestError, get_json
 from .secret import Secret
 
 LOG = logging.getLogger(__name__)
@@ -48,6 +46,8 @@ class CoinDirectory:
         self._fetched: dict[int, CoinInfo] = {}
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
+        self._cancel = Cancel()
+        self._thread: threading.Thread | None = None
         self._load_cache()
 
     def get(self, coin_id: int) -> CoinInfo:
@@ -84,8 +84,22 @@ class CoinDirectory:
             name="cmc-mqtt-names",
             daemon=True,
         )
+        self._thread = thread
         thread.start()
         return thread
+
+    def cancel(self) -> None:
+        """Stop a lookup in flight: its socket is shut down, so its thread ends at once (unless
+        it is still resolving the host name, which nothing can interrupt)."""
+        self._cancel.cancel()
+
+    def join(self, timeout: float) -> bool:
+        """True when no lookup thread is left running."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
 
     def refresh(self, api_key: Secret, rest_url: str, ids: Iterable[int], timeout: float) -> bool:
         """Fetch names for `ids`; on any failure keep what we have. True when names changed."""
@@ -93,11 +107,14 @@ class CoinDirectory:
         if not wanted:
             return False
         try:
-            found = fetch_map(api_key, rest_url, wanted, timeout)
-        except (OSError, ValueError, TypeError) as exc:
+            found = fetch_map(api_key, rest_url, wanted, timeout, self._cancel)
+        except Cancelled:
+            LOG.debug("coin name lookup cancelled")
+            return False
+        except (RestError, TypeError) as exc:
             LOG.warning(
                 "could not look up coin names at CoinMarketCap (%s); using %s names",
-                _describe(exc),
+                exc,
                 "cached" if self._fetched else "bundled",
             )
             return False
@@ -139,22 +156,19 @@ class CoinDirectory:
 
 
 def fetch_map(
-    api_key: Secret, rest_url: str, wanted: set[int], timeout: float
+    api_key: Secret, rest_url: str, wanted: set[int], timeout: float, cancel: Cancel | None = None
 ) -> dict[int, CoinInfo]:
     """Page through `/v1/cryptocurrency/map` sorted by id until every wanted id was seen."""
     found: dict[int, CoinInfo] = {}
     start = 1
     highest_wanted = max(wanted)
     for _ in range(MAX_PAGES):
-        query = urllib.parse.urlencode(
-            {"listing_status": "active", "start": start, "limit": PAGE_LIMIT, "sort": "id"}
+        params: dict[str, str | int] = {
+            "listing_status": "active", "start": start, "limit": PAGE_LIMIT, "sort": "id",
+        }  # fmt: skip
+        body = get_json(
+            rest_url, "/v1/cryptocurrency/map", params, api_key, timeout=timeout, cancel=cancel
         )
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked by the config
-            f"{rest_url}/v1/cryptocurrency/map?{query}",
-            headers={"X-CMC_PRO_API_KEY": api_key.reveal(), "Accept": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            body = json.loads(response.read(32 * 1024 * 1024))
         entries = body.get("data") if isinstance(body, dict) else None
         if not isinstance(entries, list):
             raise TypeError("unexpected answer shape")
@@ -181,11 +195,3 @@ def _coin_from(entry: Any) -> CoinInfo | None:
     if slug is not None and not re.fullmatch(r"[a-z0-9-]+", slug):
         slug = None
     return CoinInfo(entry["id"], name, symbol, slug)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, urllib.error.HTTPError):
-        return f"HTTP {exc.code}"
-    if isinstance(exc, urllib.error.URLError):
-        return str(exc.reason)
-    return type(exc).__name__ if not str(exc) else f"{type(exc).__name__}: {exc}"

@@ -106,16 +106,18 @@ class MqttPublisher:
         self._thread = threading.Thread(target=self._run, name="cmc-mqtt-publisher", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 1.5) -> None:
-        """Publish `offline`, disconnect cleanly and end the thread."""
+    def stop(self, timeout: float = 1.5) -> bool:
+        """Publish `offline`, disconnect cleanly and end the thread; True when it has ended.
+        A thread still connecting (bounded by paho's connect timeout) keeps its sockets."""
         self._stopping.set()
         self._signal()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
-                return  # still flushing; it is a daemon thread and owns its sockets
+                return False
         self._wake_r.close()
         self._wake_w.close()
+        return True
 
     def wake(self) -> None:
         """Called by the stream thread when the state has something new: publish it here and

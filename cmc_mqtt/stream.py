@@ -127,21 +127,26 @@ class StreamClient:
         self._thread = threading.Thread(target=self._run, name="cmc-mqtt-stream", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 1.0) -> None:
+    def stop(self, timeout: float = 1.0) -> bool:
+        """End the thread; True when it has. A thread blocked in a receive notices within
+        `recv_timeout`; one blocked in the handshake gets its socket cut after `timeout`."""
         self._stopping.set()
         if self._thread is None:
-            return
+            return True
         self._thread.join(timeout)
         if self._thread.is_alive():
-            self._abort()  # blocked in connect or recv: cut the socket under it
+            self._abort()
             self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def _abort(self) -> None:
         ws = self._ws
         sock = ws.sock if ws is not None else None
         if sock is not None:
+            # The plain socket's shutdown: `SSLSocket.shutdown` would also drop the SSL state
+            # that the stream thread may be using at this very moment.
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     # --- the thread ---------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -202,3 +203,33 @@ def _read_retained(broker: Broker, topic: str) -> dict[str, str]:
             return {t: p for t, p, was_retained in sub.messages if was_retained and p}
     finally:
         sub.close()
+
+
+class SilentServer:
+    """Accepts connections and reads them, never answers: a REST endpoint on a bad day, or a
+    port somebody else holds."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._conns: list[socket.socket] = []
+        self.accepted = 0
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self._conns.append(conn)  # held open, never read past the kernel's buffer
+            self.accepted += 1
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        for conn in self._conns:
+            conn.close()
+        self._thread.join(2)

@@ -17,7 +17,7 @@ from cmc_mqtt.coins import CoinInfo
 from cmc_mqtt.names import CoinDirectory, clean_text
 from cmc_mqtt.secret import Secret
 
-from .helpers import TEST_API_KEY
+from .helpers import TEST_API_KEY, SilentServer, wait_until
 
 
 class MapServer:
@@ -141,3 +141,22 @@ def test_clean_text() -> None:
     assert clean_text("  a\tb  ", 10) == "ab"
     assert clean_text(5, 10) is None
     assert clean_text("\x00", 10) is None
+
+
+def test_stopping_cancels_a_lookup_in_flight(tmp_path: Path) -> None:
+    """A lookup waiting on a server that never answers ends when cancelled, not at its
+    timeout: a bridge that is stopping must not leave it reading a socket at exit."""
+    silent = SilentServer()
+    try:
+        names = CoinDirectory({}, tmp_path)
+        thread = names.refresh_in_background(
+            Secret(TEST_API_KEY), f"http://127.0.0.1:{silent.port}", [777], timeout=60
+        )
+        wait_until(lambda: silent.accepted)
+        assert not names.join(timeout=0.2)  # still waiting for the answer
+        names.cancel()
+        assert names.join(timeout=10)
+        assert not thread.is_alive()
+        assert names.get(777).name == "CMC #777"
+    finally:
+        silent.close()
