@@ -450,13 +450,14 @@ class FakeStreamServer:
             return
         for cid in ids:
             self._schedule_coin(cid)
-        conn.send(json.dumps(ack(request_id, sub_count, limits.sub_limit, duplicate=duplicate)))
+        refusal = None
         if growth and limits.credits_per_subscription and conn.ledger is not None:
             credits = growth * limits.credits_per_subscription
             conn.bill(0, credits)
-            refusal = conn.ledger.charge(credits)
-            if refusal is not None:
-                self.refuse_key(conn.ledger, refusal)
+            refusal = conn.ledger.charge(credits)  # billed before the ack: tests read it after
+        conn.send(json.dumps(ack(request_id, sub_count, limits.sub_limit, duplicate=duplicate)))
+        if refusal is not None and conn.ledger is not None:
+            self.refuse_key(conn.ledger, refusal)
         if self.behaviour.flood_frames and ids:
             threading.Thread(
                 target=self._flood, args=(conn, list(ids), self.behaviour.flood_frames),
