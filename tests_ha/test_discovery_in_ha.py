@@ -22,6 +22,8 @@ from cmc_mqtt.discovery import DiscoveryContext, coin_messages
 from cmc_mqtt.frames import QuoteFrame, parse_frame
 from cmc_mqtt.state import BridgeState, Topics
 
+from .helpers import device_with
+
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 SESSION = (FIXTURES / "stream-session.jsonl").read_text().splitlines()
 BTC = "sensor.bitcoin_btc_price"
@@ -74,11 +76,6 @@ async def discover(hass: HomeAssistant, *cids: int, **ha: object) -> DiscoveryCo
     return ctx
 
 
-@pytest.fixture
-async def mqtt_ready(hass: HomeAssistant, mock_hass_config: None, mqtt_mock_entry) -> None:
-    await mqtt_mock_entry()
-
-
 async def test_sensors_have_the_expected_ids_names_units_and_values(
     hass: HomeAssistant, mqtt_ready: None
 ) -> None:
@@ -123,15 +120,16 @@ async def test_registry_entries_precision_and_disabled_defaults(
 
 async def test_one_device_per_coin(hass: HomeAssistant, mqtt_ready: None) -> None:
     await discover(hass, 1, 1027)
-    devices = dr.async_get(hass)
-    device = devices.async_get_device(identifiers={("mqtt", "cmc_mqtt_1")})
+    mqtt_entry = hass.config_entries.async_entries("mqtt")[0].entry_id
+    device = device_with(hass, mqtt_entry, ("mqtt", "cmc_mqtt_1"))
     assert device is not None
     assert device.name == "Bitcoin (BTC)"
     assert device.manufacturer == "CoinMarketCap"
     assert device.model == "Cryptocurrency"
     assert device.sw_version == "1.2.3"
     assert device.configuration_url == "https://coinmarketcap.com/currencies/bitcoin/"
-    assert devices.async_get_device(identifiers={("mqtt", "cmc_mqtt_1027")}) is not None
+    assert device_with(hass, mqtt_entry, ("mqtt", "cmc_mqtt_1027")) is not None
+    assert len(dr.async_entries_for_config_entry(dr.async_get(hass), mqtt_entry)) == 2
 
 
 async def test_unavailable_when_the_bridge_or_the_coin_is_offline(

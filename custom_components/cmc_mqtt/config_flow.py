@@ -19,9 +19,10 @@ from homeassistant.config_entries import ConfigEntry, ConfigFlow, OptionsFlow
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 
-from . import const
-from .const import CONF_COINS, CONF_FIELDS, CONF_PREFIX, DEFAULT_PREFIX, DOMAIN
+from . import const, ids
+from .const import CONF_COINS, CONF_FIELDS, CONF_PREFIX, DEFAULT_PREFIX, DOMAIN, ENTRY_VERSION
 from .fields import DEFAULT_FIELDS, FIELDS, coin_label
+from .migration import async_rescope
 
 try:
     from homeassistant.config_entries import ConfigFlowResult
@@ -83,7 +84,7 @@ def coins_schema(available: list[int], coins: list[int], fields: list[str]) -> v
 
 
 class CmcMqttConfigFlow(ConfigFlow, domain=DOMAIN):
-    VERSION = 1
+    VERSION = ENTRY_VERSION
 
     def __init__(self) -> None:
         self._prefix = DEFAULT_PREFIX
@@ -156,6 +157,9 @@ class CmcMqttConfigFlow(ConfigFlow, domain=DOMAIN):
             elif taken:
                 errors[CONF_PREFIX] = "already_configured"
             else:
+                # Unique ids follow the prefix: rename them in place, keeping the entities.
+                old = entry.data[CONF_PREFIX]
+                await async_rescope(self.hass, entry, lambda value: ids.parse(old, value), prefix)
                 self.hass.config_entries.async_update_entry(
                     entry,
                     data={**entry.data, CONF_PREFIX: prefix},

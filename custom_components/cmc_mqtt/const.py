@@ -16,8 +16,15 @@ DEFAULT_PREFIX: Final = "cmc"
 #: How long the config flow listens for the bridge's retained topics.
 FIND_TIMEOUT: Final = 3.0
 
-#: Dispatcher signal: availability of the bridge or a coin changed (formatted with entry id).
-SIGNAL_AVAILABILITY: Final = "cmc_mqtt_availability_{}"
+#: Config entry version: 2 scopes unique ids and device identifiers to the topic prefix.
+ENTRY_VERSION: Final = 2
+
 
 #: Data keys redacted from diagnostics, should any ever be seen.
 TO_REDACT: Final = {"api_key", "password", "username", "X-CMC_PRO_API_KEY"}
+
+
+def signal_coin_availability(entry_id: str, coin_id: int) -> str:
+    """Dispatcher signal for one coin's availability: a coin going stale redraws its own
+    entities only; the bridge's status going up or down signals every coin."""
+    return f"{DOMAIN}_availability_{entry_id}_{coin_id}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from homeassistant.config_entries import ConfigEntry
+
 ONLINE = "online"
 
 
@@ -17,3 +19,9 @@ class CmcMqttData:
 
     def available(self, coin_id: int) -> bool:
         return self.bridge_online and self.coin_online.get(coin_id, False)
+
+
+try:
+    CmcMqttConfigEntry = ConfigEntry[CmcMqttData]
+except TypeError:  # Home Assistant before 2024.4: ConfigEntry is not generic yet
+    CmcMqttConfigEntry = ConfigEntry  # type: ignore[misc]

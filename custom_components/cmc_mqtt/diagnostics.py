@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
 from .const import TO_REDACT
-from .data import CmcMqttData
+from .data import CmcMqttConfigEntry
 
 
 async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant, entry: ConfigEntry
+    hass: HomeAssistant, entry: CmcMqttConfigEntry
 ) -> dict[str, Any]:
-    data: CmcMqttData = entry.runtime_data
+    data = entry.runtime_data
     return {
         "entry": async_redact_data(
             {"data": dict(entry.data), "options": dict(entry.options), "title": entry.title},

@@ -2,35 +2,42 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 
-from .const import DOMAIN, SIGNAL_AVAILABILITY
-from .data import CmcMqttData
+from . import ids
+from .const import DOMAIN, signal_coin_availability
+from .data import CmcMqttConfigEntry, CmcMqttData
 from .fields import coin_label, coin_page
 
 
-class CmcMqttEntity(Entity):
+def coin_device(prefix: str, coin_id: int) -> DeviceInfo:
+    device = DeviceInfo(
+        identifiers={(DOMAIN, ids.device_identifier(prefix, coin_id))},
+        name=coin_label(coin_id),
+        manufacturer="CoinMarketCap",
+        model="Cryptocurrency",
+    )
+    page = coin_page(coin_id)
+    if page is not None:
+        device["configuration_url"] = page
+    return device
+
+
+class CmcMqttCoinEntity(Entity):
+    """An entity of one coin: on the coin's device, available while the bridge and the coin
+    are online, redrawn only when that coin's availability changes."""
+
     _attr_has_entity_name = True
     _attr_should_poll = False
 
-    def __init__(self, entry: ConfigEntry, data: CmcMqttData, coin_id: int) -> None:
-        self._entry = entry
-        self._data = data
+    def __init__(self, entry: CmcMqttConfigEntry, coin_id: int) -> None:
+        self._entry_id = entry.entry_id
+        self._data: CmcMqttData = entry.runtime_data
         self._coin_id = coin_id
-        device = DeviceInfo(
-            identifiers={(DOMAIN, f"{entry.entry_id}_{coin_id}")},
-            name=coin_label(coin_id),
-            manufacturer="CoinMarketCap",
-            model="Cryptocurrency",
-        )
-        page = coin_page(coin_id)
-        if page is not None:
-            device["configuration_url"] = page
-        self._attr_device_info = device
+        self._attr_device_info = coin_device(self._data.prefix, coin_id)
 
     @property
     def available(self) -> bool:
@@ -40,7 +47,7 @@ class CmcMqttEntity(Entity):
         self.async_on_remove(
             async_dispatcher_connect(
                 self.hass,
-                SIGNAL_AVAILABILITY.format(self._entry.entry_id),
+                signal_coin_availability(self._entry_id, self._coin_id),
                 self._availability_changed,
             )
         )

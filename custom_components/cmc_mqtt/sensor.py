@@ -2,53 +2,108 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Final
 
 from homeassistant.components import mqtt
-from homeassistant.components.sensor import SensorEntity, SensorStateClass
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.components.sensor import (
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
+from . import ids
 from .const import DOMAIN, LOGGER
-from .data import CmcMqttData
-from .entity import CmcMqttEntity
-from .fields import FIELDS_BY_KEY, SYMBOL_UNIT, FieldInfo, coin_symbol, price_precision
+from .data import CmcMqttConfigEntry
+from .entity import CmcMqttCoinEntity
+from .fields import FIELDS, SYMBOL_UNIT, FieldInfo, coin_symbol, price_precision
+
+if TYPE_CHECKING:
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 
-async def async_setup_entry(
-    hass: HomeAssistant, entry: ConfigEntry, async_add_entities: AddEntitiesCallback
-) -> None:
-    data: CmcMqttData = entry.runtime_data
-    async_add_entities(
-        CmcFieldSensor(entry, data, coin_id, FIELDS_BY_KEY[key])
-        for coin_id in data.coins
-        for key in data.fields
-        if key in FIELDS_BY_KEY
+@dataclass(frozen=True, kw_only=True)
+class CmcSensorEntityDescription(SensorEntityDescription):
+    """A field of the table as Home Assistant describes a sensor."""
+
+    #: The unit is the coin's symbol (circulating supply counts coins).
+    unit_is_symbol: bool = False
+    #: No fixed precision: it follows the price (cents for BTC, digits for a meme coin).
+    precision_from_value: bool = False
+
+
+def describe(field: FieldInfo) -> CmcSensorEntityDescription:
+    return CmcSensorEntityDescription(
+        key=field.key,
+        translation_key=field.key,
+        native_unit_of_measurement=None if field.unit == SYMBOL_UNIT else field.unit,
+        unit_is_symbol=field.unit == SYMBOL_UNIT,
+        state_class=SensorStateClass(field.state_class),
+        suggested_display_precision=field.precision,
+        precision_from_value=field.precision is None,
+        entity_registry_enabled_default=field.enabled_by_default,
     )
 
 
-class CmcFieldSensor(CmcMqttEntity, SensorEntity):
-    _attr_state_class = SensorStateClass.MEASUREMENT
+SENSORS: Final[tuple[CmcSensorEntityDescription, ...]] = tuple(describe(f) for f in FIELDS)
+SENSORS_BY_KEY: Final = {d.key: d for d in SENSORS}
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: CmcMqttConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    data = entry.runtime_data
+    registry = er.async_get(hass)
+    async_add_entities(
+        CmcFieldSensor(
+            entry,
+            coin_id,
+            SENSORS_BY_KEY[key],
+            _last_precision(registry, ids.unique_id(data.prefix, coin_id, key)),
+        )
+        for coin_id in data.coins
+        for key in data.fields
+        if key in SENSORS_BY_KEY
+    )
+
+
+def _last_precision(registry: er.EntityRegistry, unique_id: str) -> int | None:
+    """The precision this sensor suggested when it last ran: kept until the first price
+    says otherwise, so a restart does not show a price with every digit meanwhile."""
+    entity_id = registry.async_get_entity_id(Platform.SENSOR, DOMAIN, unique_id)
+    entity = registry.async_get(entity_id) if entity_id else None
+    if entity is None:
+        return None
+    precision = entity.options.get(Platform.SENSOR, {}).get("suggested_display_precision")
+    return precision if isinstance(precision, int) else None
+
+
+class CmcFieldSensor(CmcMqttCoinEntity, SensorEntity):
+    entity_description: CmcSensorEntityDescription
 
     def __init__(
-        self, entry: ConfigEntry, data: CmcMqttData, coin_id: int, field: FieldInfo
+        self,
+        entry: CmcMqttConfigEntry,
+        coin_id: int,
+        description: CmcSensorEntityDescription,
+        last_precision: int | None = None,
     ) -> None:
-        super().__init__(entry, data, coin_id)
-        self._field = field
-        self._topic = f"{data.prefix}/{coin_id}/{field.key}"
+        super().__init__(entry, coin_id)
+        self.entity_description = description
+        self._topic = f"{self._data.prefix}/{coin_id}/{description.key}"
         self._bad_payload_logged = False
-        # Not the bridge's discovery ids (`cmc_mqtt_<id>_<field>`, platform mqtt): these are
-        # scoped by this config entry.
-        self._attr_unique_id = f"{entry.entry_id}_{coin_id}_{field.key}"
-        self._attr_translation_key = field.key
-        self._attr_entity_registry_enabled_default = field.enabled_by_default
-        self._attr_suggested_display_precision = field.precision
-        unit = field.unit
-        if unit == SYMBOL_UNIT:
-            unit = coin_symbol(coin_id) or "coins"
-        self._attr_native_unit_of_measurement = unit
+        # Not the bridge's discovery ids (`cmc_mqtt_<id>_<field>`, platform mqtt).
+        self._attr_unique_id = ids.unique_id(self._data.prefix, coin_id, description.key)
+        if description.unit_is_symbol:
+            self._attr_native_unit_of_measurement = coin_symbol(coin_id) or "coins"
+        if description.precision_from_value:
+            self._attr_suggested_display_precision = last_precision
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
@@ -66,26 +121,20 @@ class CmcFieldSensor(CmcMqttEntity, SensorEntity):
                     message.payload,
                 )
             return
-        if self._field.precision is None and self._attr_native_value is None:
-            self._suggest_price_precision(float(value))
+        if self.entity_description.precision_from_value:
+            self._follow_precision(float(value))
         self._attr_native_value = value
         self.async_write_ha_state()
 
-    def _suggest_price_precision(self, price: float) -> None:
-        """A price's useful decimals depend on the price (cents for BTC, digits for a meme
-        coin), as in the bridge's discovery: suggest them once the first price is known."""
-        registry = er.async_get(self.hass)
-        entry = registry.async_get(self.entity_id)
-        if entry is None:
-            return
-        options = dict(entry.options.get("sensor", {}))
+    def _follow_precision(self, price: float) -> None:
+        """A price's useful decimals depend on the price, as in the bridge's discovery. The
+        entity states its own suggestion; the sensor platform stores it in the registry when
+        told the entity's settings changed (as it does when the entity is added)."""
         precision = price_precision(price)
-        if options.get("suggested_display_precision") != precision:
-            options["suggested_display_precision"] = precision
-            registry.async_update_entity_options(self.entity_id, "sensor", options)
-
-
-__all__ = ["DOMAIN", "CmcFieldSensor", "async_setup_entry"]
+        if precision != self._attr_suggested_display_precision:
+            self._attr_suggested_display_precision = precision
+            if self.registry_entry is not None:
+                self.async_registry_entry_updated()
 
 
 def _number(payload: object) -> Decimal | None:
