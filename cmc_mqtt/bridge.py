@@ -8,9 +8,11 @@ from .discovery import DiscoveryContext
 from .displays import Displays
 from .homeassistant import HomeAssistantDiscovery
 from .names import CoinDirectory
+from .pool import StreamPool
 from .publisher import INFO_INTERVAL_S, MqttPublisher
+from .session import StreamTimings
 from .state import BridgeState, Topics
-from .stream import StreamClient, StreamTimings
+from .statefile import StateFile
 from .sweep import RetainedSweep, sweep_rules
 from .version import VERSION
 
@@ -56,7 +58,18 @@ class Bridge:
             info_interval=info_interval,
             extensions=[self.sweep, self.discovery, self.displays],
         )
-        self.stream = StreamClient(settings.stream, self.state, timings=stream_timings)
+        self.memory = StateFile(settings.names.cache_dir)
+        self.stream = StreamPool(
+            settings.stream.url,
+            settings.stream.api_key,
+            ids,
+            self.state,
+            set_online=self.state.set_stream_online,
+            max_connections=settings.stream.max_connections,
+            timings=stream_timings,
+            layout=self.memory.layout(),
+            save_layout=self.memory.set_layout,
+        )
 
     def start(self) -> Bridge:
         self.publisher.start()

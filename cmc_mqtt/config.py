@@ -33,6 +33,10 @@ PUBLISH_MODES: Final = ("all", "changed")
 AWTRIX_TEMPLATE: Final = "{symbol} {price} {change_signed}"  # the clock's font has no arrows
 API_KEY_ENV: Final = "CMC_API_KEY"
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+BUDGET_ACTIONS: Final = ("warn", "stop")
+#: CoinMarketCap's guide to the stream bills each data message; its overview says 0.1 credit per
+#: subscription instead. Both are settings; /v1/key/info tells which one the key really pays.
+CREDITS_PER_MESSAGE: Final = 0.025
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,23 @@ class StreamSettings:
     url: str
     api_key: Secret
     crypto_ids: tuple[int, ...]
+    max_connections: int = 10  # CoinMarketCap's limit per key; Enterprise keys may have more
+
+
+@dataclass(frozen=True, slots=True)
+class CreditSettings:
+    """What the stream costs and how much of the month's credits it may use."""
+
+    per_message: float = CREDITS_PER_MESSAGE
+    per_subscription: float = 0.0
+    monthly_budget: float | None = None
+    on_budget: str = "warn"  # "warn": say so once; "stop": stop streaming until the month turns
+    key_info_interval: float = 900.0  # /v1/key/info is polled at most this often
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeSettings:
+    allow_requests: bool = True  # <prefix>/bridge/request/… topics change coins at run time
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +146,8 @@ class Settings:
     names: NamesSettings = field(default_factory=NamesSettings)
     text: TextSettings = field(default_factory=TextSettings)
     awtrix: tuple[AwtrixSettings, ...] = ()
+    credits: CreditSettings = field(default_factory=CreditSettings)
+    bridge: BridgeSettings = field(default_factory=BridgeSettings)
     log_level: str = "info"
     #: Things worth telling the user that do not stop the bridge (e.g. a world-readable key file).
     warnings: tuple[str, ...] = ()
@@ -222,6 +245,7 @@ def _coin_overrides(value: Any) -> dict[str, Any]:
 
 
 _PORT = vol.All(_int, vol.Range(min=1, max=65535))
+_CREDITS = vol.All(_strict(int | float, "number"), vol.Range(min=0, max=1000))
 _SECONDS = vol.All(_strict(int | float, "number"), vol.Range(min=1, max=86400))
 
 
@@ -236,8 +260,22 @@ CMC_SCHEMA = vol.Schema(
         vol.Required("crypto_ids"): vol.All(
             _crypto_ids, [vol.All(_int, vol.Range(min=1, max=2**31 - 1))]
         ),
+        vol.Optional("max_connections", default=10): vol.All(_int, vol.Range(min=1, max=100)),
+        vol.Optional("credits_per_message", default=CREDITS_PER_MESSAGE): _CREDITS,
+        vol.Optional("credits_per_subscription", default=0): _CREDITS,
+        vol.Optional("monthly_credit_budget"): vol.All(
+            _strict(int | float, "number"), vol.Range(min=1)
+        ),
+        vol.Optional("on_budget", default="warn"): vol.All(
+            _str, vol.In(BUDGET_ACTIONS, msg="must be 'warn' or 'stop'")
+        ),
+        vol.Optional("key_info_interval", default=900): vol.All(
+            _strict(int | float, "number"), vol.Range(min=900, max=86400)
+        ),
     }
 )
+
+BRIDGE_SCHEMA = vol.Schema({vol.Optional("allow_requests", default=True): _bool})
 
 _DEADBAND = vol.All(_strict(int | float, "number"), vol.Range(min=0, max=100))
 _INTERVAL = vol.All(_strict(int | float, "number"), vol.Range(min=0, max=86400))
@@ -344,6 +382,7 @@ ROOT_SCHEMA = vol.Schema(
         vol.Optional("text", default={}): TEXT_SCHEMA,
         vol.Optional("awtrix", default=[]): vol.All(_awtrix_list, [AWTRIX_SCHEMA]),
         vol.Optional("log", default={}): LOG_SCHEMA,
+        vol.Optional("bridge", default={}): BRIDGE_SCHEMA,
     }
 )
 
@@ -427,6 +466,7 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
             url=cmc["url"],
             api_key=api_key,
             crypto_ids=tuple(dict.fromkeys(cmc["crypto_ids"])),
+            max_connections=cmc["max_connections"],
         ),
         mqtt=MqttSettings(
             host=mqtt["host"],
@@ -474,6 +514,16 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
             )
             for clock in data["awtrix"]
         ),
+        credits=CreditSettings(
+            per_message=float(cmc["credits_per_message"]),
+            per_subscription=float(cmc["credits_per_subscription"]),
+            monthly_budget=(
+                float(cmc["monthly_credit_budget"]) if "monthly_credit_budget" in cmc else None
+            ),
+            on_budget=cmc["on_budget"],
+            key_info_interval=float(cmc["key_info_interval"]),
+        ),
+        bridge=BridgeSettings(allow_requests=data["bridge"]["allow_requests"]),
         log_level=log["level"],
     )
 

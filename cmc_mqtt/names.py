@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -21,6 +19,7 @@ from typing import Any, Final
 from .coins import CoinInfo, coin_info
 from .rest import Cancel, Cancelled, RestError, get_json
 from .secret import Secret
+from .statefile import write_json_atomically
 
 LOG = logging.getLogger(__name__)
 PAGE_LIMIT: Final = 5000
@@ -146,11 +145,7 @@ class CoinDirectory:
                 for c in sorted(self._fetched.values(), key=lambda c: c.id)
             ]
         try:
-            self._cache_path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self._cache_path.parent, prefix=".coins-")
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"saved": int(time.time()), "coins": coins}, out)
-            os.replace(tmp, self._cache_path)
+            write_json_atomically(self._cache_path, {"saved": int(time.time()), "coins": coins})
         except OSError as exc:
             LOG.warning("could not write coin name cache %s: %s", self._cache_path, exc)
 

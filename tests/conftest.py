@@ -14,7 +14,7 @@ from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.config import Settings, parse_settings
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.server import Behaviour
-from cmc_mqtt.stream import StreamTimings
+from cmc_mqtt.session import StreamTimings
 
 from .helpers import TEST_API_KEY, Broker, Subscriber
 
@@ -26,6 +26,7 @@ FAST_TIMINGS = StreamTimings(
     recv_timeout=0.1,
     backoff_initial=0.05,
     backoff_cap=0.5,
+    stagger=0.05,
 )
 
 

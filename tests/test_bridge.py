@@ -116,7 +116,7 @@ def test_hostile_frames_are_counted_and_never_replace_good_values(
     wait_until(lambda: bridge.state.counters.malformed == len(hostile) + 1)
     assert bridge.state.counters.unexpected_coins == 1
     assert not any("/99999/" in topic for topic in subscriber.last)
-    assert bridge.stream.attempts == 1  # none of it cost the connection
+    assert bridge.stream.sessions[0].attempts == 1  # none of it cost the connection
 
 
 def test_reconnects_and_resubscribes_after_the_server_drops(
@@ -170,7 +170,7 @@ def test_broker_restart_without_persistence_gets_every_value_back(
     broker.restart()  # comes back empty: persistence is off
     after = retained(broker, expect=complete, timeout=15)
     assert "cmc/1/json" in after
-    assert bridge.stream.attempts == 1  # the stream side never noticed
+    assert bridge.stream.sessions[0].attempts == 1  # the stream side never noticed
 
 
 def test_broker_away_at_start_is_waited_for(

@@ -1,78 +1,64 @@
-"""The CoinMarketCap side: one thread keeps a subscribed WebSocket alive and feeds the state.
+"""One WebSocket connection to CoinMarketCap, kept subscribed to the ids its pool gives it.
 
 websocket-client's low-level `WebSocket` is used instead of `WebSocketApp` because the protocol's
 keep-alive is a JSON `ping` request, not a WebSocket ping, and because one loop owning receive,
-ping cadence and the dead-connection watchdog is easier to reason about than callbacks.
+ping cadence, the dead-connection watchdog and the subscription changes is easier to reason
+about than callbacks. Each session has its own thread, backoff and watchdog, so one connection
+failing leaves the others streaming.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
+import re
 import socket
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Protocol
 
 import websocket
 from websocket import ABNF
 
 from .backoff import Backoff
-from .config import StreamSettings
 from .errors import FrameError, StreamError
-from .frames import (
-    CHANNEL,
-    DEFAULT_PING_INTERVAL_MS,
-    MAX_FRAME_BYTES,
-    Ack,
-    ErrorFrame,
-    QuoteFrame,
-    ServerFrame,
-    Welcome,
-    parse_frame,
+from .frames import DEFAULT_PING_INTERVAL_MS, Ack, ErrorFrame, QuoteFrame, ServerFrame, Welcome
+from .frames import parse_frame as parse
+from .protocol import (
+    HTTP_PERMANENT,
+    PERMANENT_ERROR_CODES,
+    SUBSCRIPTION_LIMIT,
+    MessageAssembler,
+    close_error,
+    describe,
+    request,
 )
+from .secret import Secret
+from .ws_adapter import install_read_ahead
 
 LOG = logging.getLogger(__name__)
 
-#: Close codes that need a person to act; retrying soon only hurts the key's standing.
-PERMANENT_CLOSE_CODES: Final[dict[int, str]] = {
-    4004: "CoinMarketCap refused the connection: too many connections for this API key. "
-    "Stop other programs using the key, then restart cmc-mqtt.",
-    4100: "CoinMarketCap rejected the API key as invalid. Check cmc.api_key (or CMC_API_KEY).",
-    4101: "CoinMarketCap says this API key is disabled. Check it in your CoinMarketCap account.",
-    4102: "This CoinMarketCap plan has no WebSocket access. The stream needs the Startup plan or "
-    "above.",
-}
-#: Error codes that need a person to act (authentication, plan and limits).
-PERMANENT_ERROR_CODES: Final[dict[str, str]] = {
-    "1001": "CoinMarketCap rejected the API key as invalid. Check cmc.api_key (or CMC_API_KEY).",
-    "1002": "CoinMarketCap received no API key. Set cmc.api_key (or CMC_API_KEY).",
-    "1003": "This CoinMarketCap API key is not activated yet. Activate it in your account.",
-    "1004": "This CoinMarketCap plan has expired. Renew it in your account.",
-    "1005": "CoinMarketCap requires an API key for this request. Set cmc.api_key.",
-    "1006": "This CoinMarketCap plan does not include the price stream (Startup plan or above).",
-    "1007": "This CoinMarketCap API key is disabled. Check it in your account.",
-    "1008": "CoinMarketCap rate limit for this key reached. Wait, or reduce other use of the key.",
-    "1009": "CoinMarketCap daily limit for this key reached. Wait, or reduce other use of the key.",
-    "1010": "This key's monthly CoinMarketCap credits are used up. Wait for the next month or "
-    "upgrade the plan.",
-    "2302": "This CoinMarketCap plan does not include the market@crypto_latest_price channel.",
-    "2303": "CoinMarketCap's subscription limit is reached. Configure fewer cmc.crypto_ids.",
-    "2304": "CoinMarketCap's connection limit for this key is reached. Stop other clients.",
-}
-HTTP_PERMANENT: Final = {401: "1001", 403: "1006"}
-
 
 class StreamSink(Protocol):
-    """Where the stream delivers what it learns (the bridge state)."""
+    """Where quotes and counts go (the bridge state)."""
 
     def apply_quote(self, frame: QuoteFrame) -> bool: ...
-    def set_stream_online(self, online: bool) -> None: ...
     def count_malformed(self) -> None: ...
     def count_server_error(self) -> None: ...
+
+
+class SessionEvents(Protocol):
+    """What a session tells its pool."""
+
+    def session_online(self, session: StreamSession, online: bool) -> None: ...
+    def session_acked(self, session: StreamSession, ack: Ack, per_request: bool | None) -> None: ...
+    def session_limited(
+        self, session: StreamSession, refused: tuple[int, ...], limit: int | None
+    ) -> None: ...
+    def session_refused(self, session: StreamSession, error: StreamError) -> bool:
+        """A permanent refusal; True when the pool retires the session instead of waiting."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,87 +73,139 @@ class StreamTimings:
     backoff_initial: float = 1.0
     backoff_cap: float = 60.0
     permanent_retry: float = 600.0
+    stagger: float = 1.0  # between opening one connection of a pool and the next
 
 
-class StreamClient:
-    """Keeps one subscription to `market@crypto_latest_price` alive for as long as it runs."""
+@dataclass(slots=True)
+class _Request:
+    method: str
+    ids: tuple[int, ...]
+    sent: float
+
+
+class StreamSession:
+    """Keeps one connection subscribed to `ids` for as long as it runs."""
 
     def __init__(
         self,
-        settings: StreamSettings,
-        sink: StreamSink,
+        index: int,
         *,
-        timings: StreamTimings | None = None,
+        url: str,
+        api_key: Secret,
+        ids: tuple[int, ...],
+        sink: StreamSink,
+        events: SessionEvents,
+        timings: StreamTimings,
+        start_delay: float = 0.0,
     ) -> None:
-        self._settings = settings
+        self.index = index
+        self._url = url
+        self._api_key = api_key
         self._sink = sink
-        self.timings = timings or StreamTimings()
-        self._backoff = Backoff(self.timings.backoff_initial, self.timings.backoff_cap)
+        self._events = events
+        self.timings = timings
+        self._start_delay = start_delay
+        self._backoff = Backoff(timings.backoff_initial, timings.backoff_cap)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._ws: websocket.WebSocket | None = None
+        self._lock = threading.Lock()
+        self._desired: tuple[int, ...] = ids
+        self._subscribed: set[int] = set()
+        self._inflight: dict[int, _Request] = {}
         self._request_id = 0
+        self._online = False
         self._logged_reasons: set[str] = set()
         self._outage = False
+        self._outage_since: float | None = None
         self._malformed_logged = False
         self._unknown_keys_logged: set[str] = set()
-        self._fragments: list[bytes] = []
-        self._fragment_opcode: int | None = None
-        self._fragment_bytes = 0
-        # Observable for operators and tests.
+        self._assembler = MessageAssembler()
+        # Observable for operators, bridge/info and tests.
         self.attempts = 0
+        self.reconnects = 0
+        self.messages = 0  # data frames received: what CoinMarketCap bills
         self.last_error: StreamError | None = None
         self.retry_delay: float | None = None
         self.sub_count: int | None = None
         self.sub_limit: int | None = None
 
-    # --- lifecycle ----------------------------------------------------------------------------
+    # --- what the pool sees and does ------------------------------------------------------------
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        with self._lock:
+            return self._desired
+
+    @property
+    def online(self) -> bool:
+        return self._online
+
+    def subscribed(self) -> tuple[int, ...]:
+        with self._lock:
+            return tuple(sorted(self._subscribed))
+
+    def set_ids(self, ids: tuple[int, ...]) -> None:
+        """Change what this connection carries; applied on the live connection within
+        `recv_timeout`, by subscribe and unsubscribe requests for the difference."""
+        with self._lock:
+            self._desired = ids
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="cmc-mqtt-stream", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"cmc-mqtt-stream-{self.index}", daemon=True
+        )
         self._thread.start()
+
+    def signal_stop(self) -> None:
+        self._stopping.set()
 
     def stop(self, timeout: float = 1.0) -> bool:
         """End the thread; True when it has. A thread blocked in a receive notices within
         `recv_timeout`; one blocked in the handshake gets its socket cut after `timeout`."""
         self._stopping.set()
-        if self._thread is None:
+        thread = self._thread
+        if thread is None or thread is threading.current_thread():
             return True
-        self._thread.join(timeout)
-        if self._thread.is_alive():
+        thread.join(timeout)
+        if thread.is_alive():
             self._abort()
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
+            thread.join(timeout)
+        return not thread.is_alive()
 
     def _abort(self) -> None:
         ws = self._ws
         sock = ws.sock if ws is not None else None
         if sock is not None:
             # The plain socket's shutdown: `SSLSocket.shutdown` would also drop the SSL state
-            # that the stream thread may be using at this very moment.
+            # that the session thread may be using at this very moment.
             with contextlib.suppress(OSError):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     # --- the thread ---------------------------------------------------------------------------
 
     def _run(self) -> None:
+        if self._start_delay and self._stopping.wait(self._start_delay):
+            return
         while not self._stopping.is_set():
             self.attempts += 1
             try:
                 self._session()
             except StreamError as exc:
                 self.last_error = exc
-                self._sink.set_stream_online(False)
+                self._set_online(False)
                 if self._stopping.is_set():
                     break
+                if exc.permanent and self._events.session_refused(self, exc):
+                    break  # retired by the pool: its ids went elsewhere
                 self._wait_after(exc)
             except Exception:
-                LOG.exception("unexpected error in the stream thread; reconnecting")
-                self._sink.set_stream_online(False)
+                LOG.exception("unexpected error in stream connection %d; reconnecting", self.index)
+                self._set_online(False)
                 self._stopping.wait(self._backoff.next_delay())
             finally:
                 self._close_ws()
-        self._sink.set_stream_online(False)
+        self._set_online(False)
 
     def _wait_after(self, exc: StreamError) -> None:
         if exc.permanent:
@@ -182,36 +220,40 @@ class StreamClient:
             delay = self._backoff.next_delay()
             if not self._outage:
                 self._outage = True
-                LOG.warning("stream connection failed: %s; reconnecting with backoff", exc)
+                self._outage_since = time.monotonic()
+                LOG.warning(
+                    "stream connection %d failed: %s; reconnecting with backoff", self.index, exc
+                )
             else:
-                LOG.debug("stream still failing: %s; next attempt in %.1f s", exc, delay)
+                LOG.debug("stream %d still failing: %s; next attempt in %.1f s", self.index,
+                          exc, delay)  # fmt: skip
         self.retry_delay = delay
         self._stopping.wait(delay)
 
     def _session(self) -> None:
         ws = self._connect()
         ping_interval = self._await_welcome(ws)
-        subscribe_id = self._send(ws, "subscribe", {"crypto_ids": list(self._settings.crypto_ids)})
-        subscribed = False
+        with self._lock:
+            self._subscribed.clear()
+            self._inflight.clear()
         now = time.monotonic()
-        ack_deadline = now + self.timings.ack_timeout
         last_alive = now
         next_ping = now + ping_interval
         while not self._stopping.is_set():
+            self._reconcile(ws)
             frame = self._receive(ws)
             now = time.monotonic()
             if frame is not None:
                 last_alive = now
                 if isinstance(frame, Welcome):
                     ping_interval = frame.ping_interval_ms / 1000
-                elif isinstance(frame, Ack) and frame.request_id == subscribe_id:
-                    subscribed = self._on_subscribed(frame)
+                elif isinstance(frame, Ack):
+                    self._on_ack(frame)
                 elif isinstance(frame, ErrorFrame):
-                    self._on_error(frame, subscribe_id)
-                elif isinstance(frame, QuoteFrame) and not subscribed:
-                    subscribed = self._on_subscribed(None)
-            if not subscribed and now > ack_deadline:
-                raise StreamError(f"no answer to subscribe within {self.timings.ack_timeout:g} s")
+                    self._on_error(frame)
+                elif isinstance(frame, QuoteFrame) and not self._online:
+                    self._on_subscribed()
+            self._check_answers(now)
             dead_after = self.timings.dead_after_pings * ping_interval
             if now - last_alive > dead_after:
                 raise StreamError(f"no pong or data for {dead_after:g} s; connection presumed dead")
@@ -221,13 +263,38 @@ class StreamClient:
         with contextlib.suppress(Exception):
             ws.send_close(websocket.STATUS_NORMAL)
 
+    def _reconcile(self, ws: websocket.WebSocket) -> None:
+        """Subscribe what is wanted and not asked for yet; unsubscribe what is no longer."""
+        with self._lock:
+            asked = set(self._subscribed)
+            for pending in self._inflight.values():
+                if pending.method == "subscribe":
+                    asked.update(pending.ids)
+                else:
+                    asked.difference_update(pending.ids)
+            desired = set(self._desired)
+            add = tuple(i for i in self._desired if i not in asked)
+            remove = tuple(sorted(asked - desired))
+        if add:
+            self._send(ws, "subscribe", add)
+        if remove:
+            self._send(ws, "unsubscribe", remove)
+
+    def _check_answers(self, now: float) -> None:
+        with self._lock:
+            late = [r for r in self._inflight.values() if now - r.sent > self.timings.ack_timeout]
+        if late:
+            raise StreamError(
+                f"no answer to {late[0].method} within {self.timings.ack_timeout:g} s"
+            )
+
     def _connect(self) -> websocket.WebSocket:
         ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=True)
         self._ws = ws
-        key = self._settings.api_key.reveal()
+        key = self._api_key.reveal()
         try:
             ws.connect(  # type: ignore[no-untyped-call]
-                self._settings.url,
+                self._url,
                 header=[f"X-CMC_PRO_API_KEY: {key}"],
                 timeout=self.timings.connect_timeout,
                 suppress_origin=True,
@@ -240,9 +307,9 @@ class StreamClient:
                 ) from None
             raise StreamError(f"upgrade refused with HTTP {exc.status_code}") from None
         except (OSError, websocket.WebSocketException) as exc:
-            raise StreamError(f"cannot connect: {_describe(exc)}") from None
+            raise StreamError(f"cannot connect: {describe(exc)}") from None
         ws.settimeout(self.timings.recv_timeout)
-        _read_ahead(ws)
+        install_read_ahead(ws)
         return ws
 
     def _await_welcome(self, ws: websocket.WebSocket) -> float:
@@ -253,7 +320,7 @@ class StreamClient:
             if isinstance(frame, Welcome):
                 return frame.ping_interval_ms / 1000
             if isinstance(frame, ErrorFrame):
-                self._on_error(frame, None)
+                self._on_error(frame)
         LOG.debug("no welcome within %g s; subscribing anyway", self.timings.welcome_timeout)
         return DEFAULT_PING_INTERVAL_MS / 1000
 
@@ -269,53 +336,37 @@ class StreamClient:
         except (OSError, websocket.WebSocketException) as exc:
             if self._stopping.is_set():
                 return None
-            raise StreamError(f"connection lost: {_describe(exc)}") from None
+            raise StreamError(f"connection lost: {describe(exc)}") from None
         opcode, data = frame.opcode, frame.data
         if opcode == ABNF.OPCODE_CLOSE:
             with contextlib.suppress(Exception):
                 ws.send_close(websocket.STATUS_NORMAL)
-            raise _close_error(data)
+            raise close_error(data)
         if opcode == ABNF.OPCODE_PING:
             with contextlib.suppress(Exception):
                 ws.pong(data)
             return None
         if opcode == ABNF.OPCODE_PONG:
             return None
-        message = self._assemble(opcode, data, fin=bool(frame.fin))
+        message = self._assembler.add(opcode, data, fin=bool(frame.fin))
         if message is None:
+            return None
+        if isinstance(message, str):
+            self._malformed(message)
             return None
         opcode, data = message
         if opcode != ABNF.OPCODE_TEXT:
             self._malformed(f"unexpected opcode {opcode} ({len(data)} bytes)")
             return None
         try:
-            parsed = parse_frame(data)
+            parsed = parse(data)
         except FrameError as exc:
             self._malformed(exc.reason)
             return None
         if isinstance(parsed, QuoteFrame):
+            self.messages += 1
             self._deliver(parsed)
         return parsed
-
-    def _assemble(self, opcode: int, data: bytes, *, fin: bool) -> tuple[int, bytes] | None:
-        """Join fragmented messages; oversized ones are dropped as they grow."""
-        if opcode != ABNF.OPCODE_CONT:
-            self._fragments, self._fragment_opcode = [], opcode
-        elif self._fragment_opcode is None:
-            self._malformed("continuation frame without a start")
-            return None
-        self._fragments.append(data)
-        self._fragment_bytes = sum(len(part) for part in self._fragments)
-        if self._fragment_bytes > MAX_FRAME_BYTES:
-            self._fragments, self._fragment_opcode = [], None
-            self._malformed(f"message larger than {MAX_FRAME_BYTES} bytes")
-            return None
-        if not fin:
-            return None
-        first = self._fragment_opcode
-        joined = b"".join(self._fragments)
-        self._fragments, self._fragment_opcode = [], None
-        return first, joined
 
     def _deliver(self, frame: QuoteFrame) -> None:
         if not self._sink.apply_quote(frame):
@@ -337,47 +388,84 @@ class StreamClient:
         else:
             LOG.debug("dropped a malformed frame: %s", reason)
 
-    def _on_subscribed(self, ack: Ack | None) -> bool:
-        if ack is not None:
-            self.sub_count, self.sub_limit = ack.sub_count, ack.sub_limit
+    # --- answers ------------------------------------------------------------------------------
+
+    def _on_ack(self, ack: Ack) -> None:
+        with self._lock:
+            answered = self._inflight.pop(ack.request_id, None) if ack.request_id else None
+            if answered is None:
+                return
+            if answered.method == "subscribe":
+                self._subscribed.update(answered.ids)
+            else:
+                self._subscribed.difference_update(answered.ids)
+            count = len(self._subscribed)
+        self.sub_count, self.sub_limit = ack.sub_count, ack.sub_limit
+        per_request = None
+        if ack.sub_count is not None and count > 1:
+            # Counted per id, sub_count is the number of ids; per request it is smaller.
+            per_request = ack.sub_count < count
+        self._events.session_acked(self, ack, per_request)
+        if answered.method == "subscribe" and not self._online:
             LOG.info(
-                "subscribed to %d coins (subscriptions %s of %s)",
-                len(self._settings.crypto_ids),
+                "stream connection %d subscribed to %d coins (subscriptions %s of %s)",
+                self.index,
+                count,
                 ack.sub_count if ack.sub_count is not None else "?",
                 ack.sub_limit if ack.sub_limit is not None else "?",
             )
-        if self._outage:
-            LOG.info("stream connection restored")
-        self._outage = False
-        self._backoff.reset()
-        self._sink.set_stream_online(True)
-        return True
+            self._on_subscribed()
 
-    def _on_error(self, frame: ErrorFrame, subscribe_id: int | None) -> None:
+    def _on_subscribed(self) -> None:
+        if self._outage:
+            since = self._outage_since
+            took = f" after {time.monotonic() - since:.0f} s" if since is not None else ""
+            LOG.info("stream connection %d restored%s", self.index, took)
+        elif self.attempts > 1:
+            self.reconnects += 1
+        self._outage = False
+        self._outage_since = None
+        self._backoff.reset()
+        self._set_online(True)
+
+    def _set_online(self, online: bool) -> None:
+        if online != self._online:
+            self._online = online
+            self._events.session_online(self, online)
+
+    def _on_error(self, frame: ErrorFrame) -> None:
         self._sink.count_server_error()
         permanent = PERMANENT_ERROR_CODES.get(frame.code)
         if permanent is not None:
             raise StreamError(permanent, permanent=True, code=frame.code)
+        with self._lock:
+            refused = self._inflight.pop(frame.request_id, None) if frame.request_id else None
+        if refused is not None and frame.code == SUBSCRIPTION_LIMIT:
+            LOG.info(
+                "stream connection %d: subscription limit reached (%s); %d coins go elsewhere",
+                self.index,
+                frame.detail or frame.message,
+                len(refused.ids),
+            )
+            self._events.session_limited(self, refused.ids, _limit_in(frame.detail))
+            return
         LOG.warning(
             "stream error %s (%s): %s %s", frame.code, frame.category, frame.message, frame.detail
         )
-        if subscribe_id is not None and frame.request_id == subscribe_id:
+        if refused is not None and refused.method == "subscribe":
             raise StreamError(f"subscribe refused with error {frame.code}: {frame.message}")
 
-    def _send(
-        self, ws: websocket.WebSocket, method: str, params: dict[str, object] | None = None
-    ) -> int:
+    def _send(self, ws: websocket.WebSocket, method: str, ids: tuple[int, ...] = ()) -> int:
         self._request_id += 1
-        request: dict[str, object] = {"id": self._request_id, "method": method}
-        if method in ("subscribe", "unsubscribe"):
-            request["channel"] = CHANNEL
-        if params is not None:
-            request["params"] = params
+        request_id = self._request_id
+        if method != "ping":
+            with self._lock:
+                self._inflight[request_id] = _Request(method, ids, time.monotonic())
         try:
-            ws.send(json.dumps(request, separators=(",", ":")))
+            ws.send(request(request_id, method, ids if method != "ping" else None))
         except (OSError, websocket.WebSocketException) as exc:
             raise self._explain_send_failure(ws, exc) from None
-        return self._request_id
+        return request_id
 
     def _explain_send_failure(self, ws: websocket.WebSocket, exc: BaseException) -> StreamError:
         """A server that refuses us (bad key, too many connections) closes right away, so our
@@ -390,7 +478,7 @@ class StreamClient:
             if isinstance(frame, ErrorFrame) and frame.code in PERMANENT_ERROR_CODES:
                 message = PERMANENT_ERROR_CODES[frame.code]
                 return StreamError(message, permanent=True, code=frame.code)
-        return StreamError(f"send failed: {_describe(exc)}")
+        return StreamError(f"send failed: {describe(exc)}")
 
     def _close_ws(self) -> None:
         ws, self._ws = self._ws, None
@@ -399,46 +487,7 @@ class StreamClient:
                 ws.shutdown()  # type: ignore[no-untyped-call]
 
 
-class _ReadAhead:
-    """websocket-client asks its socket for exactly what the next field needs (2 header bytes,
-    the length, the payload): two or three system calls per frame. This asks for up to 64 KiB
-    and serves the requests from that, through websocket-client's own `recv`, so its timeout
-    and error handling stay as they are (a timeout raises before anything is consumed)."""
-
-    __slots__ = ("_buffer", "_recv")
-
-    def __init__(self, recv: Callable[[int], bytes]) -> None:
-        self._recv = recv
-        self._buffer = b""
-
-    def __call__(self, size: int) -> bytes:
-        if not self._buffer:
-            self._buffer = self._recv(65536)
-        chunk, self._buffer = self._buffer[:size], self._buffer[size:]
-        return chunk
-
-
-def _read_ahead(ws: websocket.WebSocket) -> None:
-    frames = getattr(ws, "frame_buffer", None)
-    if frames is not None and callable(getattr(frames, "recv", None)):
-        frames.recv = _ReadAhead(frames.recv)
-
-
-def _close_error(data: bytes) -> StreamError:
-    code = int.from_bytes(data[:2], "big") if len(data) >= 2 else 1005
-    reason = data[2:].decode("utf-8", "replace")[:120]
-    message = PERMANENT_CLOSE_CODES.get(code)
-    if message is not None:
-        return StreamError(message, permanent=True, code=code)
-    return StreamError(
-        f"server closed the connection (code {code}{': ' + reason if reason else ''})"
-    )
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, TimeoutError | socket.timeout | websocket.WebSocketTimeoutException):
-        return "timed out"
-    text = str(exc).split("\n")[0][:160]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+def _limit_in(detail: str) -> int | None:
+    """The limit a 2303 error names in its detail (`sub_limit=100`), when it names one."""
+    match = re.search(r"sub_limit\s*=\s*(\d{1,7})", detail)
+    return int(match.group(1)) if match else None

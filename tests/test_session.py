@@ -1,4 +1,4 @@
-"""The stream client's failure policy, against the fake server over real sockets."""
+"""One stream connection's failure policy, against the fake server over real sockets."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from collections.abc import Callable
 import pytest
 
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.config import StreamSettings
-from cmc_mqtt.frames import QuoteFrame
+from cmc_mqtt.errors import StreamError
+from cmc_mqtt.frames import Ack, QuoteFrame
 from cmc_mqtt.secret import Secret
+from cmc_mqtt.session import StreamSession, StreamTimings
 from cmc_mqtt.simulator import FakeStreamServer
-from cmc_mqtt.stream import StreamClient, StreamTimings
 
 from .conftest import FAST_TIMINGS
 from .helpers import TEST_API_KEY, wait_until
@@ -22,7 +22,7 @@ StartBridge = Callable[..., Bridge]
 
 
 class RecordingSink:
-    """Stands in for the bridge state when only the stream side is under test."""
+    """Stands in for the bridge state and the pool when only one connection is under test."""
 
     def __init__(self) -> None:
         self.quotes: list[QuoteFrame] = []
@@ -30,14 +30,27 @@ class RecordingSink:
         self.malformed = 0
         self.errors = 0
         self.changed = threading.Event()
+        self.acks: list[tuple[Ack, bool | None]] = []
+        self.limited: list[tuple[tuple[int, ...], int | None]] = []
 
     def apply_quote(self, frame: QuoteFrame) -> bool:
         self.quotes.append(frame)
         self.changed.set()
         return True
 
-    def set_stream_online(self, online: bool) -> None:
+    def session_online(self, _session: StreamSession, online: bool) -> None:
         self.online.append(online)
+
+    def session_acked(self, _session: StreamSession, ack: Ack, per_request: bool | None) -> None:
+        self.acks.append((ack, per_request))
+
+    def session_limited(
+        self, _session: StreamSession, refused: tuple[int, ...], limit: int | None
+    ) -> None:
+        self.limited.append((refused, limit))
+
+    def session_refused(self, _session: StreamSession, _error: StreamError) -> bool:
+        return False
 
     def count_malformed(self) -> None:
         self.malformed += 1
@@ -47,11 +60,16 @@ class RecordingSink:
 
 
 def client_for(
-    stream: FakeStreamServer, key: str = TEST_API_KEY, timings: StreamTimings = FAST_TIMINGS
-) -> tuple[StreamClient, RecordingSink]:
+    stream: FakeStreamServer,
+    key: str = TEST_API_KEY,
+    timings: StreamTimings = FAST_TIMINGS,
+    ids: tuple[int, ...] = (1, 1027),
+) -> tuple[StreamSession, RecordingSink]:
     sink = RecordingSink()
-    settings = StreamSettings(url=stream.url, api_key=Secret(key), crypto_ids=(1, 1027))
-    return StreamClient(settings, sink, timings=timings), sink
+    session = StreamSession(
+        0, url=stream.url, api_key=Secret(key), ids=ids, sink=sink, events=sink, timings=timings
+    )
+    return session, sink
 
 
 def test_subscribes_with_the_key_header_and_pings_on_the_welcome_cadence(
@@ -69,9 +87,11 @@ def test_subscribes_with_the_key_header_and_pings_on_the_welcome_cadence(
         assert subscribe["params"] == {"crypto_ids": [1, 1027]}
         wait_until(lambda: sum(r["method"] == "ping" for r in conn.requests) >= 2, timeout=5)
         assert sink.online == [True]
-        assert client.sub_count == 1
+        assert client.sub_count == 2  # counted per id by default
         assert client.sub_limit == 100
+        assert sink.acks[0][1] is False  # not counted per request
         wait_until(lambda: sink.quotes)
+        assert client.messages >= 1
     finally:
         client.stop()
 
