@@ -12,9 +12,9 @@ import pytest
 from cmc_mqtt.backoff import Backoff
 from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.config import Settings, parse_settings
+from cmc_mqtt.session import StreamTimings
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.server import Behaviour
-from cmc_mqtt.session import StreamTimings
 
 from .helpers import TEST_API_KEY, Broker, Subscriber
 
