@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cmc_mqtt.simulator import FakeStreamServer  # noqa: E402
+from cmc_mqtt.simulator import FakeStreamServer, Limits  # noqa: E402
 from tests.faultproxy import FaultProxy  # noqa: E402
 from tests.helpers import Broker, retained  # noqa: E402
 
@@ -52,7 +52,8 @@ def main() -> int:
     rng = random.Random(7)
     broker = Broker().start()
     broker_proxy = FaultProxy(broker.port)
-    stream = FakeStreamServer(api_key="soak").start()  # real cadence: 5 s and 15 s
+    # Real cadence (5 s and 15 s); no limits: the soak is about faults and memory, not quotas.
+    stream = FakeStreamServer(api_key="soak", limits=Limits.off()).start()
     stream_proxy = FaultProxy(stream.port)
     workdir = Path(tempfile.mkdtemp(prefix="cmc-soak-"))
     config = workdir / "config.toml"
