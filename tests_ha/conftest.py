@@ -23,8 +23,6 @@ import custom_components  # noqa: F401  (must precede the hass fixture)
 
 pytest_plugins = ["pytest_homeassistant_custom_component"]
 
-HA_RELEASE = tuple(int(part) for part in HA_VERSION.split(".")[:2])
-
 #: How Home Assistant words a deprecated call it found in our integration ("Detected that
 #: custom integration 'cmc_mqtt' calls ..."): logged for custom integrations, never raised.
 OUR_DEPRECATED_CALLS = "integration 'cmc_mqtt'"

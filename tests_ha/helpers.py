@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import (
@@ -22,6 +23,7 @@ from custom_components.cmc_mqtt.const import (
 )
 
 BTC = "sensor.bitcoin_btc_price"
+HA_RELEASE = tuple(int(part) for part in HA_VERSION.split(".")[:2])
 
 
 def mock_entry(

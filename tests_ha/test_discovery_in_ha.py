@@ -6,74 +6,17 @@ nothing is a copy. Home Assistant 2024.3 is the oldest version we support.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
-from cmc_mqtt.coins import coin_info
-from cmc_mqtt.config import HomeAssistantSettings
-from cmc_mqtt.discovery import DiscoveryContext, coin_messages
-from cmc_mqtt.frames import QuoteFrame, parse_frame
-from cmc_mqtt.state import BridgeState, Topics
+from .bridge_messages import discover, last_price, live
+from .helpers import HA_RELEASE, device_with
 
-from .helpers import device_with
-
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
-SESSION = (FIXTURES / "stream-session.jsonl").read_text().splitlines()
 BTC = "sensor.bitcoin_btc_price"
-HA_RELEASE = tuple(int(part) for part in HA_VERSION.split(".")[:2])
 HA_AT_LEAST_2025_10 = HA_RELEASE >= (2025, 10)
-
-
-def fire(hass: HomeAssistant, messages: list[tuple[str, str]]) -> None:
-    """As a broker delivers retained messages when Home Assistant subscribes."""
-    for topic, payload in messages:
-        async_fire_mqtt_message(hass, topic, payload, retain=True)
-
-
-async def live(hass: HomeAssistant, topic: str, payload: str) -> None:
-    """As a broker forwards a publish to an existing subscriber: retain flag cleared."""
-    async_fire_mqtt_message(hass, topic, payload, retain=False)
-    await hass.async_block_till_done()
-
-
-def last_price(cid: int) -> str:
-    """The price text of the coin's last frame in the fixture session."""
-    frames = [parse_frame(line) for line in SESSION]
-    quotes = [f for f in frames if isinstance(f, QuoteFrame) and f.cid == cid]
-    return quotes[-1].texts["p"]
-
-
-def bridge_states(*cids: int) -> list[tuple[str, str]]:
-    """What the bridge publishes after one round of the fixture session for these coins."""
-    state = BridgeState(cids, Topics("cmc"))
-    state.set_stream_online(True)
-    for line in SESSION:
-        frame = parse_frame(line)
-        if isinstance(frame, QuoteFrame) and frame.cid in cids:
-            state.apply_quote(frame)
-    messages: list[tuple[str, str]] = []
-    while batch := state.take_pending():
-        messages.extend(batch)
-    return messages
-
-
-async def discover(hass: HomeAssistant, *cids: int, **ha: object) -> DiscoveryContext:
-    ctx = DiscoveryContext(HomeAssistantSettings(**ha), Topics("cmc"), "1.2.3")  # type: ignore[arg-type]
-    states = dict(bridge_states(*cids))
-    for cid in cids:
-        price = float(states[f"cmc/{cid}/p"])
-        fire(hass, coin_messages(ctx, coin_info(cid), price))
-    await hass.async_block_till_done()
-    fire(hass, list(states.items()))
-    await hass.async_block_till_done()
-    return ctx
 
 
 async def test_sensors_have_the_expected_ids_names_units_and_values(
