@@ -77,7 +77,7 @@ class RestApi:
             if credits:
                 refusal = ledger.charge(credits)
                 if refusal is not None:
-                    self._server.refuse_key(ledger, refusal)
+                    self._server.keys.refuse_key(ledger, refusal)
             return 200, self._envelope(started, credits, data=data)
         except RestError as exc:
             body = self._envelope(started, 0, code=exc.error_code, message=exc.message)

@@ -20,19 +20,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..frames import CHANNEL
+from .accounts import KeyAccounts
 from .behaviour import Behaviour
-from .billing import REFUSAL_MESSAGES, Clock, CreditLedger, utc_now
+from .billing import Clock, CreditLedger, utc_now
 from .catalog import DEFAULT_FIAT_RATES
-from .connection import (
-    CREDITS_CLOSE_CODE,
-    TOO_MANY_CONNECTIONS,
-    ServerConnection,
-    ack,
-    error_frame,
-)
+from .connection import TOO_MANY_CONNECTIONS, ServerConnection, error_frame
 from .limits import Limits, Subscriptions
 from .market import Market, quote_frame
+from .protocol import answer_request
 from .rest import KEY_HEADER, RestApi
 from .wire import (
     OP_BINARY,
@@ -81,9 +76,7 @@ class FakeStreamServer:
         self.fiat_rates = dict(DEFAULT_FIAT_RATES if fiat_rates is None else fiat_rates)
         self.rest = RestApi(self)
         self.rest_requests = 0
-        self._ledgers: dict[str, CreditLedger] = {}
-        self._ledger_lock = threading.Lock()
-        self._refuse_lock = threading.Lock()
+        self.keys = KeyAccounts(lambda: self.limits, clock)
         self.market = market or Market()
         self.fast_interval = fast_interval
         self.slow_interval = slow_interval
@@ -182,48 +175,18 @@ class FakeStreamServer:
         key = key if key is not None else self.api_key
         if key is None:
             raise ValueError("this server accepts any key: say whose ledger")
-        with self._ledger_lock:
-            ledger = self._ledgers.get(key)
-            if ledger is None:
-                ledger = self._ledgers[key] = CreditLedger(lambda: self.limits, self.clock)
-            return ledger
+        return self.keys.ledger(key)
 
     def price_usd(self, cid: int) -> float:
         """The coin's current price in the simulated market."""
         with self._changed:
             return self.market.coin(cid).price
 
-    def refuse_key(self, ledger: CreditLedger, code: str) -> None:
-        """The key's credits are spent: every connection of it gets the error, then a close."""
-        for conn in self.live:
-            if conn.ledger is ledger:
-                self._refuse(conn, code)
-
-    def _refuse(self, conn: ServerConnection, code: str) -> None:
-        with self._refuse_lock:
-            if conn.refused or conn.closed:
-                return
-            conn.refused = True
-        limits = self.limits
-        detail = (
-            f"credit_limit_monthly={limits.monthly_credits:g}"
-            if code == "1010"
-            else f"credit_limit_daily={limits.daily_credits:g}"
-        )
-        conn.send(error_frame(code, "AUTH", REFUSAL_MESSAGES[code], detail))
-        conn.close(CREDITS_CLOSE_CODE, "credits exhausted")
-
     def _deliver(self, conn: ServerConnection, data: bytes, messages: int) -> bool:
         """Send data frames and bill them to the connection's key."""
         if not conn.send_raw(data):
             return False
-        ledger = conn.ledger
-        if ledger is not None:
-            credits = self.limits.credits_per_message * messages
-            conn.bill(messages, credits)
-            refusal = ledger.charge(credits, messages)
-            if refusal is not None:
-                self.refuse_key(ledger, refusal)
+        self.keys.bill(conn, messages, self.limits.credits_per_message * messages)
         return True
 
     def _record(self, data: dict[str, Any]) -> None:
@@ -255,6 +218,7 @@ class FakeStreamServer:
         with self._changed:
             if conn in self._connections:
                 self._connections.remove(conn)
+            self.keys.release(conn)
             self._changed.notify_all()
 
     # --- connections ---------------------------------------------------------------------------
@@ -285,7 +249,7 @@ class FakeStreamServer:
                 elif opcode == OP_PING:
                     conn.send(payload, OP_PONG)
                 elif opcode == OP_TEXT:
-                    self._request(conn, payload)
+                    answer_request(self, conn, payload)
         except (OSError, ConnectionError, HandshakeError):
             pass
         finally:
@@ -321,9 +285,9 @@ class FakeStreamServer:
         ledger = conn.ledger = self.ledger(api_key)
         refusal = ledger.refusal()
         if refusal is not None:
-            self._refuse(conn, refusal)
+            self.keys.refuse(conn, refusal)
             raise HandshakeError("credits exhausted")
-        if not self._admit(conn, ledger):
+        if not self.keys.admit(conn, ledger):
             conn.close(TOO_MANY_CONNECTIONS, "too many connections")  # no JSON error
             raise HandshakeError("too many connections")
         if behaviour.welcome_delay:
@@ -336,22 +300,6 @@ class FakeStreamServer:
             conn.close(behaviour.close_after_welcome)
             raise HandshakeError("closed after welcome")
 
-    def _admit(self, conn: ServerConnection, ledger: CreditLedger) -> bool:
-        """Count the connection against its key's limit, unless that is reached."""
-        limit = self.limits.max_connections
-        with self._changed:
-            if limit is not None:
-                open_ = sum(
-                    1
-                    for c in self._connections
-                    if c.admitted and c.ledger is ledger and not c.closed
-                )
-                if open_ >= limit:
-                    return False
-            conn.admitted = True
-            self._changed.notify_all()
-        return True
-
     def _answer_rest(self, conn: ServerConnection, request_line: str) -> None:
         with self._changed:
             self.rest_requests += 1
@@ -359,110 +307,6 @@ class FakeStreamServer:
             self._stopping.wait(self.behaviour.rest_delay)
         status, body = self.rest.answer(request_line, conn.headers)
         conn.sock.sendall(http_json(status, body))
-
-    def _request(self, conn: ServerConnection, payload: bytes) -> None:
-        try:
-            request = json.loads(payload)
-        except ValueError:
-            request = None
-        if not isinstance(request, dict):
-            conn.send(error_frame("2201", "PROTOCOL", "Invalid message format."))
-            return
-        conn.requests.append(request)
-        request_id = request.get("id")
-        method = request.get("method")
-        behaviour = self.behaviour
-        if behaviour.stalled:
-            return
-        if method == "ping":
-            if behaviour.answer_pings:
-                pong = {"type": "pong", "id": request_id, "code": 0, "ts": _now_ms()}
-                conn.send(json.dumps(pong))
-        elif method in ("subscribe", "unsubscribe"):
-            self._subscription(conn, request, request_id, method)
-        elif method == "unsubscribe_all":
-            with self._changed:
-                conn.subscriptions.clear()
-                self._changed.notify_all()
-            conn.send(json.dumps(ack(request_id, 0, self.limits.sub_limit)))
-        else:
-            conn.send(error_frame("2202", "PROTOCOL", "Unknown method.", request_id=request_id))
-
-    def _subscription(
-        self, conn: ServerConnection, request: dict[str, Any], request_id: Any, method: str
-    ) -> None:
-        if request.get("channel") != CHANNEL:
-            conn.send(error_frame("2301", "PROTOCOL", "Unknown channel.", request_id=request_id))
-            return
-        params = request.get("params")
-        ids = params.get("crypto_ids") if isinstance(params, dict) else None
-        valid = isinstance(ids, list) and all(type(i) is int for i in ids)
-        if method == "subscribe":
-            if self.behaviour.subscribe_error is not None:
-                code = self.behaviour.subscribe_error
-                conn.send(error_frame(code, "AUTH", f"Error {code}.", request_id=request_id))
-                return
-            if not valid:
-                detail = f"Param 'crypto_ids' is required for channel '{CHANNEL}'."
-                conn.send(
-                    error_frame(
-                        "2401", "PROTOCOL", "Missing required param for channel.", detail,
-                        request_id=request_id,
-                    )
-                )  # fmt: skip
-                return
-            self._subscribe(conn, request_id, ids)  # type: ignore[arg-type]  # checked above
-            return
-        if (params is not None and not isinstance(params, dict)) or (ids is not None and not valid):
-            detail = "Param 'crypto_ids' must be a list of integers."
-            conn.send(
-                error_frame("2402", "PROTOCOL", "Invalid param.", detail, request_id=request_id)
-            )
-            return
-        with self._changed:
-            if ids is None:
-                conn.subscriptions.clear()  # no ids: the whole channel
-            else:
-                conn.subscriptions.remove(ids)
-            self._changed.notify_all()
-        conn.send(json.dumps(ack(request_id, conn.sub_count, self.limits.sub_limit)))
-
-    def _subscribe(self, conn: ServerConnection, request_id: Any, ids: list[int]) -> None:
-        """All of the request or, past the limit, none of it (error 2303)."""
-        limits = self.limits
-        with self._changed:
-            subs = conn.subscriptions
-            growth = subs.growth(ids)
-            if subs.count + growth > limits.sub_limit:
-                growth = -1
-            else:
-                duplicate = bool(subs.ids) and set(ids) <= subs.ids
-                subs.add(ids)
-                sub_count = subs.count
-                self._changed.notify_all()
-        if growth < 0:
-            conn.send(
-                error_frame(
-                    "2303", "LIMIT", "Subscription limit reached.",
-                    f"sub_limit={limits.sub_limit}", request_id=request_id,
-                )
-            )  # fmt: skip
-            return
-        for cid in ids:
-            self._schedule_coin(cid)
-        refusal = None
-        if growth and limits.credits_per_subscription and conn.ledger is not None:
-            credits = growth * limits.credits_per_subscription
-            conn.bill(0, credits)
-            refusal = conn.ledger.charge(credits)  # billed before the ack: tests read it after
-        conn.send(json.dumps(ack(request_id, sub_count, limits.sub_limit, duplicate=duplicate)))
-        if refusal is not None and conn.ledger is not None:
-            self.refuse_key(conn.ledger, refusal)
-        if self.behaviour.flood_frames and ids:
-            threading.Thread(
-                target=self._flood, args=(conn, list(ids), self.behaviour.flood_frames),
-                name="fake-stream-flood", daemon=True,
-            ).start()  # fmt: skip
 
     # --- data pushes ---------------------------------------------------------------------------
 
