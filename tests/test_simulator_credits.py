@@ -156,3 +156,17 @@ def test_countdown_reads_like_coinmarketcaps() -> None:
     now = datetime(2026, 5, 28, 4, 4, tzinfo=UTC)
     assert countdown(now, datetime(2026, 6, 1, tzinfo=UTC)) == "In 3 days, 19 hours, 56 minutes"
     assert countdown(now, datetime(2026, 5, 28, 5, 5, tzinfo=UTC)) == "In 1 hour, 1 minute"
+
+
+def test_rest_calls_spend_the_same_credits_as_the_stream(clock: TurnableClock) -> None:
+    server = serve(Limits(monthly_credits=2, credits_per_message=0), clock)
+    try:
+        conn = connect(server)
+        recv_json(conn, "welcome")
+        status, body = rest_get(server, "/v2/tools/price-conversion?amount=1&id=1&convert=EUR,GBP")
+        assert (status, body["status"]["credit_count"]) == (200, 2)
+        frames, code = read_until_close(conn)  # the last credit went on that call
+        assert [f["status"]["error_code"] for f in frames if f["type"] == "error"] == ["1010"]
+        assert code == 1008
+    finally:
+        server.stop()
