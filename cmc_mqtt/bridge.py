@@ -1,20 +1,34 @@
-"""The bridge: owns the stream thread and the MQTT thread, and stops them in the right order."""
+"""The bridge: builds the parts, owns their threads, and stops them in the right order.
+
+Threads: one per stream connection (`cmc-mqtt-stream-N`, owned by the pool), the MQTT thread
+(`cmc-mqtt-publisher`) and the REST worker (`cmc-mqtt-rest`). docs/architecture.md draws them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .backoff import Backoff
+from .bridge_requests import BridgeRequests
+from .coinset import CoinSet, effective_ids
 from .config import Settings
+from .credits import Clock, CreditMeter, Estimate, estimate, fetch_key_info, utc_now
+from .creditwatch import CreditWatch
 from .discovery import DiscoveryContext
 from .displays import Displays
 from .homeassistant import HomeAssistantDiscovery
-from .names import CoinDirectory
+from .names import CoinDirectory, fetch_map
 from .pool import StreamPool
-from .publisher import INFO_INTERVAL_S, MqttPublisher
+from .publisher import INFO_INTERVAL_S, MqttPublisher, PublisherExtension
+from .rest import Cancel, Cancelled, RestError
+from .restworker import RestWorker
 from .session import StreamTimings
 from .state import BridgeState, Topics
 from .statefile import StateFile
 from .sweep import RetainedSweep, sweep_rules
 from .version import VERSION
+
+REST_TIMEOUT_S = 5.0
 
 
 class Bridge:
@@ -27,9 +41,11 @@ class Bridge:
         stream_timings: StreamTimings | None = None,
         mqtt_backoff: Backoff | None = None,
         info_interval: float = INFO_INTERVAL_S,
+        clock: Clock = utc_now,
     ) -> None:
         self.settings = settings
-        ids = settings.stream.crypto_ids
+        self.memory = StateFile(settings.names.cache_dir)
+        ids = effective_ids(settings.stream.crypto_ids, *self.memory.coin_changes())
         self.topics = Topics(settings.mqtt.topic_prefix)
         self.state = BridgeState(
             ids,
@@ -39,26 +55,7 @@ class Bridge:
             deadband=settings.mqtt.deadband,
         )
         self.names = CoinDirectory(settings.names.overrides, settings.names.cache_dir)
-        ctx = DiscoveryContext(settings.homeassistant, self.topics, VERSION)
-        rules = sweep_rules(
-            ctx,
-            self.topics,
-            ids,
-            text_enabled=settings.text.enabled,
-            awtrix_prefixes=tuple(clock.prefix for clock in settings.awtrix),
-        )
-        self.sweep = RetainedSweep(f"{self.topics.prefix}/bridge/sync", rules)
-        self.discovery = HomeAssistantDiscovery(ctx, self.state, self.names)
-        self.displays = Displays(settings, self.state, self.names)
-        self.publisher = MqttPublisher(
-            settings.mqtt,
-            self.state,
-            version=VERSION,
-            backoff=mqtt_backoff,
-            info_interval=info_interval,
-            extensions=[self.sweep, self.discovery, self.displays],
-        )
-        self.memory = StateFile(settings.names.cache_dir)
+        self.rest = RestWorker()
         self.stream = StreamPool(
             settings.stream.url,
             settings.stream.api_key,
@@ -70,25 +67,77 @@ class Bridge:
             layout=self.memory.layout(),
             save_layout=self.memory.set_layout,
         )
+        self.coins = CoinSet(settings.stream.crypto_ids, self.memory, self.state, self.stream)
+        ctx = DiscoveryContext(settings.homeassistant, self.topics, VERSION)
+        rules = sweep_rules(
+            ctx,
+            self.topics,
+            lambda: self.state.crypto_ids,
+            text_enabled=settings.text.enabled,
+            awtrix_prefixes=tuple(clock.prefix for clock in settings.awtrix),
+        )
+        self.sweep = RetainedSweep(f"{self.topics.prefix}/bridge/sync", rules)
+        self.discovery = HomeAssistantDiscovery(ctx, self.state, self.names)
+        self.displays = Displays(settings, self.state, self.names)
+        self.meter = CreditMeter(
+            settings.credits,
+            self.stream.messages,
+            baseline=self._estimate(ids),
+            month_usage=self.memory.month_usage(),
+            save=self.memory.set_month_usage,
+            clock=clock,
+        )
+        self.credit_watch = CreditWatch(
+            f"{self.topics.prefix}/bridge/credits", self.meter, self.stream, self.state
+        )
+        extensions: list[PublisherExtension] = [
+            self.sweep,
+            self.discovery,
+            self.displays,
+            self.credit_watch,
+        ]
+        self.publisher = MqttPublisher(
+            settings.mqtt,
+            self.state,
+            version=VERSION,
+            backoff=mqtt_backoff,
+            info_interval=info_interval,
+            extensions=extensions,
+        )
+        if settings.bridge.allow_requests:
+            self.publisher.extensions.append(
+                BridgeRequests(
+                    self.topics.prefix,
+                    self.coins,
+                    self.state,
+                    run_later=self.rest.schedule,
+                    post=self.publisher.post,
+                    check_ids=self._unknown_ids if settings.names.lookup else None,
+                    check_budget=self._over_budget,
+                )
+            )
+        self.coins.add_listener(self._coins_changed)
+        self.state.info_sources["connections"] = self.stream.connections
+        self.state.info_sources["left_out"] = lambda: list(self.stream.left_out)
 
     def start(self) -> Bridge:
         self.publisher.start()
         self.stream.start()
-        names = self.settings.names
-        if names.lookup:
-            self.names.refresh_in_background(
-                self.settings.stream.api_key, names.rest_url, self.settings.stream.crypto_ids
-            )
+        settings = self.settings
+        if settings.names.lookup:
+            self.rest.schedule(lambda cancel: self._look_up_names(self.state.crypto_ids, cancel))
+            self.rest.schedule(self._check_key, every=settings.credits.key_info_interval)
+        self.rest.start()
         return self
 
     def stop(self) -> list[str]:
-        """Stream first, so the last word on `<prefix>/status` is `offline`; the names lookup
-        is cancelled, not waited for. Returns the names of threads that did not end."""
-        self.names.cancel()
+        """Stream first, so the last word on `<prefix>/status` is `offline`; a REST call in
+        flight is cancelled, not waited for. Returns the names of threads that did not end."""
+        self.rest.cancel()
         ended = {
             "cmc-mqtt-stream": self.stream.stop(timeout=0.6),
             "cmc-mqtt-publisher": self.publisher.stop(timeout=1.2),
-            "cmc-mqtt-names": self.names.join(timeout=0.2),
+            "cmc-mqtt-rest": self.rest.join(timeout=0.2),
         }
         return [name for name, done in ended.items() if not done]
 
@@ -97,3 +146,64 @@ class Bridge:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+    # --- run-time changes ---------------------------------------------------------------------
+
+    def _coins_changed(self, added: tuple[int, ...], removed: tuple[int, ...]) -> None:
+        self.discovery.refresh_all()
+        if removed:
+            self.sweep.rerun()
+        self.meter.set_baseline(self._estimate(self.state.crypto_ids))
+
+    def _estimate(self, ids: Sequence[int]) -> Estimate:
+        return estimate(ids, {cid: self.names.get(cid).rank for cid in ids}, self.settings.credits)
+
+    # --- REST jobs (on the worker's thread) ---------------------------------------------------
+
+    def _look_up_names(self, ids: Sequence[int], cancel: Cancel) -> None:
+        names = self.settings.names
+        self.names.refresh(
+            self.settings.stream.api_key, names.rest_url, ids, REST_TIMEOUT_S, cancel
+        )
+
+    def _check_key(self, cancel: Cancel) -> None:
+        try:
+            self.meter.key = fetch_key_info(
+                self.settings.names.rest_url,
+                self.settings.stream.api_key,
+                timeout=REST_TIMEOUT_S,
+                cancel=cancel,
+            )
+        except Cancelled:
+            return
+        except RestError as exc:
+            self.meter.key_error = str(exc)
+        else:
+            self.meter.key_error = None
+
+    def _unknown_ids(self, ids: list[int], cancel: Cancel) -> list[int] | None:
+        """Ids CoinMarketCap's map does not list; None when the map cannot be asked now."""
+        try:
+            found = fetch_map(
+                self.settings.stream.api_key,
+                self.settings.names.rest_url,
+                set(ids),
+                REST_TIMEOUT_S,
+                cancel,
+            )
+        except (RestError, TypeError):
+            return None
+        self.names.update(found.values())
+        return [cid for cid in ids if cid not in found]
+
+    def _over_budget(self, ids: list[int]) -> str | None:
+        budget = self.settings.credits.monthly_budget
+        if budget is None:
+            return None
+        after = self._estimate([*self.state.crypto_ids, *ids])
+        if after.credits <= budget:
+            return None
+        return (
+            f"with these coins the stream costs about {after.credits:,.0f} credits a month, "
+            f"more than the budget of {budget:,.0f}"
+        )

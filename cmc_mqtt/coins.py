@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 
@@ -12,6 +12,9 @@ class CoinInfo:
     name: str
     symbol: str
     slug: str | None = None
+    #: CoinMarketCap's rank when the REST map told it: the top 500 are pushed every 5 s, the
+    #: rest every 15 s, which is what a coin costs in credits.
+    rank: int | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:

@@ -27,11 +27,16 @@ class HomeAssistantDiscovery:
         self._published: dict[str, str] = {}
         self._coin_inputs: dict[int, tuple[object, ...]] = {}
         self._names_changed = False
+        self._coins_changed = False
         self._next_check = 0.0
         names.add_listener(self._on_names_changed)
 
     def _on_names_changed(self) -> None:
         self._names_changed = True  # picked up by the next tick on the MQTT thread
+
+    def refresh_all(self) -> None:
+        """The coins changed: announce every coin again on the next tick (any thread)."""
+        self._coins_changed = True
 
     def on_connected(self, out: Outbox) -> None:
         out.subscribe(self._ctx.ha.status_topic)
@@ -47,7 +52,10 @@ class HomeAssistantDiscovery:
         return None
 
     def tick(self, now: float, out: Outbox) -> None:
-        if self._names_changed or now >= self._next_check:
+        if self._coins_changed:
+            self._coins_changed = False
+            self._publish(out, force=True)
+        elif self._names_changed or now >= self._next_check:
             self._names_changed = False
             self._next_check = now + PRECISION_CHECK_S
             self._publish(out, force=False)

@@ -45,8 +45,6 @@ class CoinDirectory:
         self._fetched: dict[int, CoinInfo] = {}
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
-        self._cancel = Cancel()
-        self._thread: threading.Thread | None = None
         self._load_cache()
 
     def get(self, coin_id: int) -> CoinInfo:
@@ -74,39 +72,21 @@ class CoinDirectory:
 
     # --- the REST lookup ----------------------------------------------------------------------
 
-    def refresh_in_background(
-        self, api_key: Secret, rest_url: str, ids: Iterable[int], timeout: float = 5.0
-    ) -> threading.Thread:
-        thread = threading.Thread(
-            target=self.refresh,
-            args=(api_key, rest_url, tuple(ids), timeout),
-            name="cmc-mqtt-names",
-            daemon=True,
-        )
-        self._thread = thread
-        thread.start()
-        return thread
-
-    def cancel(self) -> None:
-        """Stop a lookup in flight: its socket is shut down, so its thread ends at once (unless
-        it is still resolving the host name, which nothing can interrupt)."""
-        self._cancel.cancel()
-
-    def join(self, timeout: float) -> bool:
-        """True when no lookup thread is left running."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-            return not thread.is_alive()
-        return True
-
-    def refresh(self, api_key: Secret, rest_url: str, ids: Iterable[int], timeout: float) -> bool:
-        """Fetch names for `ids`; on any failure keep what we have. True when names changed."""
+    def refresh(
+        self,
+        api_key: Secret,
+        rest_url: str,
+        ids: Iterable[int],
+        timeout: float,
+        cancel: Cancel | None = None,
+    ) -> bool:
+        """Fetch names for `ids`; on any failure keep what we have. True when names changed.
+        Runs on the REST worker's thread, never in front of the stream."""
         wanted = set(ids) - set(self._overrides)
         if not wanted:
             return False
         try:
-            found = fetch_map(api_key, rest_url, wanted, timeout, self._cancel)
+            found = fetch_map(api_key, rest_url, wanted, timeout, cancel)
         except Cancelled:
             LOG.debug("coin name lookup cancelled")
             return False
@@ -141,7 +121,7 @@ class CoinDirectory:
             return
         with self._lock:
             coins = [
-                {"id": c.id, "name": c.name, "symbol": c.symbol, "slug": c.slug}
+                {"id": c.id, "name": c.name, "symbol": c.symbol, "slug": c.slug, "rank": c.rank}
                 for c in sorted(self._fetched.values(), key=lambda c: c.id)
             ]
         try:
@@ -189,4 +169,5 @@ def _coin_from(entry: Any) -> CoinInfo | None:
     slug = clean_text(entry.get("slug"), 64)
     if slug is not None and not re.fullmatch(r"[a-z0-9-]+", slug):
         slug = None
-    return CoinInfo(entry["id"], name, symbol, slug)
+    rank = entry.get("rank")
+    return CoinInfo(entry["id"], name, symbol, slug, rank if type(rank) is int else None)

@@ -121,6 +121,33 @@ class StreamPool:
         ended = [session.stop(timeout) for session in sessions]  # every one, no short cut
         return all(ended)
 
+    def pause(self) -> None:
+        """Close every connection (the credit budget is spent); `resume` opens them again with
+        the same layout. Values already published stay retained."""
+        with self._lock:
+            if not self._started:
+                return
+            self._started = False
+            self._saved_layout = self._layout()
+            for session in self._sessions:
+                session.signal_stop()
+            self._retired.extend(self._sessions)
+            self._sessions = []
+            was_online, self._online = self._online, False
+        if was_online:
+            self._set_online(False)
+
+    def resume(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            self._replan(self._saved_layout)
+
+    @property
+    def paused(self) -> bool:
+        return not self._started
+
     # --- what the bridge asks -----------------------------------------------------------------
 
     @property

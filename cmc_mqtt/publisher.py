@@ -55,6 +55,22 @@ class PublisherExtension(Protocol):
     def tick(self, now: float, out: Outbox) -> None: ...
 
 
+class Extension:
+    """A `PublisherExtension` that does nothing until told: subclasses override what they use."""
+
+    def on_connected(self, out: Outbox) -> None:
+        return None
+
+    def on_message(self, topic: str, payload: bytes, retained: bool, out: Outbox) -> None:
+        return None
+
+    def on_batch(self, out: Outbox) -> None:
+        return None
+
+    def tick(self, now: float, out: Outbox) -> None:
+        return None
+
+
 class MqttPublisher:
     """Keeps the broker's retained topics equal to the bridge state, across broker restarts."""
 
@@ -84,6 +100,8 @@ class MqttPublisher:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._wake_flag = False
+        self._posted: list[tuple[str, str, bool]] = []  # from other threads, sent by this one
+        self._posted_lock = threading.Lock()
         self._ready = False
         self._outage_logged = False
         self._info_interval = info_interval
@@ -132,6 +150,19 @@ class MqttPublisher:
             if done:
                 return  # published; or not connected, and the connect publishes everything
         self._signal()
+
+    def post(self, topic: str, payload: str, *, retain: bool = False) -> None:
+        """Publish from any thread: sent by the MQTT thread on its next round (dropped when the
+        broker is away, like any QoS 0 message; retained state is republished on reconnect)."""
+        with self._posted_lock:
+            self._posted.append((topic, payload, retain))
+        self._signal()
+
+    def _send_posted(self) -> None:
+        with self._posted_lock:
+            posted, self._posted = self._posted, []
+        for topic, payload, retain in posted:
+            self.publish(topic, payload, retain=retain)
 
     def _signal(self) -> None:
         """Wake the MQTT thread; cheap when repeated."""
@@ -226,6 +257,8 @@ class MqttPublisher:
             if fd in readable or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
                 client.loop_read()
             self._pump()
+            if self._ready:
+                self._send_posted()
             if self._ready and not client.want_write():
                 self._maybe_publish_info()
                 self._tick()

@@ -73,6 +73,7 @@ class Counters:
     server_errors: int = 0
     reconnects: int = 0
     publishes: int = 0
+    refused_requests: int = 0
 
 
 class Topics:
@@ -120,7 +121,7 @@ class BridgeState:
         changed_only: bool = False,
         deadband: float = 0.0,
     ) -> None:
-        self.crypto_ids: tuple[int, ...] = tuple(crypto_ids)
+        self.crypto_ids: tuple[int, ...] = tuple(dict.fromkeys(crypto_ids))
         self.topics = topics
         self.stale_after = stale_after
         #: publish_mode "changed": a field whose text did not change is not published again,
@@ -137,6 +138,10 @@ class BridgeState:
         self._status_changed = True
         self._last_frame_wall: float | None = None
         self._listeners: list[Callable[[], None]] = []
+        #: Things an operator should know (a budget passed, coins left out), by topic.
+        self._notices: dict[str, str] = {}
+        #: Further parts of `bridge/info`, each computed when the payload is.
+        self.info_sources: dict[str, Callable[[], object]] = {}
 
     def add_listener(self, wake: Callable[[], None]) -> None:
         """`wake` is called (from the stream thread) whenever something new can be taken."""
@@ -210,6 +215,31 @@ class BridgeState:
                     self.counters.reconnects += 1
                 self._ever_online = True
         self._notify()
+
+    def set_coins(self, crypto_ids: Iterable[int]) -> None:
+        """The coins from now on (changed at run time): new ones start empty, removed ones are
+        forgotten with whatever was pending for them; their retained topics are cleared by the
+        sweep, not here."""
+        ids = tuple(dict.fromkeys(crypto_ids))
+        with self._lock:
+            self._quotes = {cid: self._quotes.get(cid) or CoinQuote() for cid in ids}
+            for cid in list(self._pending):
+                if cid not in self._quotes:
+                    del self._pending[cid]
+            self._changed_coins &= set(ids)
+            self.crypto_ids = ids
+
+    def set_notice(self, topic: str, text: str | None) -> None:
+        """Add, replace or (with None) withdraw a notice shown in `bridge/info`."""
+        with self._lock:
+            if text is None:
+                self._notices.pop(topic, None)
+            else:
+                self._notices[topic] = text
+
+    def count_refused_request(self) -> None:
+        with self._lock:
+            self.counters.refused_requests += 1
 
     def count_malformed(self) -> None:
         with self._lock:
@@ -304,10 +334,14 @@ class BridgeState:
                 "server_errors": c.server_errors,
                 "reconnects": c.reconnects,
                 "publishes": c.publishes,
+                "refused_requests": c.refused_requests,
                 "last_frame_time": (
                     time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last)) if last else None
                 ),
+                "notices": sorted(self._notices.values()),
             }
+        for name, source in self.info_sources.items():
+            info[name] = source()
         return json.dumps(info, separators=(",", ":"))
 
     def _status_message(self) -> Message:

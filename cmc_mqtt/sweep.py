@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from paho.mqtt.client import topic_matches_sub
 
@@ -21,6 +22,7 @@ from .publisher import Outbox
 from .state import Topics
 
 LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +32,8 @@ class SweepRule:
 
 
 class RetainedSweep:
-    """Runs once per process, on the first connection that gets as far as the marker."""
+    """Runs on the first connection that gets as far as the marker, and again when the coins
+    change at run time (`rerun`)."""
 
     def __init__(self, sync_topic: str, rules: list[SweepRule]) -> None:
         self._sync_topic = sync_topic
@@ -38,7 +41,12 @@ class RetainedSweep:
         self._token = ""
         self._found: set[str] = set()
         self.done = False
+        self._again = False
         self.cleared: list[str] = []
+
+    def rerun(self) -> None:
+        """Sweep again on the next tick (any thread may ask): removed coins leave no trace."""
+        self._again = True
 
     def on_connected(self, out: Outbox) -> None:
         if self.done or not self._rules:
@@ -67,7 +75,10 @@ class RetainedSweep:
         return None
 
     def tick(self, now: float, out: Outbox) -> None:
-        return None
+        if self._again:
+            self._again = False
+            self.done = False
+            self.on_connected(out)
 
     def _finish(self, out: Outbox) -> None:
         for topic in sorted(self._found):
@@ -84,20 +95,21 @@ class RetainedSweep:
 def sweep_rules(
     ctx: DiscoveryContext | None,
     topics: Topics,
-    coin_ids: tuple[int, ...],
+    coin_ids: Callable[[], tuple[int, ...]],
     *,
     text_enabled: bool = True,
     awtrix_prefixes: tuple[str, ...] = (),
 ) -> list[SweepRule]:
     """What counts as a ghost: configs of our node id this run does not publish, and the
-    retained values of coins no longer configured."""
-    configured = set(coin_ids)
+    retained values of coins not (or no longer) streamed. `coin_ids` is asked each time, as the
+    coins may change while the bridge runs."""
+    configured_now: _PerCoinSet[frozenset[int]] = _PerCoinSet(coin_ids, frozenset)
     rules: list[SweepRule] = []
     coin_status = re.compile(rf"{re.escape(topics.prefix)}/(\d+)/status")
 
     def removed_coin(topic: str) -> list[str]:
         match = coin_status.fullmatch(topic)
-        if match is None or int(match.group(1)) in configured:
+        if match is None or int(match.group(1)) in configured_now():
             return []
         return list(Topics(topics.prefix).coin(int(match.group(1))).values())
 
@@ -108,14 +120,31 @@ def sweep_rules(
 
     def removed_app(topic: str) -> list[str]:
         match = app.fullmatch(topic)
-        return [topic] if match is not None and int(match.group(1)) not in configured else []
+        return [topic] if match is not None and int(match.group(1)) not in configured_now() else []
 
     rules.extend(SweepRule(f"{prefix}/custom/+", removed_app) for prefix in awtrix_prefixes)
     if ctx is not None:
-        wanted = wanted_topics(ctx, coin_ids)
+        wanted_now = _PerCoinSet(coin_ids, lambda ids: wanted_topics(ctx, ids))
 
         def unwanted_config(topic: str) -> list[str]:
-            return [topic] if is_own_config(ctx, topic) and topic not in wanted else []
+            return [topic] if is_own_config(ctx, topic) and topic not in wanted_now() else []
 
         rules.extend(SweepRule(pattern, unwanted_config) for pattern in subscription_patterns(ctx))
     return rules
+
+
+class _PerCoinSet(Generic[T]):
+    """`make(ids)`, made again only when the coin tuple is another object: the sweep asks for
+    every retained topic it finds (130,000 at 10,000 coins) and the coins rarely change."""
+
+    def __init__(self, coin_ids: Callable[[], tuple[int, ...]], make: Callable[..., T]) -> None:
+        self._coin_ids = coin_ids
+        self._make = make
+        self._ids: tuple[int, ...] | None = None
+        self._value: T | None = None
+
+    def __call__(self) -> T:
+        ids = self._coin_ids()
+        if ids is not self._ids or self._value is None:
+            self._ids, self._value = ids, self._make(ids)
+        return self._value

@@ -15,6 +15,8 @@ import pytest
 
 from cmc_mqtt.coins import CoinInfo
 from cmc_mqtt.names import CoinDirectory, clean_text
+from cmc_mqtt.rest import Cancel
+from cmc_mqtt.restworker import RestWorker
 from cmc_mqtt.secret import Secret
 
 from .helpers import TEST_API_KEY, SilentServer, wait_until
@@ -92,10 +94,21 @@ def test_a_failed_lookup_keeps_the_bundled_names(
 def test_a_slow_lookup_gives_up_at_its_timeout(map_server: MapServer, tmp_path: Path) -> None:
     map_server.delay = 3.0
     names = CoinDirectory({}, tmp_path)
-    thread = names.refresh_in_background(Secret(TEST_API_KEY), map_server.url, [777], timeout=0.3)
-    thread.join(timeout=10)
-    assert not thread.is_alive()
-    assert names.get(777).name == "CMC #777"
+    worker = RestWorker()
+    done = threading.Event()
+
+    def lookup(cancel: Cancel) -> None:
+        names.refresh(Secret(TEST_API_KEY), map_server.url, [777], timeout=0.3, cancel=cancel)
+        done.set()
+
+    worker.schedule(lookup)
+    worker.start()
+    try:
+        assert done.wait(10)
+        assert names.get(777).name == "CMC #777"
+    finally:
+        worker.cancel()
+        assert worker.join(5)
 
 
 def test_names_are_cached_for_when_the_api_is_down(map_server: MapServer, tmp_path: Path) -> None:
@@ -147,16 +160,18 @@ def test_stopping_cancels_a_lookup_in_flight(tmp_path: Path) -> None:
     """A lookup waiting on a server that never answers ends when cancelled, not at its
     timeout: a bridge that is stopping must not leave it reading a socket at exit."""
     silent = SilentServer()
+    names = CoinDirectory({}, tmp_path)
+    worker = RestWorker()
+    url = f"http://127.0.0.1:{silent.port}"
+    worker.schedule(
+        lambda cancel: names.refresh(Secret(TEST_API_KEY), url, [777], timeout=60, cancel=cancel)
+    )
+    worker.start()
     try:
-        names = CoinDirectory({}, tmp_path)
-        thread = names.refresh_in_background(
-            Secret(TEST_API_KEY), f"http://127.0.0.1:{silent.port}", [777], timeout=60
-        )
         wait_until(lambda: silent.accepted)
-        assert not names.join(timeout=0.2)  # still waiting for the answer
-        names.cancel()
-        assert names.join(timeout=10)
-        assert not thread.is_alive()
+        assert not worker.join(timeout=0.2)  # still waiting for the answer
+        worker.cancel()
+        assert worker.join(timeout=10)
         assert names.get(777).name == "CMC #777"
     finally:
         silent.close()

@@ -1,0 +1,171 @@
+"""Requests over MQTT, zigbee2mqtt style: `<prefix>/bridge/request/coins/add` (or `/remove`) with
+`{"ids": [...], "transaction": "..."}` changes the coins, and the answer comes on
+`<prefix>/bridge/response/coins/add` with `status` `ok` or `error`, and the transaction echoed.
+
+Anyone who may publish to the broker may send these: `[bridge] allow_requests = false` turns
+them off. A bad request changes nothing, is counted, and is answered with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, Final
+
+from .coinset import CoinSet
+from .publisher import Extension, Outbox
+from .rest import Cancel
+from .state import BridgeState
+
+LOG = logging.getLogger(__name__)
+MAX_IDS_PER_REQUEST: Final = 1000
+MAX_REQUEST_BYTES: Final = 64 * 1024
+ACTIONS: Final = ("add", "remove")
+
+#: Checks ids before they are added: returns the ids CoinMarketCap does not know (or None when
+#: that cannot be told now). Runs on the REST worker, never on the MQTT thread.
+IdCheck = Callable[[list[int], Cancel], list[int] | None]
+#: Whether adding these ids would pass the credit budget; a reason, or None.
+BudgetCheck = Callable[[list[int]], str | None]
+
+
+class RequestError(ValueError):
+    """A request that cannot be carried out; the message is the answer's `error`."""
+
+
+def parse_request(payload: bytes) -> tuple[list[int], Any]:
+    """The ids and the transaction of a request; `RequestError` naming what is wrong."""
+    if len(payload) > MAX_REQUEST_BYTES:
+        raise RequestError(f"bad payload: larger than {MAX_REQUEST_BYTES} bytes")
+    try:
+        body = json.loads(payload)
+    except (ValueError, RecursionError):
+        raise RequestError('bad payload: expected JSON like {"ids": [1, 1027]}') from None
+    if not isinstance(body, dict):
+        raise RequestError('bad payload: expected a JSON object like {"ids": [1, 1027]}')
+    transaction = body.get("transaction")
+    if (transaction is not None and not isinstance(transaction, str | int)) or (
+        isinstance(transaction, str) and len(transaction) > 64
+    ):
+        raise RequestError("bad payload: transaction must be a short string or a number")
+    ids = body.get("ids")
+    if not isinstance(ids, list) or not ids:
+        raise RequestError('bad payload: "ids" must be a list of CoinMarketCap ids')
+    if len(ids) > MAX_IDS_PER_REQUEST:
+        raise RequestError(f"bad payload: at most {MAX_IDS_PER_REQUEST} ids per request")
+    if not all(type(cid) is int and 0 < cid < 2**31 for cid in ids):
+        raise RequestError('bad payload: "ids" must be positive whole numbers')
+    return list(dict.fromkeys(ids)), transaction
+
+
+def _transaction_of(payload: bytes) -> Any:
+    """The transaction of a request that could not be parsed, when it can still be found."""
+    try:
+        body = json.loads(payload[:MAX_REQUEST_BYTES])
+    except (ValueError, RecursionError):
+        return None
+    value = body.get("transaction") if isinstance(body, dict) else None
+    return value if isinstance(value, str | int) else None
+
+
+class BridgeRequests(Extension):
+    """Listens on the request topics and answers on the response topics."""
+
+    def __init__(
+        self,
+        prefix: str,
+        coins: CoinSet,
+        state: BridgeState,
+        *,
+        run_later: Callable[[Callable[[Cancel], object]], None],
+        post: Callable[[str, str], None],
+        check_ids: IdCheck | None = None,
+        check_budget: BudgetCheck | None = None,
+    ) -> None:
+        self._request = f"{prefix}/bridge/request/coins/"
+        self._response = f"{prefix}/bridge/response/coins/"
+        self._coins = coins
+        self._state = state
+        self._run_later = run_later
+        self._post = post
+        self._check_ids = check_ids
+        self._check_budget = check_budget
+        self._bad_logged = False
+
+    def on_connected(self, out: Outbox) -> None:
+        for action in ACTIONS:
+            out.subscribe(self._request + action)
+
+    def on_message(self, topic: str, payload: bytes, retained: bool, out: Outbox) -> None:
+        if not topic.startswith(self._request):
+            return
+        action = topic.removeprefix(self._request)
+        if action not in ACTIONS:
+            return
+        if retained:
+            # A request left retained would be carried out again on every connection.
+            self._refuse(action, RequestError("refused: requests must not be retained"), None)
+            return
+        try:
+            ids, transaction = parse_request(payload)
+        except RequestError as exc:
+            self._refuse(action, exc, _transaction_of(payload))
+            return
+        if action == "add":
+            self._run_later(lambda cancel: self._add(ids, transaction, cancel))
+        else:
+            self._run_later(lambda _cancel: self._remove(ids, transaction))
+
+    # --- carried out on the REST worker, in the order they came ---------------------------------
+
+    def _add(self, ids: list[int], transaction: Any, cancel: Cancel) -> None:
+        known = set(self._coins.ids)
+        new = [cid for cid in ids if cid not in known]
+        if self._check_budget is not None and new:
+            reason = self._check_budget(new)
+            if reason is not None:
+                self._refuse("add", RequestError(f"over budget: {reason}"), transaction)
+                return
+        unknown = self._check_ids(new, cancel) if self._check_ids is not None and new else None
+        if unknown:
+            listed = ", ".join(map(str, unknown))
+            self._refuse("add", RequestError(f"unknown id: {listed}"), transaction)
+            return
+        change = self._coins.add(new)
+        if change.left_out and not change.applied:
+            error = RequestError(
+                "limit reached: no room on this key's connections for "
+                + ", ".join(map(str, change.left_out))
+            )
+            self._refuse("add", error, transaction)
+            return
+        data: dict[str, Any] = {"ids": list(change.applied), "coins": list(self._coins.ids)}
+        if change.left_out:
+            data["left_out"] = list(change.left_out)
+        self._answer("add", {"status": "ok", "data": data}, transaction)
+
+    def _remove(self, ids: list[int], transaction: Any) -> None:
+        change = self._coins.remove(ids)
+        data = {"ids": list(change.applied), "coins": list(self._coins.ids)}
+        self._answer("remove", {"status": "ok", "data": data}, transaction)
+
+    def _refuse(self, action: str, error: RequestError, transaction: Any) -> None:
+        self._state.count_refused_request()
+        if not self._bad_logged:
+            self._bad_logged = True
+            LOG.warning(
+                "refused a request on %s%s (%s); further ones are counted in bridge/info",
+                self._request,
+                action,
+                error,
+            )
+        else:
+            LOG.debug("refused a request on %s%s: %s", self._request, action, error)
+        answer = {"status": "error", "error": str(error), "data": {}}
+        self._answer(action, answer, transaction)
+
+    def _answer(self, action: str, answer: dict[str, Any], transaction: Any) -> None:
+        if transaction is not None:
+            answer["transaction"] = transaction
+        self._post(self._response + action, json.dumps(answer, separators=(",", ":")))
