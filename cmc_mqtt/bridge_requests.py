@@ -101,10 +101,12 @@ class BridgeRequests(Extension):
         if not topic.startswith(self._request):
             return
         action = topic.removeprefix(self._request)
-        if action not in ACTIONS:
+        if action not in ACTIONS or not payload:  # empty: a retained request being cleared
             return
         if retained:
-            # A request left retained would be carried out again on every connection.
+            # A request left retained would be carried out again on every connection: refuse
+            # it, and take it off the broker.
+            out.publish(topic, "", retain=True)
             self._refuse(action, RequestError("refused: requests must not be retained"), None)
             return
         try:
