@@ -26,7 +26,7 @@ COPY --from=build /wheels /tmp/wheels
 RUN python3 -m venv /opt/cmc-mqtt \
     && /opt/cmc-mqtt/bin/pip install --no-cache-dir /tmp/wheels/*.whl \
     && rm -rf /tmp/wheels \
-    && useradd --system --uid 10001 --user-group --home-dir /config --no-create-home \
+    && useradd --uid 10001 --user-group --home-dir /config --no-create-home \
         --shell /usr/sbin/nologin cmc \
     && install -d -o cmc -g cmc -m 0750 /config /var/cache/cmc-mqtt
 
