@@ -32,10 +32,14 @@ class KeyAccounts:
         """Count the connection against its key's limit, unless that is reached."""
         limit = self._limits().max_connections
         with self._lock:
-            open_ = self._open.setdefault(ledger, set())
-            if limit is not None and len(open_) >= limit:
+            # Closed ones are released by the server; pruning here too means a connection
+            # dropped mid-handshake (closed before it was added) can never count for ever.
+            open_ = {c for c in self._open.get(ledger, ()) if not c.closed}
+            if conn.closed or (limit is not None and len(open_) >= limit):
+                self._open[ledger] = open_
                 return False
             open_.add(conn)
+            self._open[ledger] = open_
             conn.admitted = True
         return True
 
