@@ -6,6 +6,7 @@ the stream before the budget is spent and opens it again when the month turns.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Final
 
 from .credits import CreditMeter
@@ -17,6 +18,8 @@ LOG = logging.getLogger(__name__)
 PUBLISH_EVERY_S: Final = 10.0
 ROLL_EVERY_S: Final = 60.0
 BUDGET_NOTICE: Final = "credits"
+#: Seconds of spending the stop leaves before the budget: the next check, and the stop itself.
+STOP_AHEAD_S: Final = 10.0
 
 
 class CreditWatch(Extension):
@@ -30,6 +33,7 @@ class CreditWatch(Extension):
         self._next_publish = 0.0
         self._next_roll = 0.0
         self._last = ""
+        self._last_used = (meter.used(), time.monotonic())
         self.stopped = False
 
     def on_connected(self, out: Outbox) -> None:
@@ -57,9 +61,12 @@ class CreditWatch(Extension):
         budget = meter.prices.monthly_budget
         if budget is None or self.stopped:
             return
+        used, at = meter.used(), time.monotonic()
+        recent = (used - self._last_used[0]) / max(1e-3, at - self._last_used[1])
+        self._last_used = (used, at)
         if meter.prices.on_budget == "stop":
-            # Stop a little before the end: what the stream spends until the next check.
-            margin = meter.rate_per_second() * 2 * ROLL_EVERY_S
+            # Stop ahead of the end by what the stream would spend until it has stopped.
+            margin = max(meter.rate_per_second(), recent) * STOP_AHEAD_S
             if meter.budget_spent(margin):
                 self.stopped = True
                 text = (
