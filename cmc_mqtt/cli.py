@@ -163,27 +163,22 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     for warning in settings.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    from .planning import describe_plan  # noqa: PLC0415 - only this command needs it
+
     print(
         f"{args.config}: OK ({len(settings.stream.crypto_ids)} coins, "
         f"broker {settings.mqtt.host}:{settings.mqtt.port}, prefix {settings.mqtt.topic_prefix!r})"
     )
+    for line in describe_plan(settings):
+        print(line)
     return 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulator import FakeStreamServer  # noqa: PLC0415
-    from .simulator.server import Behaviour  # noqa: PLC0415
+    from .simulator.options import server_from_arguments  # noqa: PLC0415
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    server = FakeStreamServer(
-        args.host,
-        args.port,
-        api_key=args.api_key,
-        fast_interval=args.fast,
-        slow_interval=args.slow,
-        behaviour=Behaviour(flood_frames=args.flood),
-        coins=args.coins,
-    ).start()
+    server = server_from_arguments(args).start()
     LOG.info("fake CoinMarketCap stream on %s (Ctrl-C stops it)", server.url)
     stop = _stop_on_signal()
     try:
@@ -200,17 +195,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo_main(args.port, args.listen, args.duration)
 
 
-def _coin_list(text: str) -> frozenset[int]:
-    try:
-        ids = frozenset(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected ids like 1,1027, got {text!r}") from None
-    if not ids or min(ids) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive ids like 1,1027, got {text!r}")
-    return ids
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, simulator: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cmc-mqtt", description="Live CoinMarketCap prices as retained MQTT topics."
     )
@@ -237,26 +222,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     sim = sub.add_parser("simulate", help="run a fake CoinMarketCap stream server")
-    sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=int, default=8765)
-    sim.add_argument("--api-key", default=None, help="accept only this key (default: any)")
-    sim.add_argument(
-        "--coins",
-        type=_coin_list,
-        default=None,
-        help="quote only these ids, e.g. 1,1027 (default: every id subscribed)",
-    )
-    sim.add_argument("--fast", type=float, default=5.0, help="seconds between pushes, top 500")
-    sim.add_argument("--slow", type=float, default=15.0, help="seconds between pushes, others")
-    sim.add_argument(
-        "--flood", type=int, default=0, help="benchmark: send N frames as fast as they are taken"
-    )
+    if simulator:
+        # Only for this command: the simulator's modules would cost every bridge memory.
+        from .simulator.options import add_simulator_arguments  # noqa: PLC0415
+
+        add_simulator_arguments(sim)
     sim.set_defaults(func=cmd_simulate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(simulator=words[:1] == ["simulate"]).parse_args(words)
     result: int = args.func(args)
     return result
 

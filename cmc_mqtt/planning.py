@@ -1,0 +1,76 @@
+"""What a configuration will do before it runs: which coins, on how many connections, what is
+left out, and what it costs in credits (`cmc-mqtt check-config`)."""
+
+from __future__ import annotations
+
+from .coinset import effective_ids
+from .config import Settings
+from .credits import estimate, fetch_key_info
+from .names import CoinDirectory
+from .pool import DEFAULT_SUB_LIMIT, Limits, format_ids, plan_layout
+from .rest import Cancel, RestError
+from .statefile import StateFile
+
+KEY_INFO_TIMEOUT_S = 5.0
+
+
+def describe_plan(settings: Settings, *, ask_key: bool = True) -> list[str]:
+    """One line each: coins, connections, what is left out, credits, the key's allowance."""
+    lines: list[str] = []
+    configured = settings.stream.crypto_ids
+    added, removed = StateFile(settings.names.cache_dir).coin_changes()
+    ids = effective_ids(configured, added, removed)
+    if added or removed:
+        lines.append(
+            f"coins: {len(configured)} configured, {len(added)} added and {len(removed)} removed "
+            f"over MQTT: {len(ids)} streamed"
+        )
+    limits = Limits(DEFAULT_SUB_LIMIT, settings.stream.max_connections)
+    layout, left_out = plan_layout([], ids, limits)
+    lines.append(
+        f"connections: {len(layout)} of at most {limits.max_connections}, up to "
+        f"{limits.ids_per_connection} coins each (CoinMarketCap's documented limit; the acks "
+        "may allow more)"
+    )
+    if left_out:
+        lines.append(
+            f"limits: {len(left_out)} of {len(ids)} coins do not fit ({limits.max_connections} "
+            f"connections x {limits.ids_per_connection} subscriptions) and are left out: "
+            f"{format_ids(left_out)}"
+        )
+    streamed = [cid for cid in ids if cid not in set(left_out)]
+    names = CoinDirectory(settings.names.overrides, settings.names.cache_dir)
+    ranks = {cid: names.get(cid).rank for cid in streamed}
+    cost = estimate(streamed, ranks, settings.credits)
+    prices = settings.credits
+    price = f"{prices.per_message:g} credits per message"
+    if prices.per_subscription:
+        price += f" + {prices.per_subscription:g} per subscription"
+    lines.append(
+        f"credits: about {cost.credits:,.0f} a month for {cost.coins} coins ({cost.fast} pushed "
+        f"every ~5 s, {cost.coins - cost.fast} every ~15 s; {price}, assumed)"
+    )
+    budget = prices.monthly_budget
+    if budget is not None:
+        verdict = "within it" if cost.credits <= budget else "OVER it"
+        action = "streaming stops" if prices.on_budget == "stop" else "a warning"
+        lines.append(f"budget: {budget:,.0f} credits a month, {verdict} (when passed: {action})")
+    if ask_key and settings.names.lookup:
+        lines.append(_key_line(settings))
+    return lines
+
+
+def _key_line(settings: Settings) -> str:
+    try:
+        key = fetch_key_info(
+            settings.names.rest_url,
+            settings.stream.api_key,
+            timeout=KEY_INFO_TIMEOUT_S,
+            cancel=Cancel(),
+        )
+    except RestError as exc:
+        return f"key: no answer from {settings.names.rest_url}/v1/key/info ({exc})"
+    limit = "?" if key.limit is None else f"{key.limit:,.0f}"
+    used = "?" if key.used is None else f"{key.used:,.0f}"
+    left = "?" if key.left is None else f"{key.left:,.0f}"
+    return f"key: {limit} credits a month, {used} used, {left} left this month"
