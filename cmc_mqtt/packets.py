@@ -1,12 +1,6 @@
-"""QoS 0 PUBLISH packets, encoded by the bridge and handed to paho as one buffer per batch.
+"""QoS 0 PUBLISH packets as MQTT 3.1.1 encodes them (§3.3): no packet id, no properties.
 
-paho's `publish()` builds a message-info object with a lock and a condition of its own for every
-message and queues one packet each, which paho then writes with one system call each. Per quote
-(16 messages) that costs several times the encoding itself, and it was most of the bridge's CPU.
-A QoS 0 packet needs no packet id and no acknowledgement, so the bridge encodes it (MQTT 3.1.1
-§3.3) and queues a whole batch as one buffer on paho's own outgoing queue: paho still writes it,
-in order with everything else it sends, handles partial writes and TLS, and drops it when the
-connection goes. QoS 1 and 2 keep going through `publish()`.
+`mqtt_adapter` hands them to paho as one buffer per batch; nothing else here knows paho.
 """
 
 from __future__ import annotations
@@ -14,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-import paho.mqtt.client as mqtt
-
-_PUBLISH: Final = 0x30
+#: The protocol level these packets are encoded for (MQTT 3.1.1).
+MQTT_LEVEL: Final = 4
+PUBLISH: Final = 0x30
 _RETAIN: Final = 0x01
 
 
@@ -25,7 +19,7 @@ def publish_packet(topic: str, payload: str, *, retain: bool) -> bytes:
     topic_bytes = topic.encode()
     body = payload.encode()
     remaining = 2 + len(topic_bytes) + len(body)
-    header = bytearray((_PUBLISH | _RETAIN if retain else _PUBLISH,))
+    header = bytearray((PUBLISH | _RETAIN if retain else PUBLISH,))
     while True:  # the remaining length: 7 bits a byte, high bit set while more follow
         byte = remaining & 0x7F
         remaining >>= 7
@@ -42,10 +36,3 @@ def publish_batch(messages: Iterable[tuple[str, str]], *, retain: bool) -> bytes
     """Several QoS 0 PUBLISH packets back to back, in order."""
     return b"".join(publish_packet(topic, payload, retain=retain) for topic, payload in messages)
 
-
-def queue_packets(client: mqtt.Client, data: bytes) -> None:
-    """Put encoded PUBLISH packets on paho's outgoing queue; the caller holds the client (one
-    thread at a time) and has checked it is connected. Written by `loop_write()`."""
-    # paho's own queue (private, stable through paho 2.x): the one place that keeps the order
-    # of everything on the socket and resumes a partial write.
-    client._packet_queue(_PUBLISH, data, 0, 0, mqtt.MQTTMessageInfo(0))

@@ -25,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from .backoff import Backoff
 from .config import MqttSettings
-from .packets import publish_batch, publish_packet, queue_packets
+from .mqtt_adapter import PROTOCOL, defer_writes, publish_qos0
 from .state import OFFLINE, BridgeState, Message
 
 LOG = logging.getLogger(__name__)
@@ -289,7 +289,7 @@ class MqttPublisher:
             return
         qos, retain = self._settings.qos, self._settings.retain
         if qos == 0:
-            queue_packets(self._client, publish_batch(messages, retain=retain))
+            publish_qos0(self._client, messages, retain=retain)
         else:
             publish = self._client.publish
             for topic, payload in messages:
@@ -309,7 +309,7 @@ class MqttPublisher:
 
     def publish(self, topic: str, payload: str, *, retain: bool = True) -> None:
         if self._settings.qos == 0:
-            queue_packets(self._client, publish_packet(topic, payload, retain=retain))
+            publish_qos0(self._client, ((topic, payload),), retain=retain)
         else:
             self._client.publish(topic, payload, self._settings.qos, retain)
         self._state.count_publishes(1)
@@ -413,7 +413,7 @@ class MqttPublisher:
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=s.client_id,
-            protocol=mqtt.MQTTv311,
+            protocol=PROTOCOL,
             clean_session=True,
         )
         client.connect_timeout = connect_timeout
@@ -436,13 +436,8 @@ class MqttPublisher:
         client.on_disconnect = self._on_disconnect
         client.on_socket_open = _no_delay
         client.on_message = self._on_message
-        # Registering a write callback makes publish() queue instead of writing per message.
-        client.on_socket_register_write = _no_op
+        defer_writes(client)  # publish() queues; this object's owner thread writes
         return client
-
-
-def _no_op(*_args: Any) -> None:
-    return None
 
 
 def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:

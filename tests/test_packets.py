@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from pytest_mock import MockerFixture
 
+from cmc_mqtt import mqtt_adapter
+from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.packets import publish_batch, publish_packet
+
+from .helpers import Broker, retained
 
 
 def paho_bytes(topic: str, payload: str, retain: bool) -> bytes:
@@ -41,3 +48,27 @@ def test_a_batch_is_its_packets_in_order() -> None:
     assert publish_batch(messages, retain=True) == b"".join(
         paho_bytes(topic, payload, True) for topic, payload in messages
     )
+
+
+def test_the_fast_path_is_checked_against_paho_at_import(mocker: MockerFixture) -> None:
+    assert mqtt_adapter.fast_path  # this paho is the one the adapter knows
+    assert mqtt_adapter._queue_works()
+
+    def changed(self: mqtt.Client, command: int, packet: bytes, mid: int) -> None:
+        raise AssertionError("a check must not call through to a changed internal")
+
+    mocker.patch.object(mqtt.Client, "_packet_queue", changed)
+    assert not mqtt_adapter._queue_works()
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-path", "public-api"])
+def test_both_paths_put_the_same_values_on_the_broker(
+    fast: bool, mocker: MockerFixture, start_bridge: Callable[..., Bridge], broker: Broker
+) -> None:
+    mocker.patch.object(mqtt_adapter, "fast_path", fast)
+    publish = mocker.spy(mqtt.Client, "publish")
+    start_bridge()
+    values = retained(broker, "cmc/+/p", expect=lambda s: {"cmc/1/p", "cmc/1027/p"} <= s.keys())
+    assert all(float(v) > 0 for v in values.values())
+    prices = [c for c in publish.call_args_list if str(c.args[1]).endswith("/p")]
+    assert bool(prices) is not fast  # the fast path never calls publish() for values
