@@ -21,6 +21,7 @@ from typing import Protocol
 import websocket
 from websocket import ABNF
 
+from . import ws_adapter
 from .backoff import Backoff
 from .errors import FrameError, StreamError
 from .frames import DEFAULT_PING_INTERVAL_MS, Ack, ErrorFrame, QuoteFrame, ServerFrame, Welcome
@@ -35,7 +36,6 @@ from .protocol import (
     request,
 )
 from .secret import Secret
-from .ws_adapter import install_read_ahead
 
 LOG = logging.getLogger(__name__)
 
@@ -309,7 +309,7 @@ class StreamSession:
         except (OSError, websocket.WebSocketException) as exc:
             raise StreamError(f"cannot connect: {describe(exc)}") from None
         ws.settimeout(self.timings.recv_timeout)
-        install_read_ahead(ws)
+        ws_adapter.install_read_ahead(ws)
         return ws
 
     def _await_welcome(self, ws: websocket.WebSocket) -> float:

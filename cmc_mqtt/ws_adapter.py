@@ -62,8 +62,8 @@ def _read_ahead_works() -> bool:
 
 
 #: Whether the read-ahead is in use: checked once, at import.
-FAST_PATH: Final = os.environ.get(DISABLE_ENV) != "1" and _read_ahead_works()
-if not FAST_PATH and os.environ.get(DISABLE_ENV) != "1":
+fast_path = os.environ.get(DISABLE_ENV) != "1" and _read_ahead_works()
+if not fast_path and os.environ.get(DISABLE_ENV) != "1":
     LOG.warning(
         "websocket-client %s changed an internal the read-ahead relies on; reading frames "
         "through its public API (correct, but slower)",
@@ -74,7 +74,7 @@ if not FAST_PATH and os.environ.get(DISABLE_ENV) != "1":
 def install_read_ahead(ws: websocket.WebSocket) -> bool:
     """Put the read-ahead under a connected WebSocket; False (and nothing changed) when the
     check at import failed."""
-    if not FAST_PATH:
+    if not fast_path:
         return False
     buffer = ws.frame_buffer
     buffer.recv = ReadAhead(buffer.recv)

@@ -7,7 +7,9 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from pytest_mock import MockerFixture
 
+from cmc_mqtt import ws_adapter
 from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.errors import StreamError
 from cmc_mqtt.frames import Ack, QuoteFrame
@@ -72,9 +74,13 @@ def client_for(
     return session, sink
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["read-ahead", "public-api"])
 def test_subscribes_with_the_key_header_and_pings_on_the_welcome_cadence(
-    stream: FakeStreamServer,
+    stream: FakeStreamServer, fast: bool, mocker: MockerFixture
 ) -> None:
+    assert ws_adapter._read_ahead_works()  # this websocket-client is the one the adapter knows
+    mocker.patch.object(ws_adapter, "fast_path", fast)
+    install = mocker.spy(ws_adapter, "install_read_ahead")
     stream.behaviour.ping_interval_ms = 1000  # clamped minimum
     client, sink = client_for(stream)
     client.start()
@@ -92,6 +98,7 @@ def test_subscribes_with_the_key_header_and_pings_on_the_welcome_cadence(
         assert sink.acks[0][1] is False  # not counted per request
         wait_until(lambda: sink.quotes)
         assert client.messages >= 1
+        assert install.spy_return is fast
     finally:
         client.stop()
 
