@@ -35,4 +35,3 @@ def publish_packet(topic: str, payload: str, *, retain: bool) -> bytes:
 def publish_batch(messages: Iterable[tuple[str, str]], *, retain: bool) -> bytes:
     """Several QoS 0 PUBLISH packets back to back, in order."""
     return b"".join(publish_packet(topic, payload, retain=retain) for topic, payload in messages)
-
