@@ -7,6 +7,7 @@
 #   bash scripts/ha_chroot.sh check            exit 0 if it can run here, else say why (exit 3)
 #   bash scripts/ha_chroot.sh test [ARGS]      build or reuse, then pytest tests_ha/ inside
 #   bash scripts/ha_chroot.sh bump             move the pin to the newest harness release
+#   bash scripts/ha_chroot.sh pinned           say which Home Assistant the pin gives
 #   bash scripts/ha_chroot.sh shell            a shell inside, the sources in /src/cmc-mqtt
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +22,12 @@ MOUNTS=(proc dev/pts) # in mount order; unmounted in reverse
 
 say() { printf '\n== %s\n' "$*"; }
 
+# "Home Assistant 2026.10.4 (pytest-homeassistant-custom-component==0.13.375)" from the pin line
+# `pytest-homeassistant-custom-component==0.13.375  # Home Assistant 2026.10.4`.
+pinned() {
+  sed -n 's/^\(pytest-homeassistant-custom-component==[^ ]*\) *# *\(.*\)$/\2 (\1)/p' "$PIN"
+}
+
 why_not() {
   if [ "$(id -u)" != 0 ]; then
     echo "not root (debootstrap, chroot and mount need root)"
@@ -32,8 +39,14 @@ why_not() {
 }
 
 # Commands inside see nothing of the host's environment (its PIP_* variables name host paths).
-inside() {
-  env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+# `inside` runs one in a subshell; `exec_inside` replaces the calling shell with it, so that in
+# the background (`exec_inside ... &`) $! is the command itself and a signal reaches it.
+inside() (
+  exec_inside "$@"
+)
+
+exec_inside() {
+  exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
     LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive PYTHONDONTWRITEBYTECODE=1 \
     chroot "$CHROOT" "$@"
 }
@@ -48,11 +61,22 @@ unmount_all() {
   done
 }
 
+# A signal stops what runs inside at once (bash would otherwise wait for it), then the EXIT trap
+# unmounts: a run that fails or is stopped leaves no mounts behind.
+CHILD=""
+stop() {
+  if [ -n "$CHILD" ]; then
+    kill "$CHILD" 2>/dev/null || true
+    wait "$CHILD" 2>/dev/null || true
+  fi
+  exit "$1"
+}
+
 mount_all() {
   unmount_all # left by a run that was killed
   trap unmount_all EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
+  trap 'stop 130' INT
+  trap 'stop 143' TERM
   mount -t proc proc "$CHROOT/proc"
   mount --bind /dev/pts "$CHROOT/dev/pts"
 }
@@ -126,14 +150,14 @@ ensure_venv() {
   local want
   want=$(sha256sum <"$PIN" | cut -d' ' -f1)
   if [ -x "$CHROOT$VENV/bin/python" ] && [ "$(cat "$CHROOT$VENV/.pin" 2>/dev/null)" = "$want" ]; then
-    echo "reusing $VENV ($(grep -m1 '^pytest-homeassistant' "$PIN"))"
+    echo "reusing $VENV: $(pinned)"
     return
   fi
-  say "Home Assistant test harness in the chroot ($(grep -m1 '^pytest-homeassistant' "$PIN"))"
+  say "Home Assistant test harness in the chroot: $(pinned)"
   rm -rf "${CHROOT:?}$VENV"
   cp "$PIN" "$CHROOT/tmp/requirements-current.txt"
   inside python3 -m venv "$VENV"
-  inside "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+  inside "$VENV/bin/python" -m pip install -q --no-cache-dir --disable-pip-version-check \
     -r /tmp/requirements-current.txt
   echo "$want" >"$CHROOT$VENV/.pin"
 }
@@ -160,6 +184,9 @@ prepare() {
 }
 
 case "${1:-}" in
+  pinned)
+    pinned
+    ;;
   check)
     reason=$(why_not)
     [ -z "$reason" ] || {
@@ -172,21 +199,34 @@ case "${1:-}" in
     prepare
     ensure_venv
     copy_sources
-    inside sh -c 'cd "$1/tests_ha" && shift && exec "$@"' sh "$SRC" \
+    exec_inside sh -c 'cd "$1/tests_ha" && shift && exec "$@"' sh "$SRC" \
       env PYTHONPATH="$SRC" COVERAGE_FILE=/tmp/.coverage-ha \
-      "$VENV/bin/python" -m pytest -c pytest.ini "$@" .
+      "$VENV/bin/python" -m pytest -c pytest.ini "$@" . &
+    CHILD=$!
+    wait "$CHILD"
     ;;
   bump)
     prepare
-    inside python3 -m venv /tmp/bump-venv
+    inside python3 -m venv --clear /tmp/bump-venv
     newest=$(inside /tmp/bump-venv/bin/python -m pip index versions --disable-pip-version-check \
-      pytest-homeassistant-custom-component 2>/dev/null | sed -n 's/^pytest-homeassistant-custom-component (\(.*\))$/\1/p')
+      pytest-homeassistant-custom-component 2>/dev/null |
+      sed -n 's/^pytest-homeassistant-custom-component (\(.*\))$/\1/p')
     [ -n "$newest" ] || {
       echo "could not find the newest pytest-homeassistant-custom-component" >&2
       exit 1
     }
-    sed -i "s/^pytest-homeassistant-custom-component==.*/pytest-homeassistant-custom-component==$newest/" "$PIN"
-    echo "pinned pytest-homeassistant-custom-component==$newest; run 'bash scripts/ha_chroot.sh test'"
+    # Which Home Assistant it pins: from the wheel's METADATA.
+    rm -rf "$CHROOT/tmp/bump"
+    inside /tmp/bump-venv/bin/python -m pip download -q --no-deps --disable-pip-version-check \
+      -d /tmp/bump "pytest-homeassistant-custom-component==$newest"
+    ha=$(inside /tmp/bump-venv/bin/python -c '
+import glob, re, zipfile
+wheel = zipfile.ZipFile(glob.glob("/tmp/bump/*.whl")[0])
+meta = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+print(re.search(r"^Requires-Dist: homeassistant==(\S+)", wheel.read(meta).decode(), re.M)[1])')
+    line="pytest-homeassistant-custom-component==$newest  # Home Assistant $ha"
+    sed -i "s/^pytest-homeassistant-custom-component==.*/$line/" "$PIN"
+    echo "pinned: $(pinned)"
     ;;
   shell)
     prepare
