@@ -68,6 +68,8 @@ class QuoteFrame:
     ts: int | None
     texts: dict[str, str]
     unknown_keys: tuple[str, ...] = ()
+    #: Fields that were present but implausible, with why: dropped, the others kept.
+    rejected: tuple[tuple[str, str], ...] = ()
 
 
 ServerFrame = Welcome | Ack | Pong | ErrorFrame | QuoteFrame
@@ -122,28 +124,42 @@ def _quote(obj: dict[str, Any]) -> QuoteFrame:
     if type(cid) is not int or not 0 < cid < 2**31:
         raise FrameError(f"bad cid {str(cid)[:40]!r}")
     texts: dict[str, str] = {}
+    rejected: list[tuple[str, str]] = []
     for key, minimum in _FIELD_LIMITS:
         value = data.get(key)
         if value is None:
             continue
-        kind = type(value)
-        if kind is NumberText:
-            text = str.__str__(value)
-        elif kind is int:
-            text = str(value)
+        text, problem = _field_text(value, minimum)
+        if problem is not None:
+            rejected.append((key, problem))
         else:
-            raise FrameError(f"coin {cid} field {key!r} is a {kind.__name__}, not a number")
-        try:
-            number = float(value)
-        except (OverflowError, ValueError):
-            raise FrameError(f"coin {cid} field {key!r} is out of range") from None
-        if not math.isfinite(number):
-            raise FrameError(f"coin {cid} field {key!r} is not finite")
-        if minimum is not None and number < minimum:
-            raise FrameError(f"coin {cid} field {key!r} = {text} is below {minimum:g}")
-        texts[key] = text
+            texts[key] = text
+    if rejected and not texts:
+        key, problem = rejected[0]
+        raise FrameError(f"coin {cid}: no usable field ({key!r} {problem})")
     unknown = tuple(k for k in data if k not in _KNOWN_DATA_KEYS)
-    return QuoteFrame(cid, _opt_int(obj.get("ts")), texts, unknown)
+    return QuoteFrame(cid, _opt_int(obj.get("ts")), texts, unknown, tuple(rejected))
+
+
+def _field_text(value: Any, minimum: float | None) -> tuple[str, str | None]:
+    """A field's exact text, or why it cannot be used (one bad field drops only itself: a
+    wrong market cap must not freeze the coin's price)."""
+    kind = type(value)
+    if kind is NumberText:
+        text = str.__str__(value)
+    elif kind is int:
+        text = str(value)
+    else:
+        return "", f"is a {kind.__name__}, not a number"
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):
+        return "", "is out of range"
+    if not math.isfinite(number):
+        return "", "is not finite"
+    if minimum is not None and number < minimum:
+        return "", f"= {text[:40]} is below {minimum:g}"
+    return text, None
 
 
 def _error(obj: dict[str, Any]) -> ErrorFrame:

@@ -45,6 +45,7 @@ class StreamSink(Protocol):
 
     def apply_quote(self, frame: QuoteFrame) -> bool: ...
     def count_malformed(self) -> None: ...
+    def count_rejected_field(self) -> None: ...
     def count_server_error(self) -> None: ...
 
 
@@ -120,6 +121,7 @@ class StreamSession:
         self._outage_since: float | None = None
         self._malformed_logged = False
         self._unknown_keys_logged: set[str] = set()
+        self._rejected_logged: set[str] = set()
         self._assembler = MessageAssembler()
         # Observable for operators, bridge/info and tests.
         self.attempts = 0
@@ -371,6 +373,17 @@ class StreamSession:
     def _deliver(self, frame: QuoteFrame) -> None:
         if not self._sink.apply_quote(frame):
             LOG.debug("dropped a quote for coin %d, which is not configured", frame.cid)
+        for key, problem in frame.rejected:
+            self._sink.count_rejected_field()
+            if key not in self._rejected_logged:
+                self._rejected_logged.add(key)
+                LOG.warning(
+                    "coin %d: field %r %s; dropped, the coin's other fields are published "
+                    "(further ones are counted in bridge/info)",
+                    frame.cid,
+                    key,
+                    problem,
+                )
         for key in frame.unknown_keys:
             if key not in self._unknown_keys_logged and len(self._unknown_keys_logged) < 32:
                 self._unknown_keys_logged.add(key)

@@ -69,6 +69,7 @@ class CoinQuote:
 class Counters:
     frames: int = 0
     malformed: int = 0
+    rejected_fields: int = 0
     unexpected_coins: int = 0
     server_errors: int = 0
     reconnects: int = 0
@@ -241,6 +242,10 @@ class BridgeState:
         with self._lock:
             self.counters.refused_requests += 1
 
+    def count_rejected_field(self) -> None:
+        with self._lock:
+            self.counters.rejected_fields += 1
+
     def count_malformed(self) -> None:
         with self._lock:
             self.counters.malformed += 1
@@ -330,6 +335,7 @@ class BridgeState:
                 "stream_connected": self._stream_online,
                 "frames": c.frames,
                 "malformed_frames": c.malformed,
+                "rejected_fields": c.rejected_fields,
                 "unexpected_coins": c.unexpected_coins,
                 "server_errors": c.server_errors,
                 "reconnects": c.reconnects,

@@ -250,3 +250,18 @@ def test_a_deadband_holds_back_small_moves_on_the_broker(
     assert json.loads(subscriber.last["cmc/1/json"])["p"] == 100.5  # json has the newest
     stream.send_quote({"cid": 1, "p": 101.2, "vu": 10})  # 1.2 % from the published 100
     subscriber.wait_topic("cmc/1/p", "101.2")
+
+
+def test_an_implausible_field_drops_only_itself(
+    start_bridge: StartBridge, stream: FakeStreamServer, subscriber: Subscriber
+) -> None:
+    """A negative market cap must not freeze the coin's price or take it offline."""
+    start_bridge()
+    subscriber.wait_topic("cmc/1/status", "online")
+    stream.behaviour.push_data = False
+    stream.send_quote({"cid": 1, "p": 123.4567, "mc": -5, "vu": 77})
+    subscriber.wait_topic("cmc/1/p", "123.4567")
+    subscriber.wait_topic("cmc/1/vu", "77")
+    assert subscriber.last.get("cmc/1/mc") != "-5"
+    subscriber.wait_for(lambda last: '"rejected_fields":1' in last.get("cmc/bridge/info", ""))
+    assert subscriber.last["cmc/1/status"] == "online"

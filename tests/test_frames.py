@@ -27,6 +27,12 @@ def data_frame(**fields: object) -> bytes:
     return json.dumps({"type": "data", "channel": CHANNEL, "data": data, "ts": 1}).encode()
 
 
+def only(**fields: object) -> bytes:
+    """A quote whose only field is the one given."""
+    data = {"cid": 1, **fields}
+    return json.dumps({"type": "data", "channel": CHANNEL, "data": data, "ts": 1}).encode()
+
+
 def test_every_fixture_frame_parses_to_its_type() -> None:
     kinds = [type(parse_frame(line)).__name__ for line in SESSION]
     assert kinds[0] == "Welcome"
@@ -109,19 +115,37 @@ HOSTILE: list[tuple[str, bytes]] = [
     ("cid zero", data_frame(cid=0)),
     ("cid negative", data_frame(cid=-1)),
     ("cid huge", data_frame(cid=2**40)),
-    ("price string", data_frame(p="81187.9")),
-    ("price bool", data_frame(p=True)),
-    ("price list", data_frame(p=[1])),
-    ("price object", data_frame(p={"v": 1})),
+    ("price string", only(p="81187.9")),
+    ("price bool", only(p=True)),
+    ("price list", only(p=[1])),
+    ("price object", only(p={"v": 1})),
     ("price NaN", data_frame()[:-1].replace(b"81187.93284788371", b"NaN") + b"}"),
     ("price Infinity", data_frame().replace(b"81187.93284788371", b"Infinity")),
     ("price -Infinity", data_frame().replace(b"81187.93284788371", b"-Infinity")),
     ("price 1e400", data_frame().replace(b"81187.93284788371", b"1e400")),
     ("price huge int", data_frame().replace(b"81187.93284788371", b"1" + b"0" * 400)),
-    ("price negative", data_frame(p=-5.0)),
-    ("volume negative", data_frame(vu=-1)),
-    ("change below -100", data_frame(p24h=-100.5)),
+    ("price negative", only(p=-5.0)),
+    ("volume negative", only(vu=-1)),
+    ("change below -100", only(p24h=-100.5)),
 ]
+
+
+@pytest.mark.parametrize(
+    ("payload", "rejected"),
+    [
+        (data_frame(mc=-5), ("mc", "= -5 is below 0")),
+        (data_frame(vu="12"), ("vu", "is a str, not a number")),
+        (data_frame(p24h=-100.5), ("p24h", "= -100.5 is below -100")),
+        (data_frame(cs=True), ("cs", "is a bool, not a number")),
+    ],
+)
+def test_an_implausible_field_is_dropped_and_the_others_kept(
+    payload: bytes, rejected: tuple[str, str]
+) -> None:
+    frame = parse_frame(payload)
+    assert isinstance(frame, QuoteFrame)
+    assert frame.texts == {"p": "81187.93284788371"}
+    assert frame.rejected == (rejected,)
 
 
 @pytest.mark.parametrize(("case", "payload"), HOSTILE, ids=[c for c, _ in HOSTILE])

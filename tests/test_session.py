@@ -30,6 +30,7 @@ class RecordingSink:
         self.quotes: list[QuoteFrame] = []
         self.online: list[bool] = []
         self.malformed = 0
+        self.rejected = 0
         self.errors = 0
         self.changed = threading.Event()
         self.acks: list[tuple[Ack, bool | None]] = []
@@ -56,6 +57,9 @@ class RecordingSink:
 
     def count_malformed(self) -> None:
         self.malformed += 1
+
+    def count_rejected_field(self) -> None:
+        self.rejected += 1
 
     def count_server_error(self) -> None:
         self.errors += 1
