@@ -119,6 +119,7 @@ class StreamSession:
         self._logged_reasons: set[str] = set()
         self._outage = False
         self._outage_since: float | None = None
+        self._outage_reports = 0
         self._malformed_logged = False
         self._unknown_keys_logged: set[str] = set()
         self._rejected_logged: set[str] = set()
@@ -220,11 +221,26 @@ class StreamSession:
                 LOG.debug("stream still refused (%s)", exc.code)
         else:
             delay = self._backoff.next_delay()
+            now = time.monotonic()
             if not self._outage:
                 self._outage = True
-                self._outage_since = time.monotonic()
+                self._outage_since = now
+                self._outage_reports = 0
                 LOG.warning(
                     "stream connection %d failed: %s; reconnecting with backoff", self.index, exc
+                )
+            elif self._outage_since is not None and now - self._outage_since >= _report_after(
+                self._outage_reports
+            ):
+                # Quiet at the default level, but never silent: about 1, 5, 15 and 60 minutes
+                # into an outage, then hourly.
+                self._outage_reports += 1
+                LOG.info(
+                    "stream connection %d still down after %s: %s; next attempt in %.0f s",
+                    self.index,
+                    _duration(now - self._outage_since),
+                    exc,
+                    delay,
                 )
             else:
                 LOG.debug("stream %d still failing: %s; next attempt in %.1f s", self.index,
@@ -504,3 +520,20 @@ def _limit_in(detail: str) -> int | None:
     """The limit a 2303 error names in its detail (`sub_limit=100`), when it names one."""
     match = re.search(r"sub_limit\s*=\s*(\d{1,7})", detail)
     return int(match.group(1)) if match else None
+
+
+#: Seconds into an outage at which it is reported again, then every hour.
+_OUTAGE_REPORTS = (60.0, 300.0, 900.0, 3600.0)
+
+
+def _report_after(reports_made: int) -> float:
+    if reports_made < len(_OUTAGE_REPORTS):
+        return _OUTAGE_REPORTS[reports_made]
+    return _OUTAGE_REPORTS[-1] * (reports_made - len(_OUTAGE_REPORTS) + 2)
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} min"
+    return f"{seconds / 3600:.1f} h"

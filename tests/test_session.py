@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from pytest_mock import MockerFixture
 
+from cmc_mqtt import session as session_module
 from cmc_mqtt import ws_adapter
 from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.errors import StreamError
@@ -198,3 +199,22 @@ def test_stop_is_prompt_even_while_connecting(stream: FakeStreamServer) -> None:
     client.stop(timeout=1.0)
     assert client._thread is not None
     assert not client._thread.is_alive()
+
+
+def test_a_long_outage_is_reported_at_growing_intervals(
+    stream: FakeStreamServer, mocker: MockerFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    mocker.patch.object(session_module, "_OUTAGE_REPORTS", (0.3, 0.6, 0.9, 1.2))
+    stream.behaviour.subscribe_error = "5001"  # every attempt fails, transiently
+    client, _ = client_for(stream)
+    client.start()
+    try:
+        wait_until(lambda: "still down after" in caplog.text, timeout=10)
+        wait_until(lambda: caplog.text.count("still down after") >= 3, timeout=10)
+    finally:
+        client.stop()
+    reports = [r for r in caplog.records if "still down after" in r.getMessage()]
+    assert all(r.levelno == logging.INFO for r in reports)
+    assert "subscribe refused with error 5001" in reports[0].getMessage()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "failed" in r.message]
+    assert len(warnings) == 1
