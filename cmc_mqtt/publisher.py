@@ -107,6 +107,7 @@ class MqttPublisher:
         self._info_interval = info_interval
         self._last_info = ""
         self._next_info = 0.0
+        self._info_moment = (False, False)  # stream online, any frame yet
         self.connected = threading.Event()  # set while the broker has accepted us
         # The first attempt's outcome: a refused login or an untrusted certificate then is a
         # configuration mistake the CLI reports with exit code 2 instead of retrying forever.
@@ -324,7 +325,13 @@ class MqttPublisher:
         self._state.mark_all_pending()
 
     def _maybe_publish_info(self, *, force: bool = False) -> None:
+        """At most every `info_interval`, and at once when the stream comes or goes or its
+        first frame arrives: what an operator looks at first must not lag behind."""
         now = time.monotonic()
+        moment = (self._state.stream_online, self._state.counters.frames > 0)
+        if moment != self._info_moment:
+            self._info_moment = moment
+            force = True
         if not force and now < self._next_info:
             return
         self._next_info = now + self._info_interval

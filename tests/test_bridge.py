@@ -6,6 +6,7 @@ import json
 import socket
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.fields import FIELD_KEYS
 from cmc_mqtt.simulator import FakeStreamServer
 
+from .conftest import FAST_TIMINGS, make_settings
 from .helpers import FIXTURES, Broker, Subscriber, retained, wait_until
 
 StartBridge = Callable[..., Bridge]
@@ -265,3 +267,17 @@ def test_an_implausible_field_drops_only_itself(
     assert subscriber.last.get("cmc/1/mc") != "-5"
     subscriber.wait_for(lambda last: '"rejected_fields":1' in last.get("cmc/bridge/info", ""))
     assert subscriber.last["cmc/1/status"] == "online"
+
+
+def test_bridge_info_tells_at_once_when_the_stream_is_up_and_data_flows(
+    broker: Broker, stream: FakeStreamServer, subscriber: Subscriber, tmp_path: Path
+) -> None:
+    """Not after the 10 s refresh: an operator looking right after start sees the truth."""
+    settings = make_settings(broker, stream, tmp_path / "cache")
+    with Bridge(settings, stream_timings=FAST_TIMINGS, info_interval=600):
+
+        def flowing(last: dict[str, str]) -> bool:
+            info = json.loads(last.get("cmc/bridge/info", "{}"))
+            return bool(info.get("stream_connected")) and info.get("frames", 0) > 0
+
+        subscriber.wait_for(flowing, timeout=8)
