@@ -4,14 +4,25 @@
 from __future__ import annotations
 
 import argparse
+import json
+import socket
+import ssl
+import struct
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
+import websocket
 
+from cmc_mqtt.frames import CHANNEL
 from cmc_mqtt.simulator import Limits, add_simulator_arguments, server_from_arguments
 from cmc_mqtt.simulator.limits import NO_SUB_LIMIT
 from cmc_mqtt.simulator.options import limits_from_arguments
 
-from .test_simulator import rest_get
+from .helpers import TEST_API_KEY
+from .pki import make_ca, make_cert
+from .test_simulator import recv_json, request, rest_get
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -81,3 +92,77 @@ def test_the_server_is_built_as_the_options_say() -> None:
         assert (status, body["data"]["plan"]["credit_limit_monthly"]) == (200, 10)
     finally:
         server.stop()
+
+
+def test_tls_serves_the_stream_and_rest_with_the_given_certificate(tmp_path: Path) -> None:
+    make_ca(tmp_path, "ca")
+    make_cert(tmp_path, "server", "ca", "IP:127.0.0.1")
+    pem = tmp_path / "server.pem"
+    pem.write_text((tmp_path / "server.crt").read_text() + (tmp_path / "server.key").read_text())
+    server = server_from_arguments(parse("--port", "0", "--tls", str(pem))).start()
+    try:
+        assert server.url.startswith("wss://")
+        assert server.rest_url.startswith("https://")
+        conn = websocket.create_connection(
+            server.url, header=[f"X-CMC_PRO_API_KEY: {TEST_API_KEY}"], timeout=5,
+            sslopt={"ca_certs": str(tmp_path / "ca.crt")},
+        )  # fmt: skip
+        try:
+            assert recv_json(conn)["type"] == "welcome"
+            assert request(conn, 1, "subscribe", [1])["type"] == "ack"
+            assert recv_json(conn, "data")["data"]["cid"] == 1
+        finally:
+            conn.close()
+        trusted = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
+        req = urllib.request.Request(
+            server.rest_url + "/v1/key/info", headers={"X-CMC_PRO_API_KEY": TEST_API_KEY}
+        )
+        with urllib.request.urlopen(req, timeout=5, context=trusted) as response:
+            assert response.status == 200
+        # Really TLS with that certificate: a client that does not trust the CA is refused.
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            urllib.request.urlopen(req, timeout=5, context=ssl.create_default_context())
+    finally:
+        server.stop()
+
+
+def data_segments_received(sock: socket.socket) -> int:
+    """Linux's count of TCP segments with data that arrived on `sock` (`tcpi_data_segs_in`)."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    segments: int = struct.unpack_from("I", info, 152)[0]
+    return segments
+
+
+@pytest.mark.parametrize(("batch", "each_alone"), [("1", True), ("64", False)])
+def test_a_paced_flood_writes_as_many_frames_per_segment_as_told(
+    batch: str, each_alone: bool
+) -> None:
+    frames = 30
+    server = server_from_arguments(
+        parse("--port", "0", "--flood", str(frames), "--flood-rate", "300", "--flood-batch", batch)
+    )
+    server.behaviour.push_data = False  # only the flood: no quotes at the cadence between
+    server.start()
+    try:
+        conn = websocket.create_connection(
+            server.url, header=[f"X-CMC_PRO_API_KEY: {TEST_API_KEY}"], timeout=5
+        )
+        try:
+            recv_json(conn, "welcome")
+            before = data_segments_received(conn.sock)
+            conn.send(json.dumps({"id": 1, "method": "subscribe", "channel": CHANNEL,
+                                  "params": {"crypto_ids": list(range(1, 11))}}))  # fmt: skip
+            recv_json(conn, "ack")
+            for _ in range(frames):
+                recv_json(conn, "data")
+            segments = data_segments_received(conn.sock) - before  # the ack's, then the flood's
+        finally:
+            conn.close()
+    finally:
+        server.stop()
+    # Nagle is off, so each write leaves as its own segment; the receive window is far larger
+    # than the flood, so none are merged however late this test reads them.
+    if each_alone:
+        assert segments >= 1 + frames
+    else:
+        assert segments < frames / 4

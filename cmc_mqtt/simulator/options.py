@@ -8,6 +8,7 @@ with `--no-limits`; given with it, they still apply.
 from __future__ import annotations
 
 import argparse
+import ssl
 from dataclasses import replace
 from typing import Any
 
@@ -72,6 +73,26 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _rate(text: str) -> float:
+    value = _price(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected frames per second above 0, got {text!r}")
+    return value
+
+
+def tls_context(path: str) -> ssl.SSLContext:
+    """A server context from one PEM file holding the certificate chain and the private key."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(path)
+    except OSError as exc:  # ssl.SSLError is one too
+        reason = exc.strerror or exc
+        raise argparse.ArgumentTypeError(
+            f"expected a PEM file with a certificate and its key, {path!r}: {reason}"
+        ) from None
+    return context
+
+
 def add_simulator_arguments(parser: argparse.ArgumentParser) -> None:
     """Add every option of the fake to `parser` (the `simulate` subcommand)."""
     parser.add_argument("--host", default="127.0.0.1")
@@ -87,6 +108,25 @@ def add_simulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--slow", type=float, default=15.0, help="seconds between pushes, others")
     parser.add_argument(
         "--flood", type=int, default=0, help="benchmark: send N frames as fast as they are taken"
+    )
+    parser.add_argument(
+        "--flood-rate",
+        type=_rate,
+        default=0.0,
+        help="benchmark: send the flood at this many frames a second (default: as fast as taken)",
+    )
+    parser.add_argument(
+        "--flood-batch",
+        type=_positive_int,
+        default=64,
+        help="benchmark: flood frames per write (default 64; 1: each frame in its own segment)",
+    )
+    parser.add_argument(
+        "--tls",
+        type=tls_context,
+        default=None,
+        metavar="PEM",
+        help="serve wss:// and https:// with this file's certificate chain and private key",
     )
     parser.add_argument(
         "--rest-delay", type=_price, default=0.0, help="seconds before each REST answer"
@@ -176,7 +216,13 @@ def server_from_arguments(args: argparse.Namespace) -> FakeStreamServer:
         api_key=args.api_key,
         fast_interval=args.fast,
         slow_interval=args.slow,
-        behaviour=Behaviour(flood_frames=args.flood, rest_delay=args.rest_delay),
+        behaviour=Behaviour(
+            flood_frames=args.flood,
+            flood_rate=args.flood_rate,
+            flood_batch=args.flood_batch,
+            rest_delay=args.rest_delay,
+        ),
         coins=args.coins,
         limits=limits_from_arguments(args),
+        tls=args.tls,
     )

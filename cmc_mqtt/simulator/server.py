@@ -15,6 +15,7 @@ import json
 import logging
 import random
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,8 @@ from .wire import (
     OP_TEXT,
     FrameReader,
     HandshakeError,
+    LockedTlsReads,
+    Receiver,
     accept_response,
     encode_frame,
     http_error,
@@ -65,6 +68,7 @@ class FakeStreamServer:
         limits: Limits | None = None,
         clock: Clock = utc_now,
         fiat_rates: dict[str, float] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.api_key = api_key  # None: any non-empty key is accepted
         self.coins = coins  # None: every subscribed id gets quotes; else only these
@@ -74,6 +78,7 @@ class FakeStreamServer:
         self.clock = clock  # now, as an aware datetime: tests turn the day and the month
         #: Units of each currency one US dollar buys, for price conversion; change it freely.
         self.fiat_rates = dict(DEFAULT_FIAT_RATES if fiat_rates is None else fiat_rates)
+        self.tls = tls  # a server context: wss:// and https:// on the same port, as CoinMarketCap
         self.rest = RestApi(self)
         self.rest_requests = 0
         self.keys = KeyAccounts(lambda: self.limits, clock)
@@ -100,12 +105,12 @@ class FakeStreamServer:
 
     @property
     def url(self) -> str:
-        return f"ws://{self.host}:{self.port}/v1"
+        return f"{'wss' if self.tls else 'ws'}://{self.host}:{self.port}/v1"
 
     @property
     def rest_url(self) -> str:
         """Base of the REST endpoints (`{rest_url}/v1/key/info`), on the same port."""
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def __enter__(self) -> FakeStreamServer:
         return self.start()
@@ -240,8 +245,14 @@ class FakeStreamServer:
 
     def _serve(self, conn: ServerConnection) -> None:
         try:
+            source: Receiver = conn.sock
+            if self.tls is not None:  # the TLS handshake on this thread, never in accept
+                conn.sock = tls_sock = self.tls.wrap_socket(conn.sock, server_side=True)
+                # One TLS connection must not be read and written at once (OpenSSL's rule),
+                # and pushes are written from other threads: reads take the send lock.
+                source = LockedTlsReads(tls_sock, conn._lock)
             self._handshake(conn)
-            reader = FrameReader(conn.sock)
+            reader = FrameReader(source)
             while not conn.closed:
                 opcode, payload = reader.read()
                 if opcode == OP_CLOSE:
@@ -311,13 +322,22 @@ class FakeStreamServer:
     # --- data pushes ---------------------------------------------------------------------------
 
     def _flood(self, conn: ServerConnection, ids: list[int], count: int) -> None:
-        """For the benchmark: frames as fast as the client takes them (sendall blocks when it
-        falls behind). A pool of pre-encoded frames is cycled, so the fake's own cost is small."""
+        """For the benchmark: `flood_batch` frames per write, as fast as the client takes them
+        (sendall blocks when it falls behind) or at `flood_rate` frames a second. One frame per
+        write at a rate is how a busy server's frames arrive: each in its own TCP segment
+        (Nagle is off). A pool of pre-encoded frames is cycled, so the fake's own cost is small."""
         pool = [encode_frame(self.market.frame(ids[i % len(ids)], _now_ms()).encode())
                 for i in range(min(count, 4096))]  # fmt: skip
+        per_write = max(1, self.behaviour.flood_batch)
+        rate = self.behaviour.flood_rate
+        started = time.monotonic()
         sent = 0
         while sent < count and not conn.closed:
-            batch = pool[sent % len(pool) : sent % len(pool) + min(64, count - sent)]
+            if rate > 0:
+                ahead = started + sent / rate - time.monotonic()
+                if ahead > 0 and self._stopping.wait(ahead):
+                    break
+            batch = pool[sent % len(pool) : sent % len(pool) + min(per_write, count - sent)]
             if not self._deliver(conn, b"".join(batch), len(batch)):
                 return
             sent += len(batch)

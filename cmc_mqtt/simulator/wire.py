@@ -9,9 +9,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import select
 import socket
+import ssl
 import struct
-from typing import Any, Final
+import threading
+from typing import Any, Final, Protocol
 
 GUID: Final = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_BINARY = 0x0, 0x1, 0x2
@@ -94,10 +97,41 @@ def close_frame(code: int, reason: str = "") -> bytes:
     return encode_frame(struct.pack("!H", code) + reason.encode()[:120], OP_CLOSE)
 
 
+class Receiver(Protocol):
+    def recv(self, size: int, /) -> bytes: ...
+
+
+class LockedTlsReads:
+    """`recv` on a TLS socket that other threads write to under `lock`: it waits for data
+    without the lock, then reads without blocking while holding it, so a read never runs at the
+    same time as a write and never holds the lock while the client is silent."""
+
+    def __init__(self, sock: ssl.SSLSocket, lock: threading.Lock) -> None:
+        self._sock = sock
+        self._lock = lock
+
+    def recv(self, size: int, /) -> bytes:
+        sock = self._sock
+        while True:
+            if not sock.pending():
+                try:
+                    select.select([sock], [], [])
+                except ValueError:  # closed (fd -1) by another thread meanwhile
+                    raise ConnectionError("connection closed") from None
+            with self._lock:
+                sock.setblocking(False)
+                try:
+                    return sock.recv(size)
+                except ssl.SSLWantReadError:  # only part of a TLS record has arrived
+                    continue
+                finally:
+                    sock.setblocking(True)
+
+
 class FrameReader:
     """Reads masked client frames from a blocking socket."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: Receiver) -> None:
         self._sock = sock
         self._buffer = bytearray()
 
