@@ -16,10 +16,11 @@ from .credits import Clock, CreditMeter, Estimate, estimate, fetch_key_info, utc
 from .creditwatch import CreditWatch
 from .discovery import DiscoveryContext
 from .displays import Displays
+from .extension import PublisherExtension
 from .homeassistant import HomeAssistantDiscovery
 from .names import CoinDirectory, fetch_map
 from .pool import StreamPool
-from .publisher import INFO_INTERVAL_S, MqttPublisher, PublisherExtension
+from .publisher import INFO_INTERVAL_S, MqttPublisher
 from .rest import Cancel, Cancelled, RestError
 from .restworker import RestWorker
 from .session import StreamTimings

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from .coinset import CoinSet
-from .publisher import Extension, Outbox
+from .extension import Extension, Outbox
 from .rest import Cancel
 from .state import BridgeState
 

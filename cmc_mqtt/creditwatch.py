@@ -10,8 +10,8 @@ import time
 from typing import Final
 
 from .credits import CreditMeter
+from .extension import Extension, Outbox
 from .pool import StreamPool
-from .publisher import Extension, Outbox
 from .state import BridgeState
 
 LOG = logging.getLogger(__name__)

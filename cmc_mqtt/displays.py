@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from .config import AwtrixSettings, Settings, TextSettings, Throttle
+from .extension import Extension, Outbox
 from .names import CoinDirectory
-from .publisher import Outbox
 from .state import BridgeState
 from .text import TextTemplate
 
@@ -115,7 +115,7 @@ def awtrix_renderer(clock: AwtrixSettings, names: CoinDirectory) -> Renderer:
     return rendered
 
 
-class Displays:
+class Displays(Extension):
     """The display outputs as one publisher extension."""
 
     def __init__(self, settings: Settings, state: BridgeState, names: CoinDirectory) -> None:
@@ -131,9 +131,6 @@ class Displays:
         for output in self.outputs:
             output.reset()
         self._offer(set(self._state.crypto_ids), out)
-
-    def on_message(self, topic: str, payload: bytes, retained: bool, out: Outbox) -> None:
-        return None
 
     def on_batch(self, out: Outbox) -> None:
         changed = self._state.take_changed_coins()

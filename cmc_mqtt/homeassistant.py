@@ -10,16 +10,16 @@ from __future__ import annotations
 import logging
 
 from .discovery import DiscoveryContext, coin_messages, display_precision
+from .extension import Extension, Outbox
 from .fields import FIELDS_BY_KEY
 from .names import CoinDirectory
-from .publisher import Outbox
 from .state import BridgeState
 
 LOG = logging.getLogger(__name__)
 PRECISION_CHECK_S = 10.0
 
 
-class HomeAssistantDiscovery:
+class HomeAssistantDiscovery(Extension):
     def __init__(self, ctx: DiscoveryContext, state: BridgeState, names: CoinDirectory) -> None:
         self._ctx = ctx
         self._state = state
@@ -29,7 +29,12 @@ class HomeAssistantDiscovery:
         self._names_changed = False
         self._coins_changed = False
         self._next_check = 0.0
-        names.add_listener(self._on_names_changed)
+
+    def start(self) -> None:
+        self._names.add_listener(self._on_names_changed)
+
+    def stop(self) -> None:
+        self._names.remove_listener(self._on_names_changed)
 
     def _on_names_changed(self) -> None:
         self._names_changed = True  # picked up by the next tick on the MQTT thread
@@ -47,9 +52,6 @@ class HomeAssistantDiscovery:
             LOG.info("Home Assistant came online; announcing the coins again")
             self._publish(out, force=True)
             out.republish_state()
-
-    def on_batch(self, out: Outbox) -> None:
-        return None
 
     def tick(self, now: float, out: Outbox) -> None:
         if self._coins_changed:

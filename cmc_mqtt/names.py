@@ -57,6 +57,10 @@ class CoinDirectory:
     def add_listener(self, callback: Callable[[], None]) -> None:
         self._listeners.append(callback)
 
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
     def update(self, coins: Iterable[CoinInfo]) -> bool:
         """Merge fetched names; True (and listeners told) when anything changed."""
         changed = False

@@ -18,13 +18,14 @@ import socket
 import ssl
 import threading
 import time
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from .backoff import Backoff
 from .config import MqttSettings
+from .extension import PublisherExtension
 from .mqtt_adapter import PROTOCOL, defer_writes, publish_qos0
 from .state import OFFLINE, BridgeState, Message
 
@@ -34,41 +35,6 @@ SHUTDOWN_FLUSH_S: Final = 0.5
 TICK_INTERVAL_S: Final = 1.0
 #: How long the thread sleeps when nothing happens; new quotes wake it sooner (`wake`).
 IDLE_WAIT_S = 1.0
-
-
-class Outbox(Protocol):
-    """What an extension may do with the broker (always on the MQTT thread)."""
-
-    def publish(self, topic: str, payload: str, *, retain: bool = True) -> None: ...
-    def subscribe(self, topic: str) -> None: ...
-    def unsubscribe(self, topic: str) -> None: ...
-    def republish_state(self) -> None: ...
-
-
-class PublisherExtension(Protocol):
-    """A concern beside the state topics (discovery, cleanup, displays), zigbee2mqtt-style:
-    the constructor stores dependencies, `on_connected` subscribes and publishes."""
-
-    def on_connected(self, out: Outbox) -> None: ...
-    def on_message(self, topic: str, payload: bytes, retained: bool, out: Outbox) -> None: ...
-    def on_batch(self, out: Outbox) -> None: ...
-    def tick(self, now: float, out: Outbox) -> None: ...
-
-
-class Extension:
-    """A `PublisherExtension` that does nothing until told: subclasses override what they use."""
-
-    def on_connected(self, out: Outbox) -> None:
-        return None
-
-    def on_message(self, topic: str, payload: bytes, retained: bool, out: Outbox) -> None:
-        return None
-
-    def on_batch(self, out: Outbox) -> None:
-        return None
-
-    def tick(self, now: float, out: Outbox) -> None:
-        return None
 
 
 class MqttPublisher:
@@ -117,11 +83,13 @@ class MqttPublisher:
         self._awaiting_connack = False  # connected at TCP level, no CONNACK yet
         self._refusal: str | None = None
         self._client = self._make_client(connect_timeout)
-        state.add_listener(self.wake)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        for extension in self.extensions:
+            extension.start()
+        self._state.add_listener(self.wake)
         self._thread = threading.Thread(target=self._run, name="cmc-mqtt-publisher", daemon=True)
         self._thread.start()
 
@@ -134,6 +102,9 @@ class MqttPublisher:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 return False
+        self._state.remove_listener(self.wake)
+        for extension in self.extensions:
+            extension.stop()
         self._wake_r.close()
         self._wake_w.close()
         return True

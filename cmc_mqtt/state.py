@@ -148,6 +148,10 @@ class BridgeState:
         """`wake` is called (from the stream thread) whenever something new can be taken."""
         self._listeners.append(wake)
 
+    def remove_listener(self, wake: Callable[[], None]) -> None:
+        if wake in self._listeners:
+            self._listeners.remove(wake)
+
     def _notify(self) -> None:
         for wake in self._listeners:
             wake()

@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 from paho.mqtt.client import topic_matches_sub
 
 from .discovery import DiscoveryContext, is_own_config, subscription_patterns, wanted_topics
-from .publisher import Outbox
+from .extension import Extension, Outbox
 from .state import Topics
 
 LOG = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class SweepRule:
     ghosts: Callable[[str], list[str]]  # for a found topic: the topics to clear (none if wanted)
 
 
-class RetainedSweep:
+class RetainedSweep(Extension):
     """Runs on the first connection that gets as far as the marker, and again when the coins
     change at run time (`rerun`)."""
 
@@ -70,9 +70,6 @@ class RetainedSweep:
         for rule in self._rules:
             if topic_matches_sub(rule.pattern, topic):
                 self._found.update(rule.ghosts(topic))
-
-    def on_batch(self, out: Outbox) -> None:
-        return None
 
     def tick(self, now: float, out: Outbox) -> None:
         if self._again:

@@ -281,3 +281,12 @@ def test_bridge_info_tells_at_once_when_the_stream_is_up_and_data_flows(
             return bool(info.get("stream_connected")) and info.get("frames", 0) > 0
 
         subscriber.wait_for(flowing, timeout=8)
+
+
+def test_stopping_undoes_what_starting_registered(start_bridge: StartBridge) -> None:
+    bridge = start_bridge()
+    assert bridge.state._listeners == [bridge.publisher.wake]
+    assert bridge.discovery._on_names_changed in bridge.names._listeners
+    bridge.stop()
+    assert bridge.state._listeners == []
+    assert bridge.names._listeners == []
