@@ -7,14 +7,13 @@ suffixes (`1.63T`), percentages get a sign. A missing value shows as a dash, nev
 
 from __future__ import annotations
 
-import math
 import string
 from collections.abc import Callable, Mapping
 from typing import Final
 
 from .coins import CoinInfo
 from .errors import ConfigError
-from .fields import FIELDS, FieldKind
+from .fields import FIELDS, FieldKind, price_precision
 
 MISSING: Final = "\u2013"  # en dash
 UP, DOWN, FLAT = "▲", "▼", "▬"
@@ -23,12 +22,10 @@ _SUFFIXES: Final = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
 
 
 def format_price(value: float) -> str:
-    """`$81,187.93` above a dollar; four significant digits below (`$0.2141`, `$0.00001234`)."""
-    if value >= 1 or value <= 0:
-        return f"${value:,.2f}"
-    decimals = min(12, 3 - math.floor(math.log10(value)))
-    text = f"{value:.{decimals}f}"
-    return f"${value:,.2f}" if float(text) >= 1 else f"${text}"
+    """`$81,187.93` above a dollar; four significant digits below (`$0.2141`, `$0.00001234`):
+    the decimals Home Assistant is told to show (`price_precision`), so both agree."""
+    text = f"{value:,.{price_precision(value)}f}"
+    return f"${value:,.2f}" if value < 1 and float(text) >= 1 else f"${text}"
 
 
 def format_compact(value: float, *, dollars: bool) -> str:

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
+from cmc_mqtt.coins import BUNDLED_COINS
 from cmc_mqtt.fields import FIELD_KEYS, FIELDS, FieldKind, price_precision
+from cmc_mqtt.text import format_price
 
 # The 13 numeric fields of market@crypto_latest_price, as documented.
 PROTOCOL_FIELDS = [
@@ -57,3 +63,29 @@ def test_price_precision_keeps_cents_above_a_dollar_and_digits_below(
     price: float, decimals: int
 ) -> None:
     assert price_precision(price) == decimals
+
+
+def _integration_fields() -> ModuleType:
+    """The integration's own table, loaded from its file: its package imports Home Assistant,
+    the table itself does not."""
+    path = Path(__file__).resolve().parent.parent / "custom_components/cmc_mqtt/fields.py"
+    spec = importlib.util.spec_from_file_location("cmc_mqtt_integration_fields", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while they are made
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_integrations_coin_names_are_the_bundled_table() -> None:
+    known = _integration_fields().KNOWN_COINS
+    assert known == {c.id: (c.name, c.symbol, c.slug) for c in BUNDLED_COINS.values()}
+
+
+@pytest.mark.parametrize("price", [81187.93, 1.0, 0.99996, 0.2141, 0.00001234, 1e-14, 0.0, -1.0])
+def test_the_integration_and_the_ticker_round_prices_alike(price: float) -> None:
+    decimals = _integration_fields().price_precision(price)
+    assert decimals == price_precision(price)
+    if 0 < price < 1 and round(price, decimals) < 1:
+        assert format_price(price) == f"${price:.{decimals}f}"
