@@ -80,12 +80,16 @@ def test_a_bad_value_is_one_line_naming_the_option(
 def test_the_server_is_built_as_the_options_say() -> None:
     args = parse(
         "--port", "0", "--api-key", "k", "--coins", "1,1027", "--fast", "0.5", "--flood", "7",
-        "--rest-delay", "0.01", "--sub-limit", "5", "--monthly-credits", "10",
+        "--rest-delay", "0.01", "--sub-limit", "5", "--monthly-credits", "10", "--no-cadence",
+        "--flood-rate", "50", "--flood-batch", "2",
     )  # fmt: skip
     server = server_from_arguments(args)
     try:
         assert (server.api_key, server.coins, server.fast_interval) == ("k", {1, 1027}, 0.5)
         assert (server.behaviour.flood_frames, server.behaviour.rest_delay) == (7, 0.01)
+        assert (server.behaviour.flood_rate, server.behaviour.flood_batch) == (50, 2)
+        assert not server.behaviour.push_data
+        assert server.url.startswith("ws://")
         assert (server.limits.sub_limit, server.limits.monthly_credits) == (5, 10)
         server.start()
         status, body = rest_get(server, "/v1/key/info", key="k")
@@ -138,11 +142,10 @@ def test_a_paced_flood_writes_as_many_frames_per_segment_as_told(
     batch: str, each_alone: bool
 ) -> None:
     frames = 30
-    server = server_from_arguments(
-        parse("--port", "0", "--flood", str(frames), "--flood-rate", "300", "--flood-batch", batch)
-    )
-    server.behaviour.push_data = False  # only the flood: no quotes at the cadence between
-    server.start()
+    # Only the flood: no quotes at the cadence in between.
+    options = ("--flood", str(frames), "--flood-rate", "300", "--flood-batch", batch)
+    options += ("--no-cadence",)
+    server = server_from_arguments(parse("--port", "0", *options)).start()
     try:
         conn = websocket.create_connection(
             server.url, header=[f"X-CMC_PRO_API_KEY: {TEST_API_KEY}"], timeout=5

@@ -107,6 +107,11 @@ def add_simulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fast", type=float, default=5.0, help="seconds between pushes, top 500")
     parser.add_argument("--slow", type=float, default=15.0, help="seconds between pushes, others")
     parser.add_argument(
+        "--no-cadence",
+        action="store_true",
+        help="send no quotes at the cadence (with --flood: the flood's frames only)",
+    )
+    parser.add_argument(
         "--flood", type=int, default=0, help="benchmark: send N frames as fast as they are taken"
     )
     parser.add_argument(
@@ -217,6 +222,7 @@ def server_from_arguments(args: argparse.Namespace) -> FakeStreamServer:
         fast_interval=args.fast,
         slow_interval=args.slow,
         behaviour=Behaviour(
+            push_data=not args.no_cadence,
             flood_frames=args.flood,
             flood_rate=args.flood_rate,
             flood_batch=args.flood_batch,
