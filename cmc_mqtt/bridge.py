@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .backoff import Backoff
+from .bridge_info import INFO_INTERVAL_S, BridgeInfo
 from .bridge_requests import BridgeRequests
 from .coinset import CoinSet, effective_ids
 from .config import Settings
@@ -20,7 +21,7 @@ from .extension import PublisherExtension
 from .homeassistant import HomeAssistantDiscovery
 from .names import CoinDirectory, fetch_map
 from .pool import StreamPool
-from .publisher import INFO_INTERVAL_S, MqttPublisher
+from .publisher import MqttPublisher
 from .rest import Cancel, Cancelled, RestError
 from .restworker import RestWorker
 from .session import StreamTimings
@@ -91,7 +92,11 @@ class Bridge:
         self.credit_watch = CreditWatch(
             f"{self.topics.prefix}/bridge/credits", self.meter, self.stream, self.state
         )
+        self.info = BridgeInfo(self.state, VERSION, interval=info_interval)
+        self.info.sources["connections"] = self.stream.connections
+        self.info.sources["left_out"] = lambda: list(self.stream.left_out)
         extensions: list[PublisherExtension] = [
+            self.info,
             self.sweep,
             self.discovery,
             self.displays,
@@ -100,9 +105,7 @@ class Bridge:
         self.publisher = MqttPublisher(
             settings.mqtt,
             self.state,
-            version=VERSION,
             backoff=mqtt_backoff,
-            info_interval=info_interval,
             extensions=extensions,
         )
         if settings.bridge.allow_requests:
@@ -118,8 +121,6 @@ class Bridge:
                 )
             )
         self.coins.add_listener(self._coins_changed)
-        self.state.info_sources["connections"] = self.stream.connections
-        self.state.info_sources["left_out"] = lambda: list(self.stream.left_out)
 
     def start(self) -> Bridge:
         self.publisher.start()

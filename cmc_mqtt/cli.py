@@ -142,10 +142,10 @@ def _first_attempt(bridge: Bridge, stop: threading.Event) -> str | None:
     """Wait for the broker's first answer; a refused login or an untrusted certificate is a
     configuration mistake to report, not to retry forever."""
     deadline = time.monotonic() + FIRST_ATTEMPT_WAIT_S
-    while not bridge.publisher.first_attempt.wait(0.1):
+    while not bridge.publisher.diagnosis.first_attempt.wait(0.1):
         if stop.is_set() or time.monotonic() > deadline:
             break
-    return bridge.publisher.fatal_error
+    return bridge.publisher.diagnosis.fatal_error
 
 
 def _stop_all(bridge: Bridge | None, broker: EmbeddedBroker | None) -> None:

@@ -25,12 +25,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from .backoff import Backoff
 from .config import MqttSettings
+from .diagnosis import ConnectionDiagnosis
 from .extension import PublisherExtension
 from .mqtt_adapter import PROTOCOL, defer_writes, publish_qos0
 from .state import OFFLINE, BridgeState, Message
 
 LOG = logging.getLogger(__name__)
-INFO_INTERVAL_S: Final = 10.0
 SHUTDOWN_FLUSH_S: Final = 0.5
 TICK_INTERVAL_S: Final = 1.0
 #: How long the thread sleeps when nothing happens; new quotes wake it sooner (`wake`).
@@ -45,17 +45,14 @@ class MqttPublisher:
         settings: MqttSettings,
         state: BridgeState,
         *,
-        version: str,
         backoff: Backoff | None = None,
         connect_timeout: float = 3.0,
-        info_interval: float = INFO_INTERVAL_S,
         extensions: list[PublisherExtension] | None = None,
     ) -> None:
         self._settings = settings
         self.extensions = list(extensions or [])
         self._next_tick = 0.0
         self._state = state
-        self._version = version
         self._backoff = backoff or Backoff(0.5, 10.0)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,18 +67,10 @@ class MqttPublisher:
         self._posted_lock = threading.Lock()
         self._ready = False
         self._outage_logged = False
-        self._info_interval = info_interval
-        self._last_info = ""
-        self._next_info = 0.0
-        self._info_moment = (False, False)  # stream online, any frame yet
         self.connected = threading.Event()  # set while the broker has accepted us
         # The first attempt's outcome: a refused login or an untrusted certificate then is a
         # configuration mistake the CLI reports with exit code 2 instead of retrying forever.
-        self.first_attempt = threading.Event()
-        self.fatal_error: str | None = None
-        self._ever_connected = False
-        self._awaiting_connack = False  # connected at TCP level, no CONNACK yet
-        self._refusal: str | None = None
+        self.diagnosis = ConnectionDiagnosis(settings)
         self._client = self._make_client(connect_timeout)
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -150,22 +139,18 @@ class MqttPublisher:
         try:
             while not self._stopping.is_set():
                 if self._client.socket() is None:
-                    if self._awaiting_connack:
+                    if self.diagnosis.awaiting_connack:
                         # Closed before the broker accepted us (a refused login, a missing
                         # client certificate): a failed attempt, so back off like one.
-                        self._awaiting_connack = False
-                        if self._refusal is not None:
-                            self._first_failure(self._refusal)  # the broker said no
-                        else:
-                            self._closed_early()  # may be a broker restarting: retry
-                            self.first_attempt.set()
+                        message = self.diagnosis.closed_before_accepted()
+                        if message is not None:
+                            self._log_outage(message)
                         self._stopping.wait(self._backoff.next_delay())
                         continue
                     if not self._connect():
                         self._stopping.wait(self._backoff.next_delay())
                         continue
-                    self._awaiting_connack = True
-                    self._refusal = None
+                    self.diagnosis.connecting()
                 self._service_once()
             self._shutdown()
         except Exception:
@@ -179,26 +164,9 @@ class MqttPublisher:
                 self._ready = False
                 self._client.connect(s.host, s.port, keepalive=s.keepalive)
         except (OSError, ssl.SSLError, ValueError) as exc:
-            message = f"cannot reach MQTT broker {s.host}:{s.port}: {_reason(exc)}"
-            if isinstance(exc, ssl.SSLCertVerificationError):
-                self._first_failure(f"{message}; check mqtt.ca_certs (or mqtt.insecure)")
-            else:
-                self.first_attempt.set()  # unreachable: keep trying (a broker still booting)
-            self._log_outage(message)
+            self._log_outage(self.diagnosis.unreachable(exc))
             return False
         return True
-
-    def _closed_early(self) -> None:
-        s = self._settings
-        message = f"MQTT broker {s.host}:{s.port} closed the connection before accepting it"
-        if s.tls.enabled and s.tls.certfile is None:
-            message += " (does it require a client certificate? see mqtt.certfile/keyfile)"
-        self._log_outage(message)
-
-    def _first_failure(self, message: str) -> None:
-        if not self._ever_connected and not self.first_attempt.is_set():
-            self.fatal_error = message
-        self.first_attempt.set()
 
     def _service_once(self) -> None:
         client = self._client
@@ -232,7 +200,6 @@ class MqttPublisher:
             if self._ready:
                 self._send_posted()
             if self._ready and not client.want_write():
-                self._maybe_publish_info()
                 self._tick()
             if client.want_write():
                 client.loop_write()
@@ -295,22 +262,6 @@ class MqttPublisher:
     def republish_state(self) -> None:
         self._state.mark_all_pending()
 
-    def _maybe_publish_info(self, *, force: bool = False) -> None:
-        """At most every `info_interval`, and at once when the stream comes or goes or its
-        first frame arrives: what an operator looks at first must not lag behind."""
-        now = time.monotonic()
-        moment = (self._state.stream_online, self._state.counters.frames > 0)
-        if moment != self._info_moment:
-            self._info_moment = moment
-            force = True
-        if not force and now < self._next_info:
-            return
-        self._next_info = now + self._info_interval
-        payload = self._state.info_payload(self._version)
-        if force or payload != self._last_info:
-            self._last_info = payload
-            self._client.publish(self._state.topics.info, payload, self._settings.qos, True)
-
     def _shutdown(self) -> None:
         with self._io:
             self._disconnect()
@@ -339,16 +290,9 @@ class MqttPublisher:
         self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any = None
     ) -> None:
         if reason.is_failure:
-            message = (
-                f"MQTT broker {self._settings.host}:{self._settings.port} refused the connection: "
-                f"{reason} (check mqtt.username / mqtt.password)"
-            )
-            self._refusal = message
-            self._log_outage(message)
+            self._log_outage(self.diagnosis.refused(reason))
             return
-        self._awaiting_connack = False
-        self._ever_connected = True
-        self.first_attempt.set()
+        self.diagnosis.accepted()
         self._ready = True
         self._backoff.reset()
         if self._outage_logged:
@@ -360,7 +304,6 @@ class MqttPublisher:
         for extension in self.extensions:
             extension.on_connected(self)
         self._state.mark_all_pending()  # published in bounded batches right after this
-        self._maybe_publish_info(force=True)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         for extension in self.extensions:
@@ -423,15 +366,3 @@ def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
     wait for the broker's delayed ACK (tens of milliseconds) before leaving."""
     with contextlib.suppress(OSError, AttributeError):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate not trusted ({exc.verify_message})"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return "timed out"
-    if isinstance(exc, socket.gaierror):
-        return "unknown host"
-    return exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)

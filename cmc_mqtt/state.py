@@ -13,29 +13,24 @@ the values themselves.
 from __future__ import annotations
 
 import itertools
-import json
-import math
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from .fields import FIELD_KEYS, FIELDS, FieldKind
+from .deadband import Deadband
+from .fields import FIELD_KEYS
 from .frames import QuoteFrame
+from .topics import OFFLINE, ONLINE, Message, Topics, quote_json
 
-ONLINE: Final = "online"
-OFFLINE: Final = "offline"
-
-Message = tuple[str, str]
+__all__ = ["OFFLINE", "ONLINE", "BridgeState", "CoinQuote", "Message", "Topics"]
 
 _FIELD_INDEX: Final = {key: index for index, key in enumerate(FIELD_KEYS)}
 _PRICE: Final = _FIELD_INDEX["p"]
 #: Pending bits: one per field (in table order), then the coin's status.
 STATUS_BIT: Final = 1 << len(FIELD_KEYS)
 ALL_FIELD_BITS: Final = STATUS_BIT - 1
-_JSON_KEYS: Final = tuple(f'"{key}":' for key in FIELD_KEYS)
-_PERCENT: Final = tuple(f.kind is FieldKind.PERCENT for f in FIELDS)
 
 
 @dataclass(slots=True)
@@ -48,6 +43,11 @@ class CoinQuote:
     online: bool = False  # data fresher than `stale_after`
     #: With a deadband: the value each field topic was last given, what a move is measured from.
     published: list[float | None] | None = None
+
+    def last_published(self) -> list[float | None]:
+        if self.published is None:
+            self.published = [None] * len(FIELD_KEYS)
+        return self.published
 
     def known_bits(self) -> int:
         bits = 0
@@ -77,39 +77,6 @@ class Counters:
     refused_requests: int = 0
 
 
-class Topics:
-    """Every topic name the bridge writes: none comes from stream text, only the numeric id."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.status = f"{prefix}/status"
-        self.info = f"{prefix}/bridge/info"
-
-    def coin_base(self, coin_id: int) -> str:
-        """`<prefix>/<id>/`; a topic is this plus a field key, `json`, `status` or `text`."""
-        return f"{self.prefix}/{coin_id}/"
-
-    def coin(self, coin_id: int) -> dict[str, str]:
-        """Field key (and "json", "status", "text") -> topic for one coin."""
-        base = self.coin_base(coin_id)
-        topics = {key: base + key for key in FIELD_KEYS}
-        for extra in ("json", "status", "text"):
-            topics[extra] = base + extra
-        return topics
-
-
-def quote_json(coin_id: int, quote: CoinQuote) -> str:
-    """All last good fields plus `cid` and `ts`, written from exact texts (no float rounding)."""
-    parts = [f'"cid":{coin_id}']
-    parts.extend(
-        label + text
-        for label, text in zip(_JSON_KEYS, quote.texts, strict=True)
-        if text is not None
-    )
-    parts.append(f'"ts":{quote.ts if quote.ts is not None else "null"}')
-    return "{" + ",".join(parts) + "}"
-
-
 class BridgeState:
     """Written by the stream thread, taken from by whichever thread publishes."""
 
@@ -128,7 +95,7 @@ class BridgeState:
         #: publish_mode "changed": a field whose text did not change is not published again,
         #: nor (with a deadband) one that moved less than `deadband` percent (or points).
         self.changed_only = changed_only or deadband > 0
-        self.deadband = deadband
+        self._deadband = Deadband(deadband) if deadband > 0 else None
         self.counters = Counters()
         self._lock = threading.Lock()
         self._quotes: dict[int, CoinQuote] = {cid: CoinQuote() for cid in self.crypto_ids}
@@ -141,8 +108,6 @@ class BridgeState:
         self._listeners: list[Callable[[], None]] = []
         #: Things an operator should know (a budget passed, coins left out), by topic.
         self._notices: dict[str, str] = {}
-        #: Further parts of `bridge/info`, each computed when the payload is.
-        self.info_sources: dict[str, Callable[[], object]] = {}
 
     def add_listener(self, wake: Callable[[], None]) -> None:
         """`wake` is called (from the stream thread) whenever something new can be taken."""
@@ -167,11 +132,12 @@ class BridgeState:
                 return False
             texts = quote.texts
             bits = 0
-            changed_only, deadband = self.changed_only, self.deadband
+            changed_only, deadband = self.changed_only, self._deadband
             for key, text in frame.texts.items():
                 index = _FIELD_INDEX[key]
                 if not changed_only or (
-                    texts[index] != text and (not deadband or self._moved(quote, index, text))
+                    texts[index] != text
+                    and (deadband is None or deadband.moved(quote.last_published(), index, text))
                 ):
                     bits |= 1 << index
                 texts[index] = text  # held back or not, the newest value for json and displays
@@ -189,24 +155,6 @@ class BridgeState:
                 self._changed_coins.add(frame.cid)
         if bits:
             self._notify()
-        return True
-
-    def _moved(self, quote: CoinQuote, index: int, text: str) -> bool:
-        """Whether a field moved by at least the deadband since its topic was last given a
-        value: percent for amounts, percentage points for fields that are percentages."""
-        published = quote.published
-        if published is None:
-            published = quote.published = [None] * len(FIELD_KEYS)
-        value = float(text)
-        last = published[index]
-        if last is not None:
-            if _PERCENT[index]:
-                step = abs(value - last)
-            else:
-                step = abs(value / last - 1) * 100 if last else (math.inf if value else 0.0)
-            if step < self.deadband:
-                return False
-        published[index] = value
         return True
 
     def set_stream_online(self, online: bool) -> None:
@@ -305,7 +253,7 @@ class BridgeState:
                 text = texts[index]
                 if bits >> index & 1 and text is not None:
                     out.append((base + key, text))
-            out.append((base + "json", quote_json(cid, quote)))
+            out.append((base + "json", quote_json(cid, quote.texts, quote.ts)))
         if bits & STATUS_BIT:
             out.append((base + "status", ONLINE if quote.online else OFFLINE))
 
@@ -329,12 +277,12 @@ class BridgeState:
         with self._lock:
             self.counters.publishes += count
 
-    def info_payload(self, version: str) -> str:
+    def info_fields(self) -> dict[str, object]:
+        """The state's part of `bridge/info`: counters, stream status, notices."""
         with self._lock:
             c = self.counters
             last = self._last_frame_wall
-            info = {
-                "version": version,
+            return {
                 "crypto_ids": list(self.crypto_ids),
                 "stream_connected": self._stream_online,
                 "frames": c.frames,
@@ -350,9 +298,6 @@ class BridgeState:
                 ),
                 "notices": sorted(self._notices.values()),
             }
-        for name, source in self.info_sources.items():
-            info[name] = source()
-        return json.dumps(info, separators=(",", ":"))
 
     def _status_message(self) -> Message:
         return (self.topics.status, ONLINE if self._stream_online else OFFLINE)

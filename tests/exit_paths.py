@@ -45,10 +45,10 @@ RUN_CLI = (
 )
 #: A start-up step that fails after the stream and MQTT threads started.
 FAIL_AT_START_UP = (
-    "import cmc_mqtt.names as names\n"
+    "import cmc_mqtt.restworker as restworker\n"
     "def refuse(*_a, **_k):\n"
     '    raise RuntimeError("can\'t start new thread")\n'
-    "names.CoinDirectory.refresh_in_background = refuse\n"
+    "restworker.RestWorker.start = refuse\n"
 )
 LINGERING = "LINGERING THREADS AT FINALIZATION"
 

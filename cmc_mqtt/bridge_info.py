@@ -1,0 +1,59 @@
+"""`<prefix>/bridge/info`: what an operator looks at first. Published on every connection, at
+once when the stream comes or goes or its first frame arrives, else at most every 10 s when it
+changed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Final
+
+from .extension import Extension, Outbox
+from .state import BridgeState
+
+INFO_INTERVAL_S: Final = 10.0
+
+
+class BridgeInfo(Extension):
+    def __init__(
+        self, state: BridgeState, version: str, *, interval: float = INFO_INTERVAL_S
+    ) -> None:
+        self._state = state
+        self._version = version
+        self._interval = interval
+        #: Further parts of the payload, each computed when it is built (connections, …).
+        self.sources: dict[str, Callable[[], object]] = {}
+        self._last = ""
+        self._next = 0.0
+        self._moment = (False, False)  # stream online, any frame yet
+
+    def payload(self) -> str:
+        info: dict[str, object] = {"version": self._version, **self._state.info_fields()}
+        for name, source in self.sources.items():
+            info[name] = source()
+        return json.dumps(info, separators=(",", ":"))
+
+    def on_connected(self, out: Outbox) -> None:
+        self._publish(out, force=True)
+
+    def on_batch(self, out: Outbox) -> None:
+        self._publish(out, force=False)
+
+    def tick(self, now: float, out: Outbox) -> None:
+        self._publish(out, force=False)
+
+    def _publish(self, out: Outbox, *, force: bool) -> None:
+        now = time.monotonic()
+        moment = (self._state.stream_online, self._state.counters.frames > 0)
+        if moment != self._moment:
+            self._moment = moment
+            force = True
+        if not force and now < self._next:
+            return
+        self._next = now + self._interval
+        payload = self.payload()
+        if force or payload != self._last:
+            self._last = payload
+            out.publish(self._state.topics.info, payload, retain=True)
