@@ -1,7 +1,9 @@
 """An MQTT broker inside the bridge's process, for the demo and for people without a broker.
 
 amqtt (an optional extra: `pip install 'cmc-mqtt[demo]'`) runs on its own thread and event
-loop. When a broker already answers on the port, the caller uses that one instead.
+loop, corrected where it departs from MQTT (conforming_broker.py; tests/test_broker_conformance.py
+runs the same cases against it and mosquitto). When a broker already answers on the port, the
+caller uses that one instead.
 """
 
 from __future__ import annotations
@@ -49,16 +51,16 @@ class EmbeddedBroker:
 
     def start(self, timeout: float = 10.0) -> EmbeddedBroker:
         try:
-            from amqtt.broker import Broker  # noqa: PLC0415 - an optional extra
+            from .conforming_broker import ConformingBroker  # noqa: PLC0415 - an optional extra
         except ImportError:
             raise CmcMqttError(
                 "the embedded MQTT broker needs the optional extra: pip install 'cmc-mqtt[demo]'"
             ) from None
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            "plugins": {
-                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
-            },
+            # Everyone may connect (the listener's address is the access control), and no
+            # other plugin: no $SYS topics, no persistence.
+            "plugins": {"cmc_mqtt.conforming_broker.OpenAuth": {}},
         }
         # amqtt narrates every step at INFO (through `transitions` too) and logs a failed start
         # with a traceback; the bridge's log says what matters in its own words.
@@ -74,7 +76,7 @@ class EmbeddedBroker:
             asyncio.set_event_loop(loop)
             try:
                 # Built on its own thread: amqtt's constructor needs that thread's event loop.
-                self._broker = Broker(config, loop=loop)
+                self._broker = ConformingBroker(config, loop=loop)
                 loop.run_until_complete(self._broker.start())
             except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
                 failure.append(exc)
