@@ -1,11 +1,16 @@
 """cmc-mqtt benchmark: the bridge measured against the limit of the stack it is built on.
 
-    .venv/bin/python bench/run.py            # full run, a few minutes
+    .venv/bin/python bench/run.py            # full run, about 11 minutes on 2 cores
     .venv/bin/python bench/run.py --quick    # seconds; the test suite runs this so it cannot rot
 
 Everything runs on this machine in separate processes: mosquitto, the simulator
 (`cmc-mqtt simulate`), the bridge (`cmc-mqtt run`), and a subscriber in this process. Prints one
 table and writes it as JSON to bench/results/latest.json. It asserts nothing; it reports.
+
+The simulator holds every key to CoinMarketCap's limits (100 ids a connection, 10 connections).
+Scenarios that measure one connection carrying more than 100 coins run it with `--no-limits`
+and the bridge with `max_connections = 1`: the first ack then says `sub_limit` 1,000,000, and
+the bridge moves every coin onto that one connection (bridge/info is read back to show it).
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cmc_mqtt.frames import CHANNEL, parse_frame  # noqa: E402
-from cmc_mqtt.simulator import FakeStreamServer, Market  # noqa: E402
-from tests.helpers import Broker, free_port, wait_until  # noqa: E402
+from cmc_mqtt.simulator import Behaviour, FakeStreamServer, Market  # noqa: E402
+from cmc_mqtt.ws_adapter import DISABLE_ENV  # noqa: E402
+from tests.helpers import Broker, free_port, retained, wait_until  # noqa: E402
 
 FIELDS = ("p", "vu", "mc", "cs", "p24h", "p7d", "p30d", "p60d", "p3m", "p1y", "pytd", "pall",
           "fdv24h")  # fmt: skip
@@ -77,6 +85,7 @@ class Counter:
 
     def __init__(self, port: int, topic: str = "cmc/#") -> None:
         self.count = 0
+        self.coins: set[bytes] = set()  # the `.../json` topics seen: one per coin
         self.latencies: list[float] = []
         self.first_at: float | None = None
         self.last_at = 0.0
@@ -140,11 +149,18 @@ class Counter:
         self.last_at = mono
         topic = packet[2 : 2 + topic_len]
         if topic.endswith(b"/json"):
+            self.coins.add(topic)
             ts = json.loads(packet[start:]).get("ts")
             if ts:
                 self.latencies.append(now * 1000 - ts)
         if self.target and self.count >= self.target:
             self.done.set()
+
+    def started(self) -> bool:
+        return self.first_at is not None
+
+    def has_values_of(self, coins: int) -> bool:
+        return len(self.coins) >= coins
 
     def close(self) -> None:
         self._running = False
@@ -153,20 +169,82 @@ class Counter:
         self._sock.close()
 
 
+@dataclass(frozen=True)
+class Tls:
+    """A self-signed CA and a server certificate for 127.0.0.1 that it signed."""
+
+    ca: Path
+    pem: Path  # the server's certificate and key, for `cmc-mqtt simulate --tls`
+
+
+def make_tls(directory: Path) -> Tls:
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True,
+                       timeout=60)  # fmt: skip
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", "ca.key",
+            "-out", "ca.crt", "-subj", "/CN=cmc-mqtt bench CA",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
+    (directory / "server.ext").write_text(
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
+        "extendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\n"
+    )
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out",
+            "server.csr", "-subj", "/CN=127.0.0.1")  # fmt: skip
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-out", "server.crt",
+            "-extfile", "server.ext")  # fmt: skip
+    pem = directory / "server.pem"
+    pem.write_text((directory / "server.crt").read_text() + (directory / "server.key").read_text())
+    return Tls(directory / "ca.crt", pem)
+
+
+def bridge_env(tls: Tls | None = None, *, fast_path: bool = True) -> dict[str, str]:
+    """The bridge's environment. A self-signed CA is trusted the way a user would do it, with
+    no bridge setting: websocket-client reads WEBSOCKET_CLIENT_CA_BUNDLE, and the REST calls'
+    default context reads SSL_CERT_FILE. Without the fast path both adapters (websocket-client
+    and paho) use the dependencies' public APIs only."""
+    env = {k: v for k, v in os.environ.items() if k != DISABLE_ENV}
+    if tls is not None:
+        env["WEBSOCKET_CLIENT_CA_BUNDLE"] = env["SSL_CERT_FILE"] = str(tls.ca)
+    if not fast_path:
+        env[DISABLE_ENV] = "1"
+    return env
+
+
+#: `cmc-mqtt` itself, with one difference: the fast-path switch is read when the adapters are
+#: imported and then taken out of the environment, because the configuration reads every
+#: CMC_MQTT_* variable as an option and refuses this one ("unknown section 'no'").
+LAUNCH = f"import os; from cmc_mqtt import cli; os.environ.pop({DISABLE_ENV!r}, None); cli.entry()"
+
+
 @contextmanager
 def bridge_process(
-    port: int, url: str, coins: int, mqtt_extra: str = ""
+    port: int,
+    url: str,
+    coins: int,
+    mqtt_extra: str = "",
+    *,
+    cmc_extra: str = "",
+    prefix: str = "cmc",
+    env: dict[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
+    rest_url = "http" + url.removesuffix("/v1")[2:]  # the simulator answers REST on its port
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.toml"
         config.write_text(
-            f'[cmc]\napi_key = "bench"\nurl = "{url}"\ncrypto_ids = {list(range(1, coins + 1))}\n'
-            f'lookup_names = false\ncache_dir = "{tmp}"\n'
-            f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nclient_id = "bench-bridge"\n{mqtt_extra}'
+            f'[cmc]\napi_key = "bench"\nurl = "{url}"\nrest_url = "{rest_url}"\n'
+            f"crypto_ids = {list(range(1, coins + 1))}\n"
+            f'lookup_names = false\ncache_dir = "{tmp}"\n{cmc_extra}'
+            f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nclient_id = "bench-{prefix}"\n'
+            f'topic_prefix = "{prefix}"\n{mqtt_extra}'
             '[homeassistant]\ndiscovery = false\n[log]\nlevel = "warning"\n'
         )
         config.chmod(0o600)
-        proc = subprocess.Popen([sys.executable, "-m", "cmc_mqtt", "run", "--config", str(config)])
+        proc = subprocess.Popen(
+            [sys.executable, "-c", LAUNCH, "run", "--config", str(config)],
+            env=env if env is not None else bridge_env(),
+        )
         try:
             yield proc
         finally:
@@ -174,14 +252,44 @@ def bridge_process(
             proc.wait(10)
 
 
+#: One connection for every coin: the simulator's limits off, the bridge told to use one.
+ONE_CONNECTION = ("--no-limits",), "max_connections = 1\n"
+
+
+def connection_layout(broker: Broker, prefix: str, coins: int, timeout: float) -> dict[str, Any]:
+    """The bridge's connections as its retained bridge/info shows them, once they carry every
+    coin (or whatever they carry after `timeout`): proof of how the coins were spread."""
+    topic = f"{prefix}/bridge/info"
+
+    def connections(snapshot: dict[str, str]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = json.loads(snapshot.get(topic) or "{}").get("connections", [])
+        return found
+
+    def complete(snapshot: dict[str, str]) -> bool:
+        found = connections(snapshot)
+        return bool(found) and sum(len(c["ids"]) for c in found) == coins
+
+    try:
+        snapshot = retained(broker, topic, expect=complete, timeout=timeout)
+    except AssertionError:
+        snapshot = retained(broker, topic, expect=lambda _s: True)
+    found = connections(snapshot)
+    return {
+        "connections": len(found),
+        "connected": sum(1 for c in found if c["connected"]),
+        "ids_per_connection": [len(c["ids"]) for c in found],
+    }
+
+
 @contextmanager
-def simulator_process(*args: str) -> Iterator[str]:
+def simulator_process(*args: str, tls: Tls | None = None) -> Iterator[str]:
     port = free_port()
+    extra = ("--tls", str(tls.pem)) if tls is not None else ()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cmc_mqtt", "simulate", "--port", str(port), *args],
+        [sys.executable, "-m", "cmc_mqtt", "simulate", "--port", str(port), *args, *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    url = f"ws://127.0.0.1:{port}/v1"
+    url = f"{'wss' if tls else 'ws'}://127.0.0.1:{port}/v1"
     try:
         wait_until(lambda: _answers(port), timeout=15)
         yield url
@@ -226,8 +334,7 @@ def raw_paho_rate(broker: Broker, messages: int) -> dict[str, float]:
 
 def raw_websocket_rate(frames: int) -> dict[str, float]:
     """websocket-client receiving and parsing frames from the simulator, flat out."""
-    with FakeStreamServer(fast_interval=3600, slow_interval=3600) as server:
-        server.behaviour.flood_frames = frames
+    with FakeStreamServer(behaviour=Behaviour(push_data=False, flood_frames=frames)) as server:
         ws = websocket.create_connection(server.url, header=["X-CMC_PRO_API_KEY: k"],
                                          skip_utf8_validation=True)  # fmt: skip
         ws.recv()
@@ -278,14 +385,27 @@ def bare_floor(broker: Broker, frames: list[bytes], *, threaded: bool) -> dict[s
 # --- 2. flood the bridge ----------------------------------------------------------------------
 
 
-def flood(broker: Broker, frames: int, coins: int) -> dict[str, float]:
+def flood(
+    broker: Broker,
+    frames: int,
+    coins: int,
+    *,
+    paced: tuple[str, ...] = (),
+    tls: Tls | None = None,
+    fast_path: bool = True,
+    quiet: float = 1.0,
+) -> dict[str, Any]:
+    """`frames` frames sent right after the subscribe, as fast as the bridge takes them unless
+    `paced` gives the simulator a rate and frames per write."""
     counter = Counter(broker.port)
-    with simulator_process("--fast", "3600", "--slow", "3600", "--flood", str(frames)) as url, \
-            bridge_process(broker.port, url, coins) as bridge:  # fmt: skip
+    sim_args = ("--no-cadence", "--flood", str(frames), *paced)
+    with simulator_process(*sim_args, tls=tls) as url, \
+            bridge_process(broker.port, url, coins,
+                           env=bridge_env(tls, fast_path=fast_path)) as bridge:  # fmt: skip
         # The flood ends with every coin's newest frame; wait until the subscriber is quiet.
         wait_until(lambda: counter.first_at is not None, timeout=30)
         cpu_start = cpu_seconds(bridge.pid)
-        wait_until(lambda: time.monotonic() - counter.last_at > 1.0, timeout=300, interval=0.2)
+        wait_until(lambda: time.monotonic() - counter.last_at > quiet, timeout=300, interval=0.1)
         cpu = cpu_seconds(bridge.pid) - cpu_start
         assert counter.first_at is not None
         elapsed = counter.last_at - counter.first_at
@@ -309,10 +429,18 @@ def flood(broker: Broker, frames: int, coins: int) -> dict[str, float]:
 # --- 3. real cadence --------------------------------------------------------------------------
 
 
-def cadence(broker: Broker, coins: int, seconds: float, settle: float) -> dict[str, float]:
+def cadence(
+    broker: Broker, coins: int, seconds: float, settle: float, tls: Tls | None = None
+) -> dict[str, Any]:
+    """Every coin at CoinMarketCap's cadence on one connection. The simulator writes each frame
+    on its own (one send, Nagle off), so each arrives in its own TCP segment, as from a busy
+    server."""
     counter = Counter(broker.port, "cmc/+/json")
+    sim_args, cmc_extra = ONE_CONNECTION
     started = time.monotonic()
-    with simulator_process() as url, bridge_process(broker.port, url, coins) as bridge:
+    with simulator_process(*sim_args, tls=tls) as url, \
+            bridge_process(broker.port, url, coins, cmc_extra=cmc_extra,
+                           env=bridge_env(tls)) as bridge:  # fmt: skip
         wait_until(lambda: counter.first_at is not None, timeout=30)
         assert counter.first_at is not None
         first_value = counter.first_at - started
@@ -322,15 +450,20 @@ def cadence(broker: Broker, coins: int, seconds: float, settle: float) -> dict[s
         counter.latencies.clear()
         cpu0, t0, rss0 = cpu_seconds(bridge.pid), time.monotonic(), rss_mb(bridge.pid)
         time.sleep(seconds)
-        cpu_share = (cpu_seconds(bridge.pid) - cpu0) / (time.monotonic() - t0)
+        cpu = cpu_seconds(bridge.pid) - cpu0
+        cpu_share = cpu / (time.monotonic() - t0)
         rss = peak_rss_mb(bridge.pid)
         growth = rss_mb(bridge.pid) - rss0
+        layout = connection_layout(broker, "cmc", coins, timeout=min(settle + seconds, 15))
     counter.close()
     lat = sorted(counter.latencies)
     return {
         "coins": coins,
+        "transport": "wss" if tls else "ws",
+        **layout,
         "quotes": len(lat),
         "cpu_percent_of_one_core": cpu_share * 100,
+        "cpu_us_per_frame": cpu / max(len(lat), 1) * 1e6,
         "peak_rss_mb": rss,
         "rss_growth_mb": growth,
         "latency_ms_p50": statistics.median(lat) if lat else float("nan"),
@@ -352,10 +485,12 @@ PUBLISH_MODES = (
 def traffic(broker: Broker, coins: int, seconds: float, settle: float) -> list[dict[str, Any]]:
     """Messages per second the broker gets at real cadence, per publish mode."""
     rows = []
+    sim_args, cmc_extra = ONE_CONNECTION
     for mode, extra in PUBLISH_MODES:
         counter = Counter(broker.port)
-        with simulator_process() as url, bridge_process(broker.port, url, coins, extra):
-            wait_until(lambda counter=counter: counter.first_at is not None, timeout=30)
+        with simulator_process(*sim_args) as url, \
+                bridge_process(broker.port, url, coins, extra, cmc_extra=cmc_extra):  # fmt: skip
+            wait_until(counter.started, timeout=30)
             time.sleep(settle)
             count0, t0 = counter.count, time.monotonic()
             time.sleep(seconds)
@@ -363,6 +498,88 @@ def traffic(broker: Broker, coins: int, seconds: float, settle: float) -> list[d
         counter.close()
         rows.append({"mode": mode, "coins": coins, "messages_per_s": rate})
     return rows
+
+
+# --- 5. what sharding over connections costs ---------------------------------------------------
+
+#: (label, simulator options, bridge [cmc] lines, topic prefix)
+SHARDING_ARMS = (
+    ("sharded", (), "", "sharded"),  # CoinMarketCap's limits: 100 ids a connection
+    ("one connection", *ONE_CONNECTION, "single"),
+)
+
+
+def sharding(broker: Broker, coins: int, seconds: float, settle: float) -> dict[str, Any]:
+    """The same coins at real cadence spread over connections of 100 ids (the default
+    simulator's limits) and on one connection (limits off), both running at once, so the
+    machine's noise falls on both alike."""
+    with ExitStack() as stack:
+        arms = []
+        for label, sim_args, cmc_extra, prefix in SHARDING_ARMS:
+            counter = Counter(broker.port, f"{prefix}/+/json")
+            stack.callback(counter.close)
+            url = stack.enter_context(simulator_process(*sim_args))
+            bridge = stack.enter_context(
+                bridge_process(broker.port, url, coins, cmc_extra=cmc_extra, prefix=prefix)
+            )
+            arms.append((label, prefix, counter, bridge))
+        # Connections open one a second; every coin has a value once the last one streams.
+        for *_, counter, _bridge in arms:
+            wait_until(partial(counter.has_values_of, coins), timeout=60, interval=0.2)
+        time.sleep(settle)
+        start = [(cpu_seconds(b.pid), c.count) for *_, c, b in arms]
+        t0 = time.monotonic()
+        time.sleep(seconds)
+        elapsed = time.monotonic() - t0
+        rows = {}
+        for (label, prefix, counter, bridge), (cpu0, count0) in zip(arms, start, strict=True):
+            cpu = cpu_seconds(bridge.pid) - cpu0
+            rows[label] = {
+                **connection_layout(broker, prefix, coins, timeout=15),
+                "coins": coins,
+                "quotes": counter.count - count0,
+                "cpu_percent_of_one_core": cpu / elapsed * 100,
+                "cpu_us_per_frame": cpu / max(counter.count - count0, 1) * 1e6,
+                "peak_rss_mb": peak_rss_mb(bridge.pid),
+            }
+    sharded, single = rows["sharded"], rows["one connection"]
+    return {
+        **rows,
+        "cpu_ratio": sharded["cpu_percent_of_one_core"] / single["cpu_percent_of_one_core"],
+        "rss_delta_mb": sharded["peak_rss_mb"] - single["peak_rss_mb"],
+    }
+
+
+# --- 6. how frames arrive: batched or one per segment, plain or TLS, fast path or not ----------
+
+ARRIVALS = (("64 frames per write", 64), ("one frame per segment", 1))
+
+
+def arrivals(
+    broker: Broker, tls: Tls, frames: int, rate: int, quiet: float
+) -> list[dict[str, Any]]:
+    """CPU per frame at one rate (so the publishing side does the same work in every row),
+    changing only how frames reach the bridge and how it reads them."""
+    rows = []
+    for transport, transport_tls in (("ws", None), ("wss", tls)):
+        for arrival, per_write in ARRIVALS:
+            for fast_path in (True, False):
+                paced = ("--flood-rate", str(rate), "--flood-batch", str(per_write))
+                result = flood(broker, frames, 100, paced=paced, tls=transport_tls,
+                               fast_path=fast_path, quiet=quiet)  # fmt: skip
+                rows.append({
+                    "transport": transport, "arrival": arrival, "fast_path": fast_path,
+                    "rate": rate, **result,
+                })  # fmt: skip
+    return rows
+
+
+def arrival_row(r: dict[str, Any], transport: str, per_write: int, fast: bool) -> dict[str, Any]:
+    arrival = {n: label for label, n in ARRIVALS}[per_write]
+    return next(
+        row for row in r["arrivals"]
+        if (row["transport"], row["arrival"], row["fast_path"]) == (transport, arrival, fast)
+    )  # fmt: skip
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -383,24 +600,60 @@ def main() -> int:
     # Nagle off towards subscribers, as on any broker tuned for latency: otherwise mosquitto's
     # default adds tens of milliseconds to every small message, whoever publishes it.
     broker = Broker("set_tcp_nodelay true\n").start()
+    tls_dir = tempfile.TemporaryDirectory()
+    took: dict[str, float] = {}
+    started = time.monotonic()
+
+    def timed(name: str, value: Any) -> None:
+        nonlocal started
+        result[name] = value
+        took[name] = round(time.monotonic() - started, 1)
+        started = time.monotonic()
+
     try:
-        result["raw_paho"] = raw_paho_rate(broker, 20_000 if quick else 200_000)
-        result["raw_websocket"] = raw_websocket_rate(2000 if quick else 50_000)
-        result["floor_threaded"] = bare_floor(broker, frames, threaded=True)
-        result["floor_single_thread"] = bare_floor(broker, frames, threaded=False)
-        result["flood"] = flood(broker, 2000 if quick else 50_000, 100)
-        result["cadence"] = [
-            cadence(broker, coins, 6 if quick else 30, 1 if quick else 16)
-            for coins in ((500,) if quick else (500, 2000, 10_000))
-        ]
-        result["publish_modes"] = traffic(broker, 500, 3 if quick else 30, 1 if quick else 16)
+        tls = make_tls(Path(tls_dir.name))
+        timed("raw_paho", raw_paho_rate(broker, 20_000 if quick else 200_000))
+        timed("raw_websocket", raw_websocket_rate(2000 if quick else 50_000))
+        timed("floor_threaded", bare_floor(broker, frames, threaded=True))
+        timed("floor_single_thread", bare_floor(broker, frames, threaded=False))
+        timed("flood", flood(broker, 2000 if quick else 50_000, 100))
+        timed("arrivals", arrivals(broker, tls, 300 if quick else 10_000, 1000,
+                                   0.3 if quick else 0.5))  # fmt: skip
+        timed("sharding", sharding(broker, 200 if quick else 1000, 1.5 if quick else 45,
+                                   0.5 if quick else 16))  # fmt: skip
+        timed("cadence", [
+            cadence(broker, coins, 2 if quick else 30, 0.5 if quick else 16, via)
+            for coins, via in ([(500, None)] if quick else
+                               [(500, None), (2000, None), (10_000, None), (10_000, tls)])
+        ])  # fmt: skip
+        timed("publish_modes",
+              traffic(broker, 500, 1 if quick else 30, 0.3 if quick else 16))  # fmt: skip
     finally:
         broker.cleanup()
+        tls_dir.cleanup()
+    result["seconds_per_part"] = took
+    one_segment = arrival_row(result, "ws", 1, True)
     result["ratios"] = {
         "bridge_cpu_vs_threaded_floor": result["flood"]["bridge_cpu_ms_per_frame"]
         / result["floor_threaded"]["cpu_ms_per_frame"],
         "bridge_publishes_vs_raw_paho": result["flood"]["publishes_per_s"]
         / result["raw_paho"]["messages_per_s"],
+        "sharded_cpu_vs_one_connection": result["sharding"]["cpu_ratio"],
+        "sharded_rss_minus_one_connection_mb": result["sharding"]["rss_delta_mb"],
+        "one_per_segment_vs_batched_cpu": one_segment["bridge_cpu_ms_per_frame"]
+        / arrival_row(result, "ws", 64, True)["bridge_cpu_ms_per_frame"],
+        "tls_vs_plain_cpu_one_per_segment": arrival_row(result, "wss", 1, True)[
+            "bridge_cpu_ms_per_frame"
+        ]
+        / one_segment["bridge_cpu_ms_per_frame"],
+        "fallback_vs_fast_path_cpu_one_per_segment": arrival_row(result, "ws", 1, False)[
+            "bridge_cpu_ms_per_frame"
+        ]
+        / one_segment["bridge_cpu_ms_per_frame"],
+        "fallback_vs_fast_path_cpu_batched": arrival_row(result, "ws", 64, False)[
+            "bridge_cpu_ms_per_frame"
+        ]
+        / arrival_row(result, "ws", 64, True)["bridge_cpu_ms_per_frame"],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
@@ -435,13 +688,51 @@ def table(r: dict[str, Any]) -> str:
         ("ratio: bridge publishes / raw paho (target >= 0.7)",
          f"{ratios['bridge_publishes_vs_raw_paho']:.2f}"),
     ]  # fmt: skip
+    for row in r["arrivals"]:
+        path = "fast path" if row["fast_path"] else "fallback"
+        measures.append((
+            f"{row['transport']}, {row['arrival']}, {path}: us/frame (msg/frame)",
+            f"{row['bridge_cpu_ms_per_frame'] * 1000:.1f} ({row['messages_per_frame']:.1f})",
+        ))  # fmt: skip
+    measures += [
+        ("ratio: one frame per segment / 64 per write, CPU per frame",
+         f"{ratios['one_per_segment_vs_batched_cpu']:.2f}"),
+        ("ratio: wss / ws, one frame per segment, CPU per frame",
+         f"{ratios['tls_vs_plain_cpu_one_per_segment']:.2f}"),
+        ("ratio: fallback / fast path, one frame per segment",
+         f"{ratios['fallback_vs_fast_path_cpu_one_per_segment']:.2f}"),
+        ("ratio: fallback / fast path, 64 frames per write",
+         f"{ratios['fallback_vs_fast_path_cpu_batched']:.2f}"),
+    ]  # fmt: skip
+    shard = r["sharding"]
+    for label in ("sharded", "one connection"):
+        row = shard[label]
+        n = f"{row['coins']:,} coins, {label}"
+        measures += [
+            (f"{n}: connections (connected), ids on each",
+             f"{row['connections']} ({row['connected']}), {_ids(row['ids_per_connection'])}"),
+            (f"{n}: CPU % of one core (us/frame)",
+             f"{row['cpu_percent_of_one_core']:.2f} ({row['cpu_us_per_frame']:.0f})"),
+            (f"{n}: peak RSS MB", f"{row['peak_rss_mb']:.1f}"),
+        ]  # fmt: skip
+    measures += [
+        ("ratio: sharded / one connection, CPU (target <= 1.10)",
+         f"{ratios['sharded_cpu_vs_one_connection']:.2f}"),
+        ("sharded - one connection, peak RSS MB (target <= +5)",
+         f"{ratios['sharded_rss_minus_one_connection_mb']:+.1f}"),
+    ]  # fmt: skip
     for c in r["cadence"]:
-        n = f"{c['coins']:,} coins, real cadence"
+        n = f"{c['coins']:,} coins, real cadence, {c['transport']}"
         latency = (
             f"{c['latency_ms_p50']:.1f} / {c['latency_ms_p99']:.1f} / {c['latency_ms_max']:.0f}"
         )
         measures += [
+            (
+                f"{n}: connections, ids on each",
+                f"{c['connections']}, {_ids(c['ids_per_connection'])}",
+            ),
             (f"{n}: CPU % of one core", f"{c['cpu_percent_of_one_core']:.1f}"),
+            (f"{n}: CPU us/frame", f"{c['cpu_us_per_frame']:.0f}"),
             (f"{n}: peak RSS MB", f"{c['peak_rss_mb']:.1f}"),
             (f"{n}: RSS growth over the window MB", f"{c['rss_growth_mb']:+.1f}"),
             (f"{n}: added latency ms p50 / p99 / max", latency),
@@ -457,8 +748,15 @@ def table(r: dict[str, Any]) -> str:
         ))  # fmt: skip
     quick = " (quick run: rough figures)" if r["quick"] else ""
     rows = [f"cmc-mqtt benchmark on {r['cores']} cores, Python {r['python']}{quick}", ""]
-    rows += [f"{name:<60} {value:>18}" for name, value in measures]
+    rows += [f"{name:<66} {value:>20}" for name, value in measures]
     return "\n".join(rows)
+
+
+def _ids(counts: list[int]) -> str:
+    """Ids per connection, runs of equal counts folded: `100 x 10`."""
+    if counts and len(set(counts)) == 1:
+        return f"{counts[0]:,}" + (f" x {len(counts)}" if len(counts) > 1 else "")
+    return " + ".join(f"{n:,}" for n in counts)
 
 
 if __name__ == "__main__":
