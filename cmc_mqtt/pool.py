@@ -148,6 +148,30 @@ class StreamPool:
     def paused(self) -> bool:
         return not self._started
 
+    def reconnect(self, timeout: float = 2.0) -> int:
+        """Close every connection and open it again at once, with the same coins (the "Reconnect
+        stream" button). The old connections end before the new ones open, so the key's
+        connection limit never sees both. Blocks for about `recv_timeout` (up to `timeout`):
+        call it from the REST worker, not the MQTT thread. Returns how many connections were
+        opened again; 0 while paused or stopped."""
+        with self._lock:
+            if not self._started:
+                return 0
+            old = list(self._sessions)
+        for session in old:
+            session.signal_stop()
+        for session in old:  # outside the lock: ending sessions report to the pool
+            session.stop(timeout)
+        with self._lock:
+            if self.paused:
+                return 0  # paused or stopped meanwhile
+            ended = [s for s in self._sessions if s in old]
+            kept = [s for s in self._sessions if s not in old]
+            self._retired.extend(ended)
+            self._sessions = kept
+            self._replan([s.ids for s in kept] + [s.ids for s in ended])
+            return len(self._sessions)
+
     # --- what the bridge asks -----------------------------------------------------------------
 
     @property
