@@ -3,15 +3,18 @@
 No I/O here, so every payload can be checked by table tests and fed into a real Home Assistant.
 Per-entity discovery is the default because it works on every Home Assistant version we test
 (2024.3 onward) and on openHAB; device-based discovery (one message per coin) needs HA 2024.12.
+Beside the coins there is one bridge device (`bridge_entities.py`), as zigbee2mqtt has.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .bridge_entities import BRIDGE_ENTITIES, BRIDGE_ENTITIES_BY_KEY, PRESS_PAYLOAD, BridgeEntity
 from .coins import CoinInfo
 from .config import HomeAssistantSettings
 from .fields import FIELDS_BY_KEY, SYMBOL_UNIT, Field, FieldKind, price_precision
@@ -20,8 +23,15 @@ from .state import Topics
 ORIGIN_URL: Final = "https://github.com/cmc-mqtt/cmc-mqtt"
 DEFAULT_NODE_ID: Final = "cmc_mqtt"
 COINMARKETCAP_PAGE: Final = "https://coinmarketcap.com/currencies/{slug}/"
+BRIDGE: Final = "bridge"
+BRIDGE_DEVICE_NAME: Final = "cmc-mqtt bridge"
+#: Sent to a config topic of the other discovery mode before the new mode's configs: Home
+#: Assistant (2025.1 and later) then keeps the entity for the config that takes it over.
+MIGRATE_PAYLOAD: Final = '{"migrate_discovery":true}'
 
 Message = tuple[str, str]
+#: Whose config a topic is: a coin id, or BRIDGE.
+Owner = int | str
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,31 +158,180 @@ def coin_messages(ctx: DiscoveryContext, coin: CoinInfo, price: float | None) ->
     ]
 
 
+# --- the bridge device --------------------------------------------------------------------------
+
+
+def bridge_device_id(ctx: DiscoveryContext) -> str:
+    return f"{ctx.ha.node_id}_{BRIDGE}"
+
+
+def bridge_unique_id(ctx: DiscoveryContext, key: str) -> str:
+    return f"{ctx.ha.node_id}_{BRIDGE}_{key}"
+
+
+def bridge_config_topic(ctx: DiscoveryContext, entity: BridgeEntity) -> str:
+    prefix, node = ctx.ha.discovery_prefix, ctx.ha.node_id
+    return f"{prefix}/{entity.platform}/{node}/{BRIDGE}_{entity.key}/config"
+
+
+def bridge_device_topic(ctx: DiscoveryContext) -> str:
+    return f"{ctx.ha.discovery_prefix}/device/{bridge_device_id(ctx)}/config"
+
+
+def bridge_device_block(ctx: DiscoveryContext) -> dict[str, Any]:
+    return {
+        "identifiers": [bridge_device_id(ctx)],
+        "name": BRIDGE_DEVICE_NAME,
+        "manufacturer": "cmc-mqtt",
+        "model": "CoinMarketCap stream bridge",
+        "sw_version": ctx.version,
+        "configuration_url": ORIGIN_URL,
+    }
+
+
+def source_topic(ctx: DiscoveryContext, entity: BridgeEntity) -> str:
+    """The topic a bridge entity reads, or a button's request topic."""
+    prefix = ctx.topics.prefix
+    if entity.source == "status":
+        return ctx.topics.status
+    if entity.source == "request":
+        return f"{prefix}/bridge/request/{entity.path[0]}"
+    return f"{prefix}/bridge/{entity.source}"
+
+
+def value_template(entity: BridgeEntity) -> str:
+    """The entity's value from its JSON source; `None` (unknown) where a part is null."""
+    access = ["value_json"]
+    for part in entity.path:
+        access.append(f"{access[-1]}['{part}']")
+    value = access[-1]
+    if entity.count is not None:
+        return f"{{{{ {value} | selectattr('{entity.count}') | list | count }}}}"
+    if len(access) > 2:  # a nested value: its parents may be null
+        guard = " and ".join(access[1:-1])
+        return f"{{{{ {value} if {guard} else None }}}}"
+    return f"{{{{ {value} }}}}"
+
+
+def bridge_default_entity_id(ctx: DiscoveryContext, entity: BridgeEntity) -> str:
+    base = slugify(f"{BRIDGE_DEVICE_NAME} {entity.name}")
+    if ctx.ha.node_id != DEFAULT_NODE_ID:
+        base = f"{slugify(ctx.ha.node_id)}_{base}"
+    return f"{entity.platform}.{base}"
+
+
+def bridge_config(ctx: DiscoveryContext, entity: BridgeEntity) -> dict[str, Any]:
+    """One bridge entity's config. No availability: the stream's state is what these entities
+    report, and the buttons are most useful while the stream is down."""
+    config: dict[str, Any] = {
+        "name": entity.name,
+        "unique_id": bridge_unique_id(ctx, entity.key),
+        "default_entity_id": bridge_default_entity_id(ctx, entity),
+        "entity_category": entity.category,
+        "enabled_by_default": entity.enabled_by_default,
+    }
+    if entity.icon is not None:
+        config["icon"] = entity.icon
+    if entity.device_class is not None:
+        config["device_class"] = entity.device_class
+    topic = source_topic(ctx, entity)
+    if entity.platform == "button":
+        config |= {"command_topic": topic, "payload_press": PRESS_PAYLOAD}
+    elif entity.source == "status":
+        config |= {"state_topic": topic, "payload_on": "online", "payload_off": "offline"}
+    else:
+        config |= {"state_topic": topic, "value_template": value_template(entity)}
+        if entity.unit is not None:
+            config["unit_of_measurement"] = entity.unit
+        if entity.state_class is not None:
+            config["state_class"] = entity.state_class
+        if entity.precision is not None:
+            config["suggested_display_precision"] = entity.precision
+    return config
+
+
+def bridge_messages(ctx: DiscoveryContext) -> list[Message]:
+    """The bridge device's discovery messages, in the configured mode."""
+    shared = {"device": bridge_device_block(ctx), "origin": origin_block(ctx)}
+    if ctx.ha.discovery_mode == "device":
+        components = {
+            f"{BRIDGE}_{e.key}": {"platform": e.platform, **bridge_config(ctx, e)}
+            for e in BRIDGE_ENTITIES
+        }
+        return [(bridge_device_topic(ctx), _dump(shared | {"components": components}))]
+    return [(bridge_config_topic(ctx, e), _dump(bridge_config(ctx, e) | shared))
+            for e in BRIDGE_ENTITIES]  # fmt: skip
+
+
+# --- what is ours, and what an earlier run left -------------------------------------------------
+
+
 def wanted_topics(ctx: DiscoveryContext, coin_ids: tuple[int, ...]) -> set[str]:
     """Config topics this run publishes; every other config of ours is a ghost."""
     if not ctx.ha.discovery:
         return set()
     if ctx.ha.discovery_mode == "device":
-        return {device_config_topic(ctx, cid) for cid in coin_ids}
-    return {entity_config_topic(ctx, cid, key) for cid in coin_ids for key in ctx.ha.fields}
+        return {device_config_topic(ctx, cid) for cid in coin_ids} | {bridge_device_topic(ctx)}
+    coins = {entity_config_topic(ctx, cid, key) for cid in coin_ids for key in ctx.ha.fields}
+    return coins | {bridge_config_topic(ctx, e) for e in BRIDGE_ENTITIES}
 
 
 def subscription_patterns(ctx: DiscoveryContext) -> list[str]:
-    """Where configs of ours from earlier runs can be, in either mode."""
+    """Where configs of ours from earlier runs can be, in either mode, on any platform."""
     prefix, node = ctx.ha.discovery_prefix, ctx.ha.node_id
-    return [f"{prefix}/sensor/{node}/+/config", f"{prefix}/device/+/config"]
+    return [f"{prefix}/+/{node}/+/config", f"{prefix}/device/+/config"]
+
+
+def config_owner(ctx: DiscoveryContext, topic: str) -> tuple[Owner, str | None] | None:
+    """(coin id or BRIDGE, entity key) of a config topic this node id publishes, the key None
+    for a device config; None for anyone else's (another bridge's are left alone)."""
+    prefix, node = ctx.ha.discovery_prefix, re.escape(ctx.ha.node_id)
+    rest = topic.removeprefix(f"{prefix}/")
+    if rest == topic:
+        return None
+    match = re.fullmatch(rf"sensor/{node}/(\d+)_([a-z0-9]+)/config", rest) or re.fullmatch(
+        rf"(?:sensor|binary_sensor|button)/{node}/({BRIDGE})_([a-z0-9_]+)/config", rest
+    )
+    if match is None:
+        match = re.fullmatch(rf"device/{node}_(\d+|{BRIDGE})/config", rest)
+    if match is None:
+        return None
+    owner = match.group(1)
+    key = match.group(2) if match.re.groups > 1 else None
+    return (owner if owner == BRIDGE else int(owner)), key
 
 
 def is_own_config(ctx: DiscoveryContext, topic: str) -> bool:
     """True for config topics this node id publishes; another bridge's are left alone."""
-    prefix, node = ctx.ha.discovery_prefix, re.escape(ctx.ha.node_id)
-    rest = topic.removeprefix(f"{prefix}/")
-    if rest == topic:
-        return False
-    return bool(
-        re.fullmatch(rf"sensor/{node}/\d+_[a-z0-9]+/config", rest)
-        or re.fullmatch(rf"device/{node}_\d+/config", rest)
-    )
+    return config_owner(ctx, topic) is not None
+
+
+def migrations(
+    ctx: DiscoveryContext, leftovers: Iterable[str], coin_ids: tuple[int, ...]
+) -> tuple[list[str], list[Owner]]:
+    """Of the config topics an earlier run left (`leftovers`, cleared by the sweep), those of
+    the other discovery mode whose entity this run announces again, and whose configs to send
+    again: Home Assistant moves such an entity to its new config, keeping its id and history,
+    when the old topic is first answered with MIGRATE_PAYLOAD. An entity not announced again
+    (its coin or field was dropped) is removed as before."""
+    if not ctx.ha.discovery:
+        return [], []
+    coins, device_mode = set(coin_ids), ctx.ha.discovery_mode == "device"
+    moving: list[str] = []
+    owners: dict[Owner, None] = {}
+    for topic in leftovers:
+        found = config_owner(ctx, topic)
+        if found is None or (found[1] is None) is device_mode:
+            continue  # not ours, or a config of the current mode (dropped coin or field)
+        owner, key = found
+        if owner == BRIDGE:
+            kept = key is None or key in BRIDGE_ENTITIES_BY_KEY
+        else:
+            kept = owner in coins and (key is None or key in ctx.ha.fields)
+        if kept:
+            moving.append(topic)
+            owners[owner] = None
+    return moving, list(owners)
 
 
 def _dump(payload: dict[str, Any]) -> str:

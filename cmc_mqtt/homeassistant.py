@@ -2,14 +2,23 @@
 
 Discovery payloads come from `discovery.py`; this extension decides when to send them: on every
 connection, on Home Assistant's birth message, and when a coin's name or price precision
-changes. Each coin's configs are rebuilt only when what they depend on changed.
+changes. Each coin's configs are rebuilt only when what they depend on changed. The bridge
+device's configs depend on the settings only: sent with every full announcement.
 """
 
 from __future__ import annotations
 
 import logging
 
-from .discovery import DiscoveryContext, coin_messages, display_precision
+from .discovery import (
+    BRIDGE,
+    DiscoveryContext,
+    Message,
+    bridge_messages,
+    coin_messages,
+    display_precision,
+    migrations,
+)
 from .extension import Extension, Outbox
 from .fields import FIELDS_BY_KEY
 from .names import CoinDirectory
@@ -62,12 +71,30 @@ class HomeAssistantDiscovery(Extension):
             self._next_check = now + PRECISION_CHECK_S
             self._publish(out, force=False)
 
+    def migration(self, leftovers: list[str]) -> tuple[list[str], list[Message]]:
+        """For the sweep (MQTT thread): which leftover configs of the other discovery mode to
+        announce as migrating, and the configs that take their entities over (sent again, as
+        Home Assistant turned away the ones sent on connecting: their unique ids were taken)."""
+        moving, owners = migrations(self._ctx, leftovers, self._state.crypto_ids)
+        prices = self._state.prices()
+        configs: list[Message] = []
+        for owner in owners:
+            if owner == BRIDGE:
+                configs.extend(bridge_messages(self._ctx))
+            else:
+                cid = int(owner)
+                configs.extend(coin_messages(self._ctx, self._names.get(cid), prices.get(cid)))
+        return moving, configs
+
     def _publish(self, out: Outbox, *, force: bool) -> None:
         if not self._ctx.ha.discovery:
             return
         if force:
             self._published.clear()
             self._coin_inputs.clear()
+            for topic, payload in bridge_messages(self._ctx):
+                self._published[topic] = payload
+                out.publish(topic, payload, retain=True)
         prices = self._state.prices()
         price_field = FIELDS_BY_KEY["p"]
         for cid in self._state.crypto_ids:

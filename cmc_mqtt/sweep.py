@@ -4,6 +4,11 @@ A removed coin's values and Home Assistant configs would otherwise live on the b
 (ghost entities). At start-up the bridge subscribes to where its topics can be, then publishes a
 private marker; brokers deliver retained messages when a subscription is made, so when the
 marker comes back every retained topic has been seen and the ghosts can be cleared.
+
+A Home Assistant config left by the other discovery mode (`discovery_mode` changed) whose
+entity this run announces again is not just cleared: its topic is first told the entity is
+migrating, then the new configs are sent, then it is cleared, so the entity keeps its id and
+history (Home Assistant 2025.1 and later; older ones ignore the migration message).
 """
 
 from __future__ import annotations
@@ -17,12 +22,21 @@ from typing import Generic, TypeVar
 
 from paho.mqtt.client import topic_matches_sub
 
-from .discovery import DiscoveryContext, is_own_config, subscription_patterns, wanted_topics
+from .discovery import (
+    MIGRATE_PAYLOAD,
+    DiscoveryContext,
+    Message,
+    is_own_config,
+    subscription_patterns,
+    wanted_topics,
+)
 from .extension import Extension, Outbox
 from .state import Topics
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
+#: For the leftovers found: the topics to announce as migrating, and the configs to send then.
+Migration = Callable[[list[str]], tuple[list[str], list[Message]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +49,12 @@ class RetainedSweep(Extension):
     """Runs on the first connection that gets as far as the marker, and again when the coins
     change at run time (`rerun`)."""
 
-    def __init__(self, sync_topic: str, rules: list[SweepRule]) -> None:
+    def __init__(
+        self, sync_topic: str, rules: list[SweepRule], *, migrate: Migration | None = None
+    ) -> None:
         self._sync_topic = sync_topic
         self._rules = rules
+        self._migrate = migrate
         self._token = ""
         self._found: set[str] = set()
         self.done = False
@@ -78,8 +95,16 @@ class RetainedSweep(Extension):
             self.on_connected(out)
 
     def _finish(self, out: Outbox) -> None:
-        for topic in sorted(self._found):
+        found = sorted(self._found)
+        moving, configs = self._migrate(found) if self._migrate is not None else ([], [])
+        for topic in moving:  # 1. the old configs' entities are migrating, not going
+            out.publish(topic, MIGRATE_PAYLOAD, retain=False)
+        for topic, payload in configs:  # 2. the configs that take them over
+            out.publish(topic, payload, retain=True)
+        for topic in found:  # 3. every leftover cleared
             out.publish(topic, "", retain=True)
+        if moving:
+            LOG.info("moved %d Home Assistant configs to the other discovery mode", len(moving))
         for rule in self._rules:
             out.unsubscribe(rule.pattern)
         out.unsubscribe(self._sync_topic)
