@@ -78,8 +78,10 @@ class Bridge:
             text_enabled=settings.text.enabled,
             awtrix_prefixes=tuple(clock.prefix for clock in settings.awtrix),
         )
-        self.sweep = RetainedSweep(f"{self.topics.prefix}/bridge/sync", rules)
         self.discovery = HomeAssistantDiscovery(ctx, self.state, self.names)
+        self.sweep = RetainedSweep(
+            f"{self.topics.prefix}/bridge/sync", rules, migrate=self.discovery.migration
+        )
         self.displays = Displays(settings, self.state, self.names)
         self.meter = CreditMeter(
             settings.credits,
@@ -118,6 +120,8 @@ class Bridge:
                     post=self.publisher.post,
                     check_ids=self._unknown_ids if settings.names.lookup else None,
                     check_budget=self._over_budget,
+                    republish=self.discovery.refresh_all,
+                    reconnect=self.stream.reconnect,
                 )
             )
         self.coins.add_listener(self._coins_changed)
