@@ -1,4 +1,5 @@
-"""Coins added and removed over MQTT, end to end: simulator, real mosquitto, state file."""
+"""Requests over MQTT, end to end (simulator, real mosquitto, state file): coins added and
+removed, everything republished, the stream reconnected."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from cmc_mqtt.backoff import Backoff
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.bridge_requests import RequestError, parse_request
+from cmc_mqtt.bridge_requests import RequestError, parse_command, parse_request
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.limits import Limits
 
@@ -22,6 +23,9 @@ from .helpers import Broker, Subscriber, free_port, retained, wait_until
 
 Start = Callable[..., Bridge]
 ADD, REMOVE = "cmc/bridge/request/coins/add", "cmc/bridge/request/coins/remove"
+REPUBLISH, RECONNECT = "cmc/bridge/request/republish", "cmc/bridge/request/reconnect"
+BTC_PRICE = "homeassistant/sensor/cmc_mqtt/1_p/config"
+BRIDGE_STREAM = "homeassistant/binary_sensor/cmc_mqtt/bridge_stream/config"
 
 
 @pytest.fixture
@@ -46,8 +50,8 @@ def start(broker: Broker, stream: FakeStreamServer, tmp_path: Path) -> Iterator[
 
 def ask(broker: Broker, topic: str, payload: str, *, retain: bool = False) -> dict[str, Any]:
     """Publish a request and wait for the bridge's answer to it."""
-    action = topic.rsplit("/", 1)[1]
-    response = Subscriber(broker, f"cmc/bridge/response/coins/{action}")
+    answer_topic = topic.replace("/request/", "/response/")
+    response = Subscriber(broker, answer_topic)
     try:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"asker-{free_port()}")
         client.connect(broker.host, broker.port)
@@ -55,7 +59,7 @@ def ask(broker: Broker, topic: str, payload: str, *, retain: bool = False) -> di
         client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
         client.loop_stop()
         client.disconnect()
-        answer = response.wait_topic(f"cmc/bridge/response/coins/{action}", timeout=15)
+        answer = response.wait_topic(answer_topic, timeout=15)
         return dict(json.loads(answer))
     finally:
         response.close()
@@ -182,3 +186,66 @@ def test_requests_can_be_turned_off(start: Start) -> None:
     bridge = start(bridge={"allow_requests": False})
     assert not [e for e in bridge.publisher.extensions if type(e).__name__ == "BridgeRequests"]
     wait_until(bridge.publisher.connected.is_set)
+
+
+# --- republish and reconnect (the bridge device's buttons) ------------------------------------
+
+
+def test_republish_announces_and_publishes_everything_again(
+    start: Start, broker: Broker, subscriber: Subscriber
+) -> None:
+    start()
+    subscriber.wait_for(lambda last: {BTC_PRICE, "cmc/1/p", BRIDGE_STREAM} <= last.keys())
+    before = len(subscriber.messages)
+    answer = ask(broker, REPUBLISH, json.dumps({"transaction": "r-1"}))
+    assert answer == {"status": "ok", "data": {}, "transaction": "r-1"}
+
+    def again(_last: dict[str, str]) -> bool:
+        later = {t for t, _, _ in subscriber.messages[before:]}
+        return {BTC_PRICE, BRIDGE_STREAM, "cmc/status", "cmc/1/status", "cmc/1/p"} <= later
+
+    subscriber.wait_for(again)
+
+
+def test_reconnect_reopens_the_streams_connections(
+    start: Start, broker: Broker, stream: FakeStreamServer
+) -> None:
+    bridge = start()
+    stream.wait_subscribed()
+    accepted = stream.accepted
+    answer = ask(broker, RECONNECT, "{}")
+    assert answer == {"status": "ok", "data": {"connections": 1}}
+    assert stream.wait_subscribed(accepted=accepted + 1)
+    assert stream.wait_for(lambda: len(stream.live) == 1)  # the old connection is gone
+
+    def counted(seen: dict[str, str]) -> bool:
+        info = json.loads(seen.get("cmc/bridge/info", "{}"))
+        return info.get("reconnects") == 1 and info.get("stream_connected") is True
+
+    retained(broker, "cmc/bridge/info", expect=counted)
+    assert bridge.state.crypto_ids == (1, 1027)
+    assert [c["ids"] for c in bridge.stream.connections()] == [[1, 1027]]
+
+
+def test_reconnect_is_refused_while_the_stream_is_stopped(start: Start, broker: Broker) -> None:
+    bridge = start()
+    wait_until(bridge.publisher.connected.is_set)
+    bridge.stream.pause()  # as the credit budget does
+    answer = ask(broker, RECONNECT, json.dumps({"transaction": 3}))
+    assert answer["status"] == "error"
+    assert answer["error"].startswith("not streaming")
+    assert answer["transaction"] == 3
+    assert bridge.stream.connections() == []
+
+
+@pytest.mark.parametrize("payload", ["x", "[]", '{"transaction": [1]}'])
+def test_parse_command_refuses_bad_payloads(payload: str) -> None:
+    with pytest.raises(RequestError, match="bad payload"):
+        parse_command(payload.encode())
+
+
+def test_a_bad_button_request_is_answered(start: Start, broker: Broker) -> None:
+    start()
+    answer = ask(broker, REPUBLISH, "press")
+    assert answer["status"] == "error"
+    assert answer["error"] == "bad payload: expected JSON like {}"

@@ -9,12 +9,16 @@ from typing import Any
 
 import pytest
 
+from cmc_mqtt.bridge_entities import BRIDGE_ENTITIES
 from cmc_mqtt.coins import CoinInfo, coin_info
 from cmc_mqtt.config import HomeAssistantSettings
 from cmc_mqtt.discovery import (
     DiscoveryContext,
+    bridge_messages,
     coin_messages,
+    config_owner,
     is_own_config,
+    migrations,
     slugify,
     wanted_topics,
 )
@@ -162,6 +166,13 @@ def test_a_second_bridge_gets_its_own_ids() -> None:
         ("homeassistant/device/cmc_mqtt_extra_1/config", False),
         ("homeassistant/sensor/cmc_mqtt/garage_door/config", False),
         ("other/sensor/cmc_mqtt/1_p/config", False),
+        ("homeassistant/binary_sensor/cmc_mqtt/bridge_stream/config", True),
+        ("homeassistant/button/cmc_mqtt/bridge_reconnect/config", True),
+        ("homeassistant/sensor/cmc_mqtt/bridge_credits_left/config", True),
+        ("homeassistant/device/cmc_mqtt_bridge/config", True),
+        ("homeassistant/button/cmc_mqtt/1_p/config", False),  # coins are sensors only
+        ("homeassistant/binary_sensor/office/bridge_stream/config", False),
+        ("homeassistant/device/office_bridge/config", False),
     ],
 )
 def test_own_configs_are_recognised_and_others_left_alone(topic: str, ours: bool) -> None:
@@ -169,11 +180,154 @@ def test_own_configs_are_recognised_and_others_left_alone(topic: str, ours: bool
 
 
 def test_wanted_topics_follow_mode_and_switch() -> None:
-    assert len(wanted_topics(context(), (1, 1027))) == 26
+    bridge = len(BRIDGE_ENTITIES)
+    assert len(wanted_topics(context(), (1, 1027))) == 26 + bridge
     assert wanted_topics(context(discovery_mode="device"), (1,)) == {
-        "homeassistant/device/cmc_mqtt_1/config"
+        "homeassistant/device/cmc_mqtt_1/config",
+        "homeassistant/device/cmc_mqtt_bridge/config",
     }
     assert wanted_topics(context(discovery=False), (1,)) == set()
+
+
+# --- the bridge device --------------------------------------------------------------------------
+
+
+def bridge_configs(ctx: DiscoveryContext) -> dict[str, Any]:
+    return {topic: json.loads(payload) for topic, payload in bridge_messages(ctx)}
+
+
+def test_bridge_table_has_unique_complete_rows() -> None:
+    keys = [e.key for e in BRIDGE_ENTITIES]
+    assert len(keys) == len(set(keys))
+    for entity in BRIDGE_ENTITIES:
+        assert entity.key.replace("_", "").isalnum()
+        assert entity.key.islower()
+        assert entity.name
+        assert entity.platform in {"binary_sensor", "sensor", "button"}
+        assert entity.category in {"diagnostic", "config"}
+        assert (entity.platform == "button") is (entity.source == "request")
+        assert entity.source in {"status", "info", "credits", "request"}
+        assert bool(entity.path) is (entity.source != "status")
+
+
+def test_bridge_entities_are_on_their_platforms_topics_with_stable_ids() -> None:
+    found = bridge_configs(context())
+    assert sorted(found) == sorted(
+        f"homeassistant/{e.platform}/cmc_mqtt/bridge_{e.key}/config" for e in BRIDGE_ENTITIES
+    )
+    for entity in BRIDGE_ENTITIES:
+        config = found[f"homeassistant/{entity.platform}/cmc_mqtt/bridge_{entity.key}/config"]
+        assert config["unique_id"] == f"cmc_mqtt_bridge_{entity.key}"
+        expected = slugify(f"cmc-mqtt bridge {entity.name}")
+        assert config["default_entity_id"] == f"{entity.platform}.{expected}"
+        assert config["entity_category"] == entity.category
+        assert config["device"]["identifiers"] == ["cmc_mqtt_bridge"]
+        assert config["device"]["name"] == "cmc-mqtt bridge"
+        assert "availability" not in config  # they report the stream's state, up or down
+    office = bridge_configs(context(node_id="office"))
+    stream = office["homeassistant/binary_sensor/office/bridge_stream/config"]
+    assert stream["unique_id"] == "office_bridge_stream"
+    assert stream["default_entity_id"] == "binary_sensor.office_cmc_mqtt_bridge_stream"
+
+
+def test_bridge_entities_read_status_info_and_credits_and_buttons_send_requests() -> None:
+    found = {t.split("/")[3]: c for t, c in bridge_configs(context()).items()}
+    assert found["bridge_stream"] | {"device": None, "origin": None} == {
+        "name": "Stream",
+        "unique_id": "cmc_mqtt_bridge_stream",
+        "default_entity_id": "binary_sensor.cmc_mqtt_bridge_stream",
+        "entity_category": "diagnostic",
+        "enabled_by_default": True,
+        "device_class": "connectivity",
+        "state_topic": "cmc/status",
+        "payload_on": "online",
+        "payload_off": "offline",
+        "device": None,
+        "origin": None,
+    }
+    assert found["bridge_version"]["state_topic"] == "cmc/bridge/info"
+    assert found["bridge_version"]["value_template"] == "{{ value_json['version'] }}"
+    connections = found["bridge_connections"]["value_template"]
+    assert connections == "{{ value_json['connections'] | selectattr('connected') | list | count }}"
+    assert found["bridge_last_frame"]["device_class"] == "timestamp"
+    left = found["bridge_credits_left"]
+    assert left["state_topic"] == "cmc/bridge/credits"
+    assert left["value_template"] == (
+        "{{ value_json['key']['left'] if value_json['key'] else None }}"
+    )
+    assert (left["unit_of_measurement"], left["suggested_display_precision"]) == ("credits", 0)
+    assert found["bridge_frames"]["state_class"] == "total_increasing"
+    reconnect = found["bridge_reconnect"]
+    assert reconnect["command_topic"] == "cmc/bridge/request/reconnect"
+    assert reconnect["payload_press"] == "{}"
+    assert reconnect["device_class"] == "restart"
+    assert found["bridge_republish"]["command_topic"] == "cmc/bridge/request/republish"
+
+
+def test_bridge_device_mode_sends_one_message() -> None:
+    ((topic, payload),) = bridge_messages(context(discovery_mode="device"))
+    assert topic == "homeassistant/device/cmc_mqtt_bridge/config"
+    config = json.loads(payload)
+    assert config["device"]["identifiers"] == ["cmc_mqtt_bridge"]
+    components = config["components"]
+    assert sorted(components) == sorted(f"bridge_{e.key}" for e in BRIDGE_ENTITIES)
+    assert components["bridge_stream"]["platform"] == "binary_sensor"
+    assert components["bridge_stream"]["unique_id"] == "cmc_mqtt_bridge_stream"  # as per entity
+    assert "availability" not in config
+
+
+# --- changing discovery_mode ------------------------------------------------------------------
+
+
+def entity_topics(*coins: int) -> list[str]:
+    ctx = context()
+    return [t for cid in coins for t, _ in coin_messages(ctx, coin_info(cid), None)] + [
+        t for t, _ in bridge_messages(ctx)
+    ]
+
+
+def test_config_owner_tells_coin_bridge_and_key() -> None:
+    ctx = context()
+    assert config_owner(ctx, "homeassistant/sensor/cmc_mqtt/1_p24h/config") == (1, "p24h")
+    assert config_owner(ctx, "homeassistant/device/cmc_mqtt_1027/config") == (1027, None)
+    assert config_owner(ctx, "homeassistant/sensor/cmc_mqtt/bridge_credits_left/config") == (
+        "bridge",
+        "credits_left",
+    )
+    assert config_owner(ctx, "homeassistant/device/cmc_mqtt_bridge/config") == ("bridge", None)
+    assert config_owner(ctx, "homeassistant/sensor/office/1_p/config") is None
+
+
+def test_entity_configs_of_kept_coins_migrate_to_device_mode() -> None:
+    ctx = context(discovery_mode="device", fields=("p", "p24h"))
+    leftovers = sorted(entity_topics(1, 1027))
+    moving, owners = migrations(ctx, leftovers, (1,))
+    assert sorted(owners, key=str) == [1, "bridge"]
+    assert "homeassistant/sensor/cmc_mqtt/1_p/config" in moving
+    assert "homeassistant/sensor/cmc_mqtt/1_p24h/config" in moving
+    assert "homeassistant/sensor/cmc_mqtt/1_vu/config" not in moving  # a dropped field goes
+    assert not [t for t in moving if "1027" in t]  # a dropped coin goes
+    assert "homeassistant/button/cmc_mqtt/bridge_reconnect/config" in moving
+    assert len(moving) == 2 + len(BRIDGE_ENTITIES)
+
+
+def test_device_configs_of_kept_coins_migrate_to_entity_mode() -> None:
+    leftovers = [
+        "homeassistant/device/cmc_mqtt_1/config",
+        "homeassistant/device/cmc_mqtt_5/config",
+        "homeassistant/device/cmc_mqtt_bridge/config",
+        "homeassistant/device/office_1/config",
+    ]
+    moving, owners = migrations(context(), leftovers, (1, 1027))
+    assert moving == [leftovers[0], leftovers[2]]
+    assert owners == [1, "bridge"]
+
+
+def test_leftovers_of_the_same_mode_or_with_discovery_off_do_not_migrate() -> None:
+    # Entity mode now, entity-mode leftovers: dropped fields or coins, removed as ever.
+    assert migrations(context(), entity_topics(1), (1,)) == ([], [])
+    device = ["homeassistant/device/cmc_mqtt_1/config"]
+    assert migrations(context(discovery=False), device, (1,)) == ([], [])
 
 
 def test_settings_are_frozen() -> None:
