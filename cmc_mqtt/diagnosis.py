@@ -38,7 +38,7 @@ class ConnectionDiagnosis:
         self._refusal = None
 
     def unreachable(self, exc: BaseException) -> str:
-        message = f"cannot reach MQTT broker {self._where}: {_reason(exc)}"
+        message = f"cannot reach MQTT broker {self._where}: {describe_connect_error(exc)}"
         if isinstance(exc, ssl.SSLCertVerificationError):
             self._fatal(f"{message}; check mqtt.ca_certs (or mqtt.insecure)")
         else:
@@ -78,7 +78,8 @@ class ConnectionDiagnosis:
         self.first_attempt.set()
 
 
-def _reason(exc: BaseException) -> str:
+def describe_connect_error(exc: BaseException) -> str:
+    """A failed broker connection in a few words, for the log and the health check."""
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"TLS certificate not trusted ({exc.verify_message})"
     if isinstance(exc, ConnectionRefusedError):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import ssl
 import sys
 import time
@@ -25,10 +24,11 @@ from pathlib import Path
 from typing import Any, Final
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from .config import MqttSettings, Settings, load_settings
+from .config import Settings, load_settings
+from .diagnosis import describe_connect_error
 from .errors import ConfigError
+from .mqtt_client import make_client
 
 EXIT_HEALTHY: Final = 0
 EXIT_UNHEALTHY: Final = 1
@@ -63,7 +63,7 @@ def check(settings: Settings, timeout: float = DEFAULT_TIMEOUT_S) -> Verdict:
     prefix = settings.mqtt.topic_prefix
     status_topic, info_topic = f"{prefix}/status", f"{prefix}/bridge/info"
     seen = _Seen()
-    client = _client(settings, probe_client_id(settings), timeout)
+    client = make_client(settings.mqtt, probe_client_id(settings), connect_timeout=timeout)
     barrier: list[int] = []
 
     def on_connect(c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
@@ -97,7 +97,7 @@ def check(settings: Settings, timeout: float = DEFAULT_TIMEOUT_S) -> Verdict:
     try:
         client.connect(settings.mqtt.host, settings.mqtt.port, keepalive=max(10, int(timeout) * 2))
     except (OSError, ssl.SSLError) as exc:
-        return Verdict(False, f"cannot reach the broker {where}: {_reason(exc)}")
+        return Verdict(False, f"cannot reach the broker {where}: {describe_connect_error(exc)}")
     deadline = time.monotonic() + timeout
     try:
         while not seen.done and seen.refused is None and time.monotonic() < deadline:
@@ -140,41 +140,6 @@ def _detail(info: dict[str, Any]) -> str:
     if isinstance(info.get("last_frame_time"), str):
         parts.append(f"last at {info['last_frame_time']}")
     return f" ({', '.join(parts)})" if parts else ""
-
-
-def _client(settings: Settings, client_id: str, timeout: float) -> mqtt.Client:
-    s: MqttSettings = settings.mqtt
-    client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=mqtt.MQTTv311,
-        clean_session=True,
-    )
-    client.connect_timeout = timeout
-    if s.username is not None:
-        client.username_pw_set(s.username, s.password.reveal() if s.password else None)
-    if s.tls.enabled:
-        client.tls_set(
-            ca_certs=str(s.tls.ca_certs) if s.tls.ca_certs else None,
-            certfile=str(s.tls.certfile) if s.tls.certfile else None,
-            keyfile=str(s.tls.keyfile) if s.tls.keyfile else None,
-            cert_reqs=ssl.CERT_REQUIRED,
-        )
-        if s.tls.insecure:
-            client.tls_insecure_set(True)
-    return client
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate not trusted ({exc.verify_message})"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return "timed out"
-    if isinstance(exc, socket.gaierror):
-        return "unknown host"
-    return exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,13 +21,13 @@ import time
 from typing import Any, Final
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from .backoff import Backoff
 from .config import MqttSettings
 from .diagnosis import ConnectionDiagnosis
 from .extension import PublisherExtension
-from .mqtt_adapter import PROTOCOL, defer_writes, publish_qos0
+from .mqtt_adapter import defer_writes, publish_qos0
+from .mqtt_client import make_client
 from .state import OFFLINE, BridgeState, Message
 
 LOG = logging.getLogger(__name__)
@@ -331,26 +331,8 @@ class MqttPublisher:
 
     def _make_client(self, connect_timeout: float) -> mqtt.Client:
         s = self._settings
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=s.client_id,
-            protocol=PROTOCOL,
-            clean_session=True,
-        )
-        client.connect_timeout = connect_timeout
+        client = make_client(s, s.client_id, connect_timeout=connect_timeout)
         client.will_set(self._state.topics.status, OFFLINE, qos=s.qos, retain=True)
-        if s.username is not None:
-            password = s.password.reveal() if s.password is not None else None
-            client.username_pw_set(s.username, password)
-        if s.tls.enabled:
-            client.tls_set(
-                ca_certs=str(s.tls.ca_certs) if s.tls.ca_certs else None,
-                certfile=str(s.tls.certfile) if s.tls.certfile else None,
-                keyfile=str(s.tls.keyfile) if s.tls.keyfile else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-            if s.tls.insecure:
-                client.tls_insecure_set(True)
         # Bounded: QoS>0 messages beyond this are refused rather than queued forever.
         client.max_queued_messages_set(max(1000, 20 * len(self._state.crypto_ids)))
         client.on_connect = self._on_connect
