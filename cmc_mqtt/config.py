@@ -7,6 +7,7 @@ raised one by one) so a user fixes a config in one round trip.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import re
 import socket
@@ -15,7 +16,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 import voluptuous as vol
 
@@ -28,12 +29,22 @@ from .text import DEFAULT_TEMPLATE, check_template
 DEFAULT_URL: Final = "wss://pro-stream.coinmarketcap.com/v1"
 DEFAULT_REST_URL: Final = "https://pro-api.coinmarketcap.com"
 DEFAULT_ENABLED: Final = tuple(f.key for f in FIELDS if f.enabled_by_default)
-DISCOVERY_MODES: Final = ("entity", "device")
-PUBLISH_MODES: Final = ("all", "changed")
+#: "entity": one discovery config per sensor; "device": one per coin (Home Assistant >= 2024.12).
+DiscoveryMode = Literal["entity", "device"]
+#: "all": every field of every quote; "changed": only fields whose value changed.
+PublishMode = Literal["all", "changed"]
+#: "warn": say so once; "stop": stop streaming until the month turns.
+BudgetAction = Literal["warn", "stop"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+DISCOVERY_MODES: Final = get_args(DiscoveryMode)
+PUBLISH_MODES: Final = get_args(PublishMode)
+BUDGET_ACTIONS: Final = get_args(BudgetAction)
+LOG_LEVELS: Final = get_args(LogLevel)
 AWTRIX_TEMPLATE: Final = "{symbol} {price} {change_signed}"  # the clock's font has no arrows
 API_KEY_ENV: Final = "CMC_API_KEY"
-LOG_LEVELS: Final = ("debug", "info", "warning", "error")
-BUDGET_ACTIONS: Final = ("warn", "stop")
+#: Keys that are no secrets: the simulator takes any key, and these are the ones the examples,
+#: the demo and the docs use. The log does not mask them and a readable file holding one is fine.
+PLACEHOLDER_KEYS: Final = frozenset({"simulator", "demo", "your-key"})
 #: CoinMarketCap's guide to the stream bills each data message; its overview says 0.1 credit per
 #: subscription instead. Both are settings; /v1/key/info tells which one the key really pays.
 CREDITS_PER_MESSAGE: Final = 0.025
@@ -54,7 +65,7 @@ class CreditSettings:
     per_message: float = CREDITS_PER_MESSAGE
     per_subscription: float = 0.0
     monthly_budget: float | None = None
-    on_budget: str = "warn"  # "warn": say so once; "stop": stop streaming until the month turns
+    on_budget: BudgetAction = "warn"
     key_info_interval: float = 900.0  # /v1/key/info is polled at most this often
 
 
@@ -85,9 +96,9 @@ class MqttSettings:
     keepalive: int = 60
     tls: TlsSettings = field(default_factory=TlsSettings)
     embedded: bool = False  # run an MQTT broker inside the bridge (optional extra "demo")
-    #: "all": every field of every quote; "changed": only fields whose value changed, and with
-    #: `deadband` > 0 only moves of at least that many percent (percentage points for % fields).
-    publish_mode: str = "all"
+    #: With publish_mode "changed" and `deadband` > 0, only moves of at least that many percent
+    #: (percentage points for % fields) are published.
+    publish_mode: PublishMode = "all"
     deadband: float = 0.0
 
 
@@ -97,7 +108,7 @@ class HomeAssistantSettings:
     discovery_prefix: str = "homeassistant"
     status_topic: str = "homeassistant/status"
     node_id: str = "cmc_mqtt"
-    discovery_mode: str = "entity"  # "entity": one config per sensor; "device": one per coin
+    discovery_mode: DiscoveryMode = "entity"
     stale_after: float = 45.0  # seconds without data before a coin is `offline`
     fields: tuple[str, ...] = FIELD_KEYS
     enabled_fields: tuple[str, ...] = DEFAULT_ENABLED
@@ -148,7 +159,7 @@ class Settings:
     awtrix: tuple[AwtrixSettings, ...] = ()
     credits: CreditSettings = field(default_factory=CreditSettings)
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
-    log_level: str = "info"
+    log_level: LogLevel = "info"
     #: Things worth telling the user that do not stop the bridge (e.g. a world-readable key file).
     warnings: tuple[str, ...] = ()
 
@@ -244,9 +255,38 @@ def _coin_overrides(value: Any) -> dict[str, Any]:
     return value
 
 
+def _default(owner: type, name: str) -> Any:
+    """The settings dataclass's default for `name`: each default is written once, there, and
+    the schema below reads it (a list where the dataclass holds a tuple, as TOML gives)."""
+    for item in dataclasses.fields(owner):
+        if item.name == name:
+            if item.default is not dataclasses.MISSING:
+                value = item.default
+            elif item.default_factory is not dataclasses.MISSING:
+                value = item.default_factory()
+            else:
+                break
+            return list(value) if isinstance(value, tuple) else value
+    raise LookupError(f"{owner.__name__}.{name} has no default")
+
+
+def _opt(key: str, owner: type, name: str | None = None) -> vol.Optional:
+    """An optional key defaulting to `owner`'s field `name` (default: the same as `key`)."""
+    return vol.Optional(key, default=_default(owner, name or key))
+
+
+def _choice(kind: Any, *, lower: bool = False) -> Any:
+    """A string among a Literal type's values: the type is the one list of the choices."""
+    choices = get_args(kind)
+    check = vol.In(choices, msg=f"must be one of {', '.join(choices)}")
+    return vol.All(_str, vol.Lower, check) if lower else vol.All(_str, check)
+
+
 _PORT = vol.All(_int, vol.Range(min=1, max=65535))
 _CREDITS = vol.All(_strict(int | float, "number"), vol.Range(min=0, max=1000))
 _SECONDS = vol.All(_strict(int | float, "number"), vol.Range(min=1, max=86400))
+_THROTTLE_TEXT: Final = _default(TextSettings, "throttle")
+_THROTTLE_AWTRIX: Final = _default(AwtrixSettings, "throttle")
 
 
 CMC_SCHEMA = vol.Schema(
@@ -254,107 +294,93 @@ CMC_SCHEMA = vol.Schema(
         vol.Optional("api_key"): vol.All(_str, _non_empty),
         vol.Optional("api_key_file"): vol.All(_str, _non_empty),
         vol.Optional("url", default=DEFAULT_URL): vol.All(_str, _url),
-        vol.Optional("rest_url", default=DEFAULT_REST_URL): vol.All(_str, _http_url),
+        _opt("rest_url", NamesSettings): vol.All(_str, _http_url),
         vol.Optional("cache_dir"): vol.All(_str, _non_empty),
-        vol.Optional("lookup_names", default=True): _bool,
+        _opt("lookup_names", NamesSettings, "lookup"): _bool,
         vol.Required("crypto_ids"): vol.All(
             _crypto_ids, [vol.All(_int, vol.Range(min=1, max=2**31 - 1))]
         ),
-        vol.Optional("max_connections", default=10): vol.All(_int, vol.Range(min=1, max=100)),
-        vol.Optional("credits_per_message", default=CREDITS_PER_MESSAGE): _CREDITS,
-        vol.Optional("credits_per_subscription", default=0): _CREDITS,
+        _opt("max_connections", StreamSettings): vol.All(_int, vol.Range(min=1, max=100)),
+        _opt("credits_per_message", CreditSettings, "per_message"): _CREDITS,
+        _opt("credits_per_subscription", CreditSettings, "per_subscription"): _CREDITS,
         vol.Optional("monthly_credit_budget"): vol.All(
             _strict(int | float, "number"), vol.Range(min=1)
         ),
-        vol.Optional("on_budget", default="warn"): vol.All(
-            _str, vol.In(BUDGET_ACTIONS, msg="must be 'warn' or 'stop'")
-        ),
-        vol.Optional("key_info_interval", default=900): vol.All(
+        _opt("on_budget", CreditSettings): _choice(BudgetAction),
+        _opt("key_info_interval", CreditSettings): vol.All(
             _strict(int | float, "number"), vol.Range(min=900, max=86400)
         ),
     }
 )
 
-BRIDGE_SCHEMA = vol.Schema({vol.Optional("allow_requests", default=True): _bool})
+BRIDGE_SCHEMA = vol.Schema({_opt("allow_requests", BridgeSettings): _bool})
 
 _DEADBAND = vol.All(_strict(int | float, "number"), vol.Range(min=0, max=100))
 _INTERVAL = vol.All(_strict(int | float, "number"), vol.Range(min=0, max=86400))
 
 MQTT_SCHEMA = vol.Schema(
     {
-        vol.Optional("host", default="localhost"): vol.All(_str, _non_empty),
-        vol.Optional("port", default=1883): _PORT,
+        _opt("host", MqttSettings): vol.All(_str, _non_empty),
+        _opt("port", MqttSettings): _PORT,
         vol.Optional("username"): _str,
         vol.Optional("password"): _str,
         vol.Optional("client_id"): vol.All(_str, _non_empty),
-        vol.Optional("topic_prefix", default="cmc"): vol.All(
+        _opt("topic_prefix", MqttSettings): vol.All(
             _str, topic_level_checker("topic prefix", allow_slash=True)
         ),
-        vol.Optional("qos", default=0): vol.All(_int, vol.In((0, 1, 2), msg="must be 0, 1 or 2")),
-        vol.Optional("retain", default=True): _bool,
-        vol.Optional("keepalive", default=60): vol.All(_int, vol.Range(min=5, max=65535)),
-        vol.Optional("tls", default=False): _bool,
+        _opt("qos", MqttSettings): vol.All(_int, vol.In((0, 1, 2), msg="must be 0, 1 or 2")),
+        _opt("retain", MqttSettings): _bool,
+        _opt("keepalive", MqttSettings): vol.All(_int, vol.Range(min=5, max=65535)),
+        _opt("tls", TlsSettings, "enabled"): _bool,
         vol.Optional("ca_certs"): vol.All(_str, _non_empty),
         vol.Optional("certfile"): vol.All(_str, _non_empty),
         vol.Optional("keyfile"): vol.All(_str, _non_empty),
-        vol.Optional("insecure", default=False): _bool,
-        vol.Optional("embedded", default=False): _bool,
-        vol.Optional("publish_mode", default="all"): vol.All(
-            _str, vol.In(PUBLISH_MODES, msg=f"must be one of {', '.join(PUBLISH_MODES)}")
-        ),
-        vol.Optional("deadband", default=0): _DEADBAND,
+        _opt("insecure", TlsSettings): _bool,
+        _opt("embedded", MqttSettings): _bool,
+        _opt("publish_mode", MqttSettings): _choice(PublishMode),
+        _opt("deadband", MqttSettings): _DEADBAND,
     }
 )
 
-LOG_SCHEMA = vol.Schema(
-    {
-        vol.Optional("level", default="info"): vol.All(
-            _str, vol.Lower, vol.In(LOG_LEVELS, msg=f"must be one of {', '.join(LOG_LEVELS)}")
-        ),
-    }
-)
+LOG_SCHEMA = vol.Schema({_opt("level", Settings, "log_level"): _choice(LogLevel, lower=True)})
 
 HOMEASSISTANT_SCHEMA = vol.Schema(
     {
-        vol.Optional("discovery", default=True): _bool,
-        vol.Optional("discovery_prefix", default="homeassistant"): vol.All(
+        _opt("discovery", HomeAssistantSettings): _bool,
+        _opt("discovery_prefix", HomeAssistantSettings): vol.All(
             _str, topic_level_checker("discovery prefix", allow_slash=True)
         ),
-        vol.Optional("status_topic", default="homeassistant/status"): vol.All(
+        _opt("status_topic", HomeAssistantSettings): vol.All(
             _str, topic_level_checker("status topic", allow_slash=True)
         ),
-        vol.Optional("node_id", default="cmc_mqtt"): vol.All(
+        _opt("node_id", HomeAssistantSettings): vol.All(
             _str, topic_level_checker("node id", allow_slash=False), _node_id
         ),
-        vol.Optional("discovery_mode", default="entity"): vol.All(
-            _str, vol.In(DISCOVERY_MODES, msg="must be 'entity' or 'device'")
-        ),
-        vol.Optional("stale_after", default=45): _SECONDS,
-        vol.Optional("fields", default=list(FIELD_KEYS)): _field_list,
-        vol.Optional("enabled_fields", default=list(DEFAULT_ENABLED)): _field_list,
+        _opt("discovery_mode", HomeAssistantSettings): _choice(DiscoveryMode),
+        _opt("stale_after", HomeAssistantSettings): _SECONDS,
+        _opt("fields", HomeAssistantSettings): _field_list,
+        _opt("enabled_fields", HomeAssistantSettings): _field_list,
     }
 )
 
 
 TEXT_SCHEMA = vol.Schema(
     {
-        vol.Optional("enabled", default=True): _bool,
-        vol.Optional("template", default=DEFAULT_TEMPLATE): vol.All(_str, _non_empty),
-        vol.Optional("min_interval", default=0): _INTERVAL,
-        vol.Optional("deadband", default=0): _DEADBAND,
+        _opt("enabled", TextSettings): _bool,
+        _opt("template", TextSettings): vol.All(_str, _non_empty),
+        vol.Optional("min_interval", default=_THROTTLE_TEXT.min_interval): _INTERVAL,
+        vol.Optional("deadband", default=_THROTTLE_TEXT.deadband): _DEADBAND,
     }
 )
 
 AWTRIX_SCHEMA = vol.Schema(
     {
         vol.Required("prefix"): vol.All(_str, topic_level_checker("prefix", allow_slash=True)),
-        vol.Optional("template", default=AWTRIX_TEMPLATE): vol.All(_str, _non_empty),
-        vol.Optional("lifetime", default=120): vol.All(_int, vol.Range(min=10, max=86400)),
-        vol.Optional("icons", default={}): vol.All(
-            _coin_overrides, {str: vol.All(_str, _non_empty)}
-        ),
-        vol.Optional("min_interval", default=10): _INTERVAL,
-        vol.Optional("deadband", default=0): _DEADBAND,
+        _opt("template", AwtrixSettings): vol.All(_str, _non_empty),
+        _opt("lifetime", AwtrixSettings): vol.All(_int, vol.Range(min=10, max=86400)),
+        _opt("icons", AwtrixSettings): vol.All(_coin_overrides, {str: vol.All(_str, _non_empty)}),
+        vol.Optional("min_interval", default=_THROTTLE_AWTRIX.min_interval): _INTERVAL,
+        vol.Optional("deadband", default=_THROTTLE_AWTRIX.deadband): _DEADBAND,
     }
 )
 
@@ -419,21 +445,27 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
     settings = overlay.parse(raw, lambda merged: parse_settings(merged, environ=env))
-    if raw.get("cmc", {}).get("api_key") and _readable_by_others(path):
+    if _real_key_in(raw) and _readable_by_others(path):
         warning = f"{path} holds the API key and is readable by other users; run: chmod 600 {path}"
         settings = _with_warning(settings, warning)
     return settings
 
 
 def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Settings:
-    """Validate an already-parsed config mapping (tests and the demo build these directly)."""
+    """Validate an already-parsed config mapping (tests and the demo build these directly).
+
+    Every problem in one pass: when the schema finds some, the checks that need validated
+    values (the key, files, templates, options that go together) still run, on what of the
+    config is valid, and only add what the schema has not already said about the same key."""
+    reported: list[str] = []
     try:
         data = ROOT_SCHEMA(dict(raw))
     except vol.MultipleInvalid as exc:
-        raise ConfigError(sorted({_describe(err, raw) for err in exc.errors})) from None
+        reported = sorted({_describe(err, raw) for err in exc.errors})
+        data = _salvage(ROOT_SCHEMA, raw)
 
     problems: list[str] = []
-    cmc, mqtt, log, ha = data["cmc"], data["mqtt"], data["log"], data["homeassistant"]
+    cmc, mqtt, log, ha = data.get("cmc", {}), data["mqtt"], data["log"], data["homeassistant"]
     api_key = _api_key(cmc, environ, problems)
     tls = TlsSettings(
         enabled=mqtt["tls"],
@@ -456,6 +488,8 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
             check_template(template, key)
         except ConfigError as exc:
             problems.extend(exc.problems)
+    said = {_key_of(line) for line in reported}
+    problems = reported + [line for line in problems if not _said_before(_key_of(line), said)]
     if problems:
         raise ConfigError(problems)
 
@@ -586,13 +620,93 @@ def _existing_file(section: dict[str, Any], key: str, problems: list[str]) -> Pa
     return path
 
 
+def _salvage(schema: Any, raw: Any) -> Any:
+    """What of `raw` passes `schema` key by key, with the defaults for the rest (a required
+    key that is missing or wrong stays out): the checks after the schema run on this."""
+    if not isinstance(schema, vol.Schema) or not isinstance(schema.schema, dict):
+        return None
+    given = raw if isinstance(raw, Mapping) else {}
+    result: dict[str, Any] = {}
+    for marker, validator in schema.schema.items():
+        key = str(marker)
+        if key in given:
+            try:
+                result[key] = vol.Schema(validator)(given[key])
+                continue
+            except vol.Invalid:
+                salvaged = _salvage_part(validator, given[key])
+                if salvaged is not None:
+                    result[key] = salvaged
+                    continue
+        default: Any = getattr(marker, "default", vol.UNDEFINED)
+        if default is not vol.UNDEFINED:
+            result[key] = _salvage_part(validator, default()) or vol.Schema(validator)(default())
+    return result
+
+
+def _salvage_part(validator: Any, raw: Any) -> Any:
+    """`_salvage` for a section ([mqtt]) or a list of tables ([[awtrix]])."""
+    if isinstance(validator, vol.Schema):
+        return _salvage(validator, raw)
+    table = _list_item_schema(validator)
+    if table is not None and isinstance(raw, list):
+        return [_salvage(table, item) for item in raw]
+    return None
+
+
+def _list_item_schema(validator: Any) -> vol.Schema | None:
+    for part in getattr(validator, "validators", ()):
+        if isinstance(part, list) and part and isinstance(part[0], vol.Schema):
+            return part[0]
+    return None
+
+
+def _key_of(problem: str) -> str:
+    return problem.partition(": ")[0]
+
+
+def _said_before(key: str, said: set[str]) -> bool:
+    """True when the schema already reported `key` or a table holding it (`cmc: required`
+    says all there is to say about `cmc.api_key`)."""
+    return any(key == old or key.startswith((old + ".", old + "[")) for old in said)
+
+
 def _describe(err: vol.Invalid, raw: Mapping[str, Any]) -> str:
     key = _dotted(err.path)
     message = _MESSAGES.get(err.error_message, err.error_message)
+    if message == "unknown option":
+        known = _known_keys(err.path[:-1])
+        if len(err.path) == 1:
+            message = "unknown section"
+        close = difflib.get_close_matches(str(err.path[-1]), known, n=1)
+        return f"{key}: {message}" + (f" (did you mean {close[0]!r}?)" if close else "")
     found, value = _lookup(raw, err.path)
-    if found and message not in ("unknown option", "required") and not isinstance(value, dict):
+    if found and message != "required" and not isinstance(value, dict):
         return f"{key}: {message}, got {value!r}"
     return f"{key}: {message}"
+
+
+def _known_keys(path: list[Any]) -> list[str]:
+    """The options the schema allows at `path` (a section, a coin's table, a clock's table)."""
+    node: Any = ROOT_SCHEMA
+    for part in path:
+        node = _child(node, part)
+        if node is None:
+            return []
+    if isinstance(node, vol.Schema) and isinstance(node.schema, dict):
+        return [str(marker) for marker in node.schema]
+    return []
+
+
+def _child(node: Any, part: Any) -> Any:
+    if isinstance(node, vol.Schema) and isinstance(node.schema, dict):
+        return next((v for k, v in node.schema.items() if str(k) == str(part)), None)
+    for piece in getattr(node, "validators", ()):
+        if isinstance(piece, list) and piece and isinstance(part, int):
+            return piece[0]
+        if isinstance(piece, dict) and piece and not isinstance(part, int):
+            return next(iter(piece.values()))
+    return None
 
 
 def _dotted(path: list[Any]) -> str:
@@ -613,6 +727,13 @@ def _lookup(raw: Any, path: list[Any]) -> tuple[bool, Any]:
         except (KeyError, IndexError, TypeError):
             return False, None
     return True, node
+
+
+def _real_key_in(raw: Mapping[str, Any]) -> bool:
+    """The file holds an API key that is a secret (not the simulator's placeholder)."""
+    cmc = raw.get("cmc")
+    key = cmc.get("api_key") if isinstance(cmc, dict) else None
+    return isinstance(key, str) and bool(key.strip()) and key.strip() not in PLACEHOLDER_KEYS
 
 
 def _readable_by_others(path: Path) -> bool:

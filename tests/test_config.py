@@ -1,15 +1,38 @@
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
-from cmc_mqtt.config import DEFAULT_URL, load_settings, parse_settings
+from cmc_mqtt.config import (
+    BUDGET_ACTIONS,
+    DEFAULT_URL,
+    DISCOVERY_MODES,
+    PUBLISH_MODES,
+    AwtrixSettings,
+    BridgeSettings,
+    BudgetAction,
+    CreditSettings,
+    DiscoveryMode,
+    HomeAssistantSettings,
+    MqttSettings,
+    NamesSettings,
+    PublishMode,
+    Settings,
+    StreamSettings,
+    TextSettings,
+    load_settings,
+    parse_settings,
+)
+from cmc_mqtt.envconfig import sections
 from cmc_mqtt.errors import ConfigError
+from cmc_mqtt.fields import FIELD_KEYS
 from cmc_mqtt.secret import Secret
 
 from .helpers import TEST_API_KEY
@@ -186,3 +209,116 @@ def test_check_config_accepts_a_good_file(tmp_path: Path) -> None:
     result = run_cli("check-config", "--config", str(path))
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
+
+
+def test_one_pass_finds_what_a_broken_section_used_to_hide() -> None:
+    # An unknown section no longer hides the missing key, a type error no longer hides a bad
+    # template, and each unknown name gets the likely one.
+    found = problems(
+        {
+            "cmc": {"crypto_id": [1]},
+            "homeassistent": {"discovery": True},
+            "mqtt": {"port": "abc"},
+            "text": {"template": "{prise}"},
+        }
+    )
+    assert found[:4] == [
+        "cmc.crypto_id: unknown option (did you mean 'crypto_ids'?)",
+        "cmc.crypto_ids: required",
+        "homeassistent: unknown section (did you mean 'homeassistant'?)",
+        "mqtt.port: expected int, got 'abc'",
+    ]
+    assert found[4].startswith("cmc.api_key: required")
+    assert found[5].startswith("text.template: unknown placeholder {prise}")
+    assert len(found) == 6
+
+
+def test_a_problem_is_said_once_even_when_a_later_check_would_repeat_it() -> None:
+    assert problems({"cmc": {"crypto_ids": [1], "api_key": 5}}) == [
+        "cmc.api_key: expected string, got 5"  # not also "cmc.api_key: required"
+    ]
+    assert problems({"cmc": 3}) == ["cmc: expected a table, got 3"]
+
+
+PLACEHOLDERS = sorted(
+    ["arrow", "change", "change_signed", "id", "name", "price", "symbol", *FIELD_KEYS]
+)
+
+
+def test_clock_and_coin_tables_are_checked_one_by_one() -> None:
+    raw = with_section("mqtt", qos=7, deadband=1)
+    raw["awtrix"] = [{"prefix": "a", "template": "{nope}"}, {"template": 3}]
+    raw["coins"] = {"1": {"nam": "Bitcoin"}}
+    assert problems(raw) == [
+        "awtrix[1].prefix: required",
+        "awtrix[1].template: expected string, got 3",
+        "coins.1.nam: unknown option (did you mean 'name'?)",
+        "mqtt.qos: must be 0, 1 or 2, got 7",
+        'mqtt.deadband: needs mqtt.publish_mode = "changed"',
+        "awtrix[0].template: unknown placeholder {nope}; known: " + ", ".join(PLACEHOLDERS),
+    ]
+
+
+def test_defaults_are_the_settings_classes_own() -> None:
+    """Each default is written once, in the dataclass; the schema and the example read it."""
+    s = parse_settings(MINIMAL, environ={})
+    assert s.mqtt == MqttSettings(client_id=s.mqtt.client_id)
+    assert s.homeassistant == HomeAssistantSettings()
+    assert s.text == TextSettings()
+    assert s.credits == CreditSettings()
+    assert s.bridge == BridgeSettings()
+    assert s.log_level == Settings.__dataclass_fields__["log_level"].default
+    assert (s.names.lookup, s.names.rest_url) == (NamesSettings().lookup, NamesSettings().rest_url)
+    assert s.stream.max_connections == StreamSettings(DEFAULT_URL, Secret("x"), ()).max_connections
+    clock = parse_settings({**MINIMAL, "awtrix": [{"prefix": "a"}]}, environ={}).awtrix[0]
+    assert clock == AwtrixSettings(prefix="a")
+
+
+def test_the_example_config_shows_every_option_with_its_default() -> None:
+    text = (ROOT / "config.example.toml").read_text()
+    for section in sections().values():
+        for option in section.options:
+            assert re.search(rf"^#? ?{option} =", text, re.MULTILINE), (section.name, option)
+    example = load_settings(ROOT / "config.example.toml", environ={"CMC_API_KEY": "x"})
+    defaults = parse_settings(
+        with_section("cmc", crypto_ids=list(example.stream.crypto_ids)), environ={}
+    )
+    for part in ("homeassistant", "text", "credits", "bridge", "log_level", "awtrix"):
+        assert getattr(example, part) == getattr(defaults, part), part
+    assert example.mqtt == dataclasses.replace(defaults.mqtt, client_id=example.mqtt.client_id)
+
+
+def test_modes_are_typed_by_their_literal() -> None:
+    assert get_args(PublishMode) == PUBLISH_MODES == ("all", "changed")
+    assert get_args(DiscoveryMode) == DISCOVERY_MODES == ("entity", "device")
+    assert get_args(BudgetAction) == BUDGET_ACTIONS == ("warn", "stop")
+    assert problems(with_section("cmc", on_budget="halt")) == [
+        "cmc.on_budget: must be one of warn, stop, got 'halt'"
+    ]
+    assert problems(with_section("homeassistant", discovery_mode="dev")) == [
+        "homeassistant.discovery_mode: must be one of entity, device, got 'dev'"
+    ]
+
+
+def test_the_simulators_placeholder_key_is_no_secret(tmp_path: Path) -> None:
+    path = tmp_path / "simulator.toml"
+    path.write_text((ROOT / "examples" / "simulator.toml").read_text())
+    path.chmod(0o644)
+    assert load_settings(path, environ={}).warnings == ()
+    path.write_text(path.read_text().replace('"simulator"', f'"{TEST_API_KEY}"'))
+    assert any("chmod 600" in w for w in load_settings(path, environ={}).warnings)
+
+
+def test_check_config_lists_every_problem_in_one_run(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        '[cmc]\ncrypto_id = [1]\n[homeassistent]\ndiscovery = true\n[text]\ntemplate = "{x}"\n'
+    )
+    result = run_cli("check-config", "--config", str(path), env={"CMC_API_KEY": ""})
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert "cmc.crypto_id: unknown option (did you mean 'crypto_ids'?)" in lines
+    assert "homeassistent: unknown section (did you mean 'homeassistant'?)" in lines
+    assert any(line.startswith("cmc.api_key: required") for line in lines)
+    assert any(line.startswith("text.template: unknown placeholder {x}") for line in lines)
+    assert len(lines) == 5, lines
