@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import signal
 import sys
 import threading
@@ -14,7 +15,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
 from .bridge import Bridge
-from .config import Settings, load_settings
+from .config import PLACEHOLDER_KEYS, Settings, load_settings
 from .errors import CmcMqttError, ConfigError
 from .lifecycle import enable_crash_traces, leave
 from .secret import Secret
@@ -26,20 +27,45 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("cmc_mqtt")
 EXIT_CONFIG = 2
 FIRST_ATTEMPT_WAIT_S = 10.0
+CONFIG_HELP = """\
+configuration:
+  The config is read from ./config.toml (the directory you run in) unless --config names
+  another file; `cmc-mqtt init` writes a commented one, config.example.toml shows every option.
+  The API key may instead come from the environment variable CMC_API_KEY (it wins over the
+  file) or from [cmc] api_key_file. Every option can also be set as an environment variable
+  CMC_MQTT_<SECTION>_<KEY>, e.g. CMC_MQTT_MQTT_HOST=192.168.1.10 or CMC_MQTT_CMC_CRYPTO_IDS=1,1027,
+  laid over the file, or standing in for it when there is none.
+"""
+#: Secrets shorter than this are masked only as words of their own (see RedactingFormatter).
+WHOLE_WORD_BELOW = 12
 
 
 class RedactingFormatter(logging.Formatter):
-    """Masks secrets in the final text, so no message, argument or traceback can leak them."""
+    """Masks secrets in the final text, so no message, argument or traceback can leak them.
+
+    Only where the secret itself appears: a long one (a CoinMarketCap key is a 36-character
+    UUID) wherever it occurs, a short one (a broker password such as "k") only as a word of its
+    own, so that it cannot turn "broker" into "bro**********er"; placeholder keys (the
+    simulator's "simulator") are no secrets and stay as they are."""
 
     def __init__(self, fmt: str, secrets: Sequence[Secret]) -> None:
         super().__init__(fmt)
-        self._secrets = [s.reveal() for s in secrets if s]
+        values = sorted(
+            {s.reveal() for s in secrets if s and s.reveal() not in PLACEHOLDER_KEYS},
+            key=len,
+            reverse=True,  # a secret that contains another is masked whole
+        )
+        patterns = [
+            re.escape(value)
+            if len(value) >= WHOLE_WORD_BELOW
+            else rf"(?<!\w){re.escape(value)}(?!\w)"
+            for value in values
+        ]
+        self._pattern = re.compile("|".join(patterns)) if patterns else None
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        for secret in self._secrets:
-            text = text.replace(secret, Secret.MASK)
-        return text
+        return self._pattern.sub(Secret.MASK, text) if self._pattern is not None else text
 
 
 def setup_logging(level: str, secrets: Sequence[Secret] = ()) -> None:
@@ -96,8 +122,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     for warning in settings.warnings:
         LOG.warning(warning)
     LOG.info(
-        "cmc-mqtt %s: %d coins from %s to mqtt://%s:%d/%s",
+        "cmc-mqtt %s (%s): %d coins from %s to mqtt://%s:%d/%s",
         VERSION,
+        args.config if args.config.exists() else "no file: environment",
         len(settings.stream.crypto_ids),
         settings.stream.url,
         settings.mqtt.host,
@@ -203,11 +230,23 @@ def build_parser(*, simulator: bool = True) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     config_help = "TOML config file (default: ./config.toml)"
-    run = sub.add_parser("run", help="run the bridge")
+    run = sub.add_parser(
+        "run",
+        help="run the bridge",
+        description="Stream CoinMarketCap prices to MQTT until stopped (SIGTERM or Ctrl-C).",
+        epilog=CONFIG_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("--config", type=Path, default=Path("config.toml"), help=config_help)
     run.set_defaults(func=cmd_run)
 
-    check = sub.add_parser("check-config", help="validate a config file and exit")
+    check = sub.add_parser(
+        "check-config",
+        help="validate a config file and exit",
+        description="Validate the config, list every problem, and say what it will do.",
+        epilog=CONFIG_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     check.add_argument("--config", type=Path, default=Path("config.toml"), help=config_help)
     check.set_defaults(func=cmd_check_config)
 

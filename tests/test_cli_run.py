@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -11,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from cmc_mqtt.cli import RedactingFormatter
+from cmc_mqtt.secret import Secret
 from cmc_mqtt.simulator import FakeStreamServer
 
 from .helpers import TEST_API_KEY, Broker, Subscriber
 
+ROOT = Path(__file__).resolve().parent.parent
 CONFIG = """
 [cmc]
 api_key = "{key}"
@@ -89,3 +93,71 @@ def test_version_and_help() -> None:
     )  # fmt: skip
     assert result.returncode == 0
     assert result.stdout.startswith("cmc-mqtt ")
+
+
+def formatted(message: str, *secrets: str) -> str:
+    formatter = RedactingFormatter("%(message)s", [Secret(s) for s in secrets])
+    return formatter.format(logging.LogRecord("t", logging.INFO, __file__, 1, message, (), None))
+
+
+def test_the_log_masks_a_key_wherever_it_appears() -> None:
+    text = formatted(f"url?key={TEST_API_KEY}, in /etc/{TEST_API_KEY}.toml", TEST_API_KEY)
+    assert TEST_API_KEY not in text
+    assert text == f"url?key={Secret.MASK}, in /etc/{Secret.MASK}.toml"
+
+
+def test_a_short_secret_is_masked_only_as_a_word_of_its_own() -> None:
+    # A broker password "k" must not turn "broker" into "bro**********er".
+    assert formatted("connected to MQTT broker", "k") == "connected to MQTT broker"
+    assert formatted("password k refused", "k") == f"password {Secret.MASK} refused"
+    assert formatted("login cmc:pw1@host", "pw1") == f"login cmc:{Secret.MASK}@host"
+
+
+def test_placeholder_keys_are_no_secrets() -> None:
+    text = "examples/simulator.toml: connected to the simulator, the demo"
+    assert formatted(text, "simulator", "demo") == text
+
+
+def test_the_simulator_example_logs_its_file_name_and_no_chmod_warning(
+    tmp_path: Path, broker: Broker
+) -> None:
+    stream = FakeStreamServer(fast_interval=0.2).start()  # takes any key, as `simulate` does
+    example = (ROOT / "examples" / "simulator.toml").read_text()
+    config = tmp_path / "simulator.toml"
+    config.write_text(
+        example.replace("ws://127.0.0.1:8765/v1", stream.url).replace("1883", str(broker.port))
+    )
+    config.chmod(0o644)  # as a fresh clone has it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cmc_mqtt", "run", "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "CMC_API_KEY": ""},
+    )  # fmt: skip
+    try:
+        sub = Subscriber(broker, "cmc/status")
+        try:
+            sub.wait_topic("cmc/status", "online", timeout=15)
+        finally:
+            sub.close()
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=10)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        stream.stop()
+    assert "chmod" not in output
+    assert Secret.MASK not in output
+    assert f"({config})" in output  # the file it read, named in full
+
+
+def test_run_help_names_the_key_variable_and_where_the_config_is_looked_for() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cmc_mqtt", "run", "--help"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "CMC_API_KEY" in text
+    assert "./config.toml" in text
+    assert "CMC_MQTT_" in text
+    assert "cmc-mqtt init" in text
