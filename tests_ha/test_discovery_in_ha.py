@@ -6,13 +6,27 @@ nothing is a copy. Home Assistant 2024.3 is the oldest version we support.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 
-from .bridge_messages import discover, last_price, live
+from cmc_mqtt.bridge_entities import BRIDGE_ENTITIES
+from cmc_mqtt.credits import KeyInfo
+
+from .bridge_messages import (
+    bridge_credits,
+    bridge_info,
+    discover,
+    discover_bridge,
+    last_price,
+    live,
+)
 from .helpers import HA_RELEASE, device_with
 
 BTC = "sensor.bitcoin_btc_price"
@@ -120,3 +134,103 @@ async def test_a_second_bridge_gets_separate_entities(
 async def test_device_based_discovery(hass: HomeAssistant, mqtt_ready: None) -> None:
     await discover(hass, 1, discovery_mode="device")
     assert hass.states.get(BTC) is not None
+
+
+# --- the bridge device ------------------------------------------------------------------------
+
+STREAM = "binary_sensor.cmc_mqtt_bridge_stream"
+
+
+def bridge_state(hass: HomeAssistant, name: str, platform: str = "sensor") -> str:
+    state = hass.states.get(f"{platform}.cmc_mqtt_bridge_{name}")
+    assert state is not None, f"{platform}.cmc_mqtt_bridge_{name}"
+    return state.state
+
+
+async def test_the_bridge_device_and_its_diagnostic_entities(
+    hass: HomeAssistant, mqtt_ready: None
+) -> None:
+    await discover_bridge(hass)
+    registry = er.async_get(hass)
+    ours = [e for e in registry.entities.values() if e.unique_id.startswith("cmc_mqtt_bridge_")]
+    assert len(ours) == len(BRIDGE_ENTITIES)
+    for entity in BRIDGE_ENTITIES:
+        entry = registry.async_get(registry.async_get_entity_id(
+            entity.platform, "mqtt", f"cmc_mqtt_bridge_{entity.key}"
+        ) or "")  # fmt: skip
+        assert entry is not None, entity.key
+        assert entry.entity_category == entity.category
+        assert entry.disabled_by is None
+    mqtt_entry = hass.config_entries.async_entries("mqtt")[0].entry_id
+    device = device_with(hass, mqtt_entry, ("mqtt", "cmc_mqtt_bridge"))
+    assert device is not None
+    assert (device.name, device.sw_version) == ("cmc-mqtt bridge", "1.2.3")
+    assert registry.async_get(STREAM).device_id == device.id
+    assert hass.states.get(STREAM).attributes["device_class"] == "connectivity"
+
+
+async def test_the_bridge_entities_show_what_the_bridge_publishes(
+    hass: HomeAssistant, mqtt_ready: None
+) -> None:
+    await discover_bridge(hass)
+    info = bridge_info(1, 1027)
+    await live(hass, "cmc/status", "online")
+    await live(hass, "cmc/bridge/info", info)
+    await live(hass, "cmc/bridge/credits", bridge_credits())
+    assert bridge_state(hass, "stream", "binary_sensor") == "on"
+    assert bridge_state(hass, "version") == "1.2.3"
+    assert bridge_state(hass, "connections_in_use") == "1"  # the other one is down
+    assert bridge_state(hass, "frames_received") == str(json.loads(info)["frames"])
+    assert bridge_state(hass, "reconnects") == "0"
+    last = dt_util.parse_datetime(bridge_state(hass, "last_frame"))
+    assert last == dt_util.parse_datetime(json.loads(info)["last_frame_time"])
+    assert bridge_state(hass, "credits_used_this_month") == "1200.0"
+    assert float(bridge_state(hass, "credits_projected_this_month")) > 1200
+    assert bridge_state(hass, "credits_left") == STATE_UNKNOWN  # the key not checked yet
+    key = KeyInfo(used=100.0, left=9900.0, limit=10000.0, day_used=5.0, checked="x")
+    await live(hass, "cmc/bridge/credits", bridge_credits(key=key))
+    assert bridge_state(hass, "credits_left") == "9900.0"
+    # The stream going down is shown, not hidden as unavailable; so are the other entities.
+    await live(hass, "cmc/status", "offline")
+    assert bridge_state(hass, "stream", "binary_sensor") == "off"
+    assert bridge_state(hass, "version") == "1.2.3"
+
+
+async def test_no_frame_yet_is_an_unknown_last_frame(
+    hass: HomeAssistant, mqtt_ready: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    await discover_bridge(hass)
+    await live(hass, "cmc/bridge/info", bridge_info(1, frames=False))
+    assert bridge_state(hass, "last_frame") == STATE_UNKNOWN
+    assert bridge_state(hass, "frames_received") == "0"
+    if HA_RELEASE >= (2024, 10):  # before, a timestamp of "None" was also logged as invalid
+        assert "Invalid state message" not in caplog.text  # (home-assistant/core#126694)
+
+
+async def test_the_buttons_send_the_bridges_requests(hass: HomeAssistant, mqtt_ready: Any) -> None:
+    await discover_bridge(hass)
+    for name, action in (("reconnect_stream", "reconnect"), ("republish", "republish")):
+        mqtt_ready.async_publish.reset_mock()
+        await hass.services.async_call(
+            "button", "press", {"entity_id": f"button.cmc_mqtt_bridge_{name}"}, blocking=True
+        )
+        (call,) = mqtt_ready.async_publish.call_args_list
+        assert call.args == (f"cmc/bridge/request/{action}", "{}", 0, False)
+
+
+@pytest.mark.skipif(
+    HA_RELEASE < (2024, 12),
+    reason="device-based discovery arrived in Home Assistant 2024.12",
+)
+async def test_the_bridge_device_in_device_based_discovery(
+    hass: HomeAssistant, mqtt_ready: None
+) -> None:
+    await discover_bridge(hass, discovery_mode="device")
+    await live(hass, "cmc/status", "online")
+    await live(hass, "cmc/bridge/info", bridge_info(1))
+    assert bridge_state(hass, "stream", "binary_sensor") == "on"
+    assert bridge_state(hass, "connections_in_use") == "1"
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id("button", "mqtt", "cmc_mqtt_bridge_reconnect") == (
+        "button.cmc_mqtt_bridge_reconnect_stream"
+    )
