@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import re
 import signal
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("cmc_mqtt")
 EXIT_CONFIG = 2
+EXIT_INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
 FIRST_ATTEMPT_WAIT_S = 10.0
 CONFIG_HELP = """\
 configuration:
@@ -201,6 +203,22 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from .starter import InitError, run_init  # noqa: PLC0415 - only this command needs it
+
+    # A terminal hides the key as it is typed; piped answers (scripts, tests) are read as lines.
+    ask_secret = getpass.getpass if sys.stdin.isatty() else input
+    try:
+        run_init(args.config, force=args.force, ask=input, ask_secret=ask_secret, out=sys.stdout)
+    except InitError as exc:
+        print(f"cmc-mqtt init: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        print("\ncmc-mqtt init: interrupted; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from .simulator.options import server_from_arguments  # noqa: PLC0415
 
@@ -249,6 +267,19 @@ def build_parser(*, simulator: bool = True) -> argparse.ArgumentParser:
     )
     check.add_argument("--config", type=Path, default=Path("config.toml"), help=config_help)
     check.set_defaults(func=cmd_check_config)
+
+    init = sub.add_parser(
+        "init",
+        help="write a commented starter config after asking for the key, coins and broker",
+        description="Ask for the API key, the coins and the broker, and write a commented "
+        "starter config readable by you only (mode 600). An existing file is kept unless "
+        "--force is given.",
+    )
+    init.add_argument(
+        "--config", type=Path, default=Path("config.toml"), help="file to write (./config.toml)"
+    )
+    init.add_argument("--force", action="store_true", help="replace an existing file")
+    init.set_defaults(func=cmd_init)
 
     demo = sub.add_parser(
         "demo", help="simulator + broker + bridge in one process, with a live table"
