@@ -96,7 +96,7 @@ def test_an_existing_file_is_kept_unless_forced(tmp_path: Path) -> None:
 
 def test_quotes_and_backslashes_in_answers_survive(tmp_path: Path) -> None:
     key = 'k"ey\\with-quotes-0123456789'
-    result = init(tmp_path, f"{key}\n1\n\nuser\np\"w\\\n")
+    result = init(tmp_path, f'{key}\n1\n\nuser\np"w\\\n')
     assert result.returncode == 0, result.stderr
     settings = load_settings(tmp_path / "config.toml", environ={})
     assert settings.stream.api_key.reveal() == key
