@@ -23,6 +23,7 @@ a space between symbol and number when the symbol is a word (`CHF`, `kr`) or fol
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import (
     ROUND_HALF_EVEN,
@@ -155,13 +156,14 @@ def round_amount(value: Decimal, currency: Currency, kind: AmountKind) -> Decima
     """`value` rounded as it is shown and published (half to even). A price just under 1 that
     rounds up to 1 (`0.999996`) is shown as a price of 1, with the minor units."""
     places = decimals(value, currency, kind)
-    rounded = _quantize(value, places)
+    rounded = quantize(value, places)
     if kind is AmountKind.PRICE and abs(value) < _ONE <= abs(rounded):
-        rounded = _quantize(value, currency.minor_units)
+        rounded = quantize(value, currency.minor_units)
     return rounded
 
 
-def _quantize(value: Decimal, places: int) -> Decimal:
+def quantize(value: Decimal, places: int) -> Decimal:
+    """`value` to `places` decimals, half to even; never a negative zero."""
     result = value.quantize(_ONE.scaleb(-places), context=CONTEXT)
     return result.copy_abs() if result.is_zero() else result  # never "-0.00"
 
@@ -178,4 +180,19 @@ def converted_text(usd: str | Decimal, rate: Decimal, currency: Currency, kind: 
 
 def grouped(value: Decimal, places: int) -> str:
     """`value` with thousands separators and exactly `places` decimals: `1,234.50`."""
-    return f"{_quantize(value, places):,.{places}f}"
+    return f"{quantize(value, places):,.{places}f}"
+
+
+def converted_key(key: str, currency: Currency) -> str:
+    """The topic level of a converted field: `p` in EUR is `p_eur` (`<prefix>/<id>/p_eur`), so
+    the name says the currency and the USD topics stay as they are."""
+    return f"{key}_{currency.code.lower()}"
+
+
+def converted_fields(texts: Mapping[str, str], rate: Decimal, currency: Currency) -> dict[str, str]:
+    """Every money field among a coin's USD texts, converted: `{"p_eur": "74692.90", ...}`."""
+    return {
+        converted_key(key, currency): converted_text(text, rate, currency, FIELD_AMOUNTS[key])
+        for key, text in texts.items()
+        if key in FIELD_AMOUNTS
+    }

@@ -15,6 +15,8 @@ from cmc_mqtt.money import (
     Currency,
     amount_text,
     convert,
+    converted_fields,
+    converted_key,
     converted_text,
     currency,
     decimals,
@@ -127,3 +129,14 @@ def test_grouped() -> None:
     assert grouped(Decimal("1234567.891"), 2) == "1,234,567.89"
     assert grouped(Decimal("-0.001"), 2) == "0.00"
     assert grouped(Decimal("12584129.59"), 0) == "12,584,130"
+
+
+def test_converted_fields_name_their_currency_and_leave_the_rest() -> None:
+    texts = {"p": "81187.93284788371", "vu": "29932025976.79", "mc": "1626089237758.01",
+             "cs": "20028706", "p24h": "0.534347439686"}  # fmt: skip
+    assert converted_fields(texts, Decimal("0.92"), EUR) == {
+        "p_eur": "74692.90",
+        "vu_eur": "27537463899",
+        "mc_eur": "1496002098737",
+    }
+    assert converted_key("p", JPY) == "p_jpy"

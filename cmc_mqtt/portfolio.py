@@ -1,0 +1,230 @@
+"""What the user's coins are worth: per coin, in total, and how the total moved in 24 hours.
+
+Holdings are `Decimal`s (`0.25` BTC is exactly that), prices come in as the stream's exact texts
+and are converted with `money.convert`, so a value is an exact product rounded once. The 24 h
+change comes from each coin's own `p24h`: the value a day ago was `value / (1 + p24h / 100)`.
+
+A held coin without a price yet makes the total unavailable (`None`), never a smaller sum that
+looks right; a coin without `p24h` leaves the total known but its 24 h change unavailable.
+Coins held in zero amounts are ignored.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+from .errors import ConfigError
+from .money import (
+    CONTEXT,
+    AmountKind,
+    Currency,
+    amount_text,
+    convert,
+    quantize,
+    round_amount,
+    to_decimal,
+)
+from .topics import OFFLINE, ONLINE, Message
+
+_HUNDRED: Final = Decimal(100)
+PERCENT_PLACES: Final = 2
+
+
+@dataclass(frozen=True, slots=True)
+class CoinWorth:
+    """One holding valued: exact (unrounded) amounts in the chosen currency."""
+
+    cid: int
+    amount: Decimal  # coins held
+    price: Decimal
+    value: Decimal
+    value_24h_ago: Decimal | None  # None without p24h (or at -100 %)
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioTotal:
+    """The whole portfolio; `value` None while a held coin has no price (see `missing`)."""
+
+    value: Decimal | None
+    change_24h: Decimal | None
+    change_24h_pct: Decimal | None
+    coins: tuple[CoinWorth, ...]
+    missing: tuple[int, ...]
+
+
+def value_24h_ago(value: Decimal, p24h: Decimal | None) -> Decimal | None:
+    """What `value` was worth 24 h ago, if the change says; None at -100 % or below."""
+    if p24h is None:
+        return None
+    factor = CONTEXT.add(Decimal(1), CONTEXT.divide(p24h, _HUNDRED))
+    if factor <= 0:
+        return None
+    return CONTEXT.divide(value, factor)
+
+
+def coin_worth(cid: int, amount: Decimal, price: Decimal, p24h: Decimal | None) -> CoinWorth:
+    value = CONTEXT.multiply(amount, price)
+    return CoinWorth(cid, amount, price, value, value_24h_ago(value, p24h))
+
+
+def total(
+    holdings: Mapping[int, Decimal],
+    prices: Mapping[int, Decimal],
+    changes: Mapping[int, Decimal],
+) -> PortfolioTotal:
+    """Value every non-zero holding with `prices` (in the chosen currency) and `changes`
+    (p24h in percent); the sum only when every one of them has a price."""
+    coins: list[CoinWorth] = []
+    missing: list[int] = []
+    for cid, amount in sorted(holdings.items()):
+        if amount == 0:
+            continue
+        price = prices.get(cid)
+        if price is None:
+            missing.append(cid)
+            continue
+        coins.append(coin_worth(cid, amount, price, changes.get(cid)))
+    if missing:
+        return PortfolioTotal(None, None, None, tuple(coins), tuple(missing))
+    value = sum((c.value for c in coins), Decimal(0))
+    agos = [c.value_24h_ago for c in coins]
+    if any(ago is None for ago in agos):
+        return PortfolioTotal(value, None, None, tuple(coins), ())
+    before = sum((ago for ago in agos if ago is not None), Decimal(0))
+    change = CONTEXT.subtract(value, before)
+    pct = CONTEXT.divide(CONTEXT.multiply(change, _HUNDRED), before) if before else None
+    return PortfolioTotal(value, change, pct, tuple(coins), ())
+
+
+def parse_holding(value: object, key: str) -> Decimal:
+    """A holding from the configuration (`holdings = 0.25`) or a request; ConfigError naming
+    `key` unless it is a finite number >= 0. Floats are read as their shortest text."""
+    problem = f"{key}: expected a number of coins >= 0, got {value!r}"
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ConfigError([problem])
+    try:
+        amount = to_decimal(repr(value) if isinstance(value, float) else str(value))
+    except ValueError:
+        raise ConfigError([problem]) from None
+    if amount < 0:
+        raise ConfigError([problem])
+    return amount
+
+
+class Holdings:
+    """Coins held, by id; changed at run time by requests, read by whoever values them."""
+
+    def __init__(self, holdings: Mapping[int, Decimal] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._held = {cid: a for cid, a in (holdings or {}).items() if a != 0}
+
+    def set(self, cid: int, amount: Decimal) -> None:
+        """Hold `amount` of `cid` from now on; 0 forgets the coin."""
+        with self._lock:
+            if amount == 0:
+                self._held.pop(cid, None)
+            else:
+                self._held[cid] = amount
+
+    def snapshot(self) -> dict[int, Decimal]:
+        with self._lock:
+            return dict(self._held)
+
+    def keep_only(self, cids: Iterable[int]) -> None:
+        """Coins no longer streamed are no longer valued (their holdings stay in the config)."""
+        keep = set(cids)
+        with self._lock:
+            self._held = {cid: a for cid, a in self._held.items() if cid in keep}
+
+
+# --- topics and payloads ---
+
+
+class PortfolioTopics:
+    """`<prefix>/<id>/value_<cur>` per coin; `<prefix>/portfolio/…` for the total. Amounts
+    name their currency, so a changed currency is a new sensor, not mixed statistics."""
+
+    def __init__(self, prefix: str, currency: Currency) -> None:
+        cur = currency.code.lower()
+        self.prefix = prefix
+        self.suffix = cur
+        base = f"{prefix}/portfolio/"
+        self.value = f"{base}value_{cur}"
+        self.change = f"{base}change_24h_{cur}"
+        self.change_pct = f"{base}change_24h_pct"
+        self.status = f"{base}status"
+        self.json = f"{base}json"
+
+    def coin_value(self, cid: int) -> str:
+        return f"{self.prefix}/{cid}/value_{self.suffix}"
+
+
+def percent_text(value: Decimal) -> str:
+    return amount_text(quantize(value, PERCENT_PLACES))
+
+
+def portfolio_messages(
+    topics: PortfolioTopics, result: PortfolioTotal | None, currency: Currency
+) -> list[Message]:
+    """Retained messages for the total (None: no fresh rate). While the total is unknown only
+    `status` says `offline`: the last good value stays retained and Home Assistant shows the
+    sensors unavailable."""
+    if result is None or result.value is None:
+        return [(topics.status, OFFLINE)]
+    out: list[Message] = []
+    value = amount_text(round_amount(result.value, currency, AmountKind.HOLDING))
+    out.append((topics.value, value))
+    change = pct = "null"
+    if result.change_24h is not None:
+        change = amount_text(round_amount(result.change_24h, currency, AmountKind.HOLDING))
+        out.append((topics.change, change))
+    if result.change_24h_pct is not None:
+        pct = percent_text(result.change_24h_pct)
+        out.append((topics.change_pct, pct))
+    coins = ",".join(
+        f'"{c.cid}":{amount_text(round_amount(c.value, currency, AmountKind.HOLDING))}'
+        for c in result.coins
+    )
+    out.append(
+        (
+            topics.json,
+            f'{{"currency":"{currency.code}","value":{value},"change_24h":{change},'
+            f'"change_24h_pct":{pct},"coins":{{{coins}}}}}',
+        )
+    )
+    out.append((topics.status, ONLINE))
+    return out
+
+
+def coin_value_messages(
+    topics: PortfolioTopics, result: PortfolioTotal, currency: Currency
+) -> list[Message]:
+    """`<prefix>/<id>/value_<cur>` for every held coin that has a price."""
+    return [
+        (topics.coin_value(c.cid), amount_text(round_amount(c.value, currency, AmountKind.HOLDING)))
+        for c in result.coins
+    ]
+
+
+def value_from_texts(
+    holdings: Mapping[int, Decimal],
+    texts: Mapping[int, Mapping[str, str]],
+    rate: Decimal | None,
+) -> PortfolioTotal | None:
+    """The total from the stream's exact USD texts (`{"p": ..., "p24h": ...}` per coin) and
+    the rate (1 for USD); None without a usable rate."""
+    if rate is None:
+        return None
+    prices: dict[int, Decimal] = {}
+    changes: dict[int, Decimal] = {}
+    for cid in holdings:
+        coin = texts.get(cid) or {}
+        if coin.get("p") is not None:
+            prices[cid] = convert(coin["p"], rate)
+        if coin.get("p24h") is not None:
+            changes[cid] = to_decimal(coin["p24h"])
+    return total(holdings, prices, changes)
