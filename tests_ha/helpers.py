@@ -9,6 +9,7 @@ from typing import Any
 from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
@@ -76,11 +77,15 @@ async def answer_find(
 ) -> dict[str, Any]:
     """Run a flow step that looks for the bridge, answering as the broker would: with the
     bridge's retained info once the flow has subscribed to it."""
-    task = asyncio.ensure_future(step)
     topic = f"{prefix}/bridge/info"
+
+    def subscriptions() -> int:  # the entry itself may have subscribed already
+        return [c.args[0] for c in mqtt.async_subscribe.call_args_list].count(topic)
+
+    before = subscriptions()
+    task = asyncio.ensure_future(step)
     for _ in range(500):
-        calls = [c.args[0] for c in mqtt.async_subscribe.call_args_list]
-        if topic in calls or task.done():
+        if subscriptions() > before or task.done():
             break
         await asyncio.sleep(0.01)
     else:
@@ -91,6 +96,42 @@ async def answer_find(
     return result
 
 
+async def options_step(
+    hass: HomeAssistant, mqtt: Any, entry: MockConfigEntry, step: str, info: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Open the options, choose `step` from the menu, answering the look for the bridge."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] == "menu"
+    assert result["menu_options"] == ["entities", "add_coins", "remove_coins"]
+    configure = hass.config_entries.options.async_configure
+    return await answer_find(hass, mqtt, configure(result["flow_id"], {"next_step_id": step}), info)
+
+
+async def answer_request(
+    hass: HomeAssistant,
+    mqtt: Any,
+    step: Any,
+    action: str,
+    answer: dict[str, Any] | None,
+    prefix: str = "cmc",
+) -> tuple[Any, dict[str, Any]]:
+    """Run something that asks the bridge, answering as the bridge would (with the request's
+    transaction) unless `answer` is None. Returns its result and the request sent."""
+    task = asyncio.ensure_future(step)
+    topic = f"{prefix}/bridge/request/{action}"
+    for _ in range(500):
+        sent = [c.args for c in mqtt.async_publish.call_args_list if c.args[0] == topic]
+        if sent or task.done():
+            break
+        await asyncio.sleep(0.01)
+    assert sent, f"nothing was published on {topic}"
+    request = json.loads(sent[-1][1])
+    if answer is not None:
+        reply = json.dumps({**answer, "transaction": request["transaction"]})
+        async_fire_mqtt_message(hass, f"{prefix}/bridge/response/{action}", reply)
+    return await asyncio.wait_for(task, 10), request
+
+
 def device_with(
     hass: HomeAssistant, config_entry_id: str, identifier: tuple[str, str]
 ) -> dr.DeviceEntry | None:
@@ -98,3 +139,14 @@ def device_with(
     (`async_get_device` is deprecated now: identifiers are unique per config entry only)."""
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), config_entry_id)
     return next((d for d in devices if identifier in d.identifiers), None)
+
+
+def coin_entities(hass: HomeAssistant, config_entry_id: str) -> list[er.RegistryEntry]:
+    """The config entry's entities of coins (not of the bridge device)."""
+    entities = er.async_entries_for_config_entry(er.async_get(hass), config_entry_id)
+    return [e for e in entities if "/bridge/" not in e.unique_id]
+
+
+def coin_devices(hass: HomeAssistant, config_entry_id: str) -> list[dr.DeviceEntry]:
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), config_entry_id)
+    return [d for d in devices if not any(i[1].endswith("/bridge") for i in d.identifiers)]

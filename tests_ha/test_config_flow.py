@@ -20,7 +20,18 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.cmc_mqtt import const
 from custom_components.cmc_mqtt.const import CONF_COINS, CONF_FIELDS, CONF_PREFIX, DOMAIN
 
-from .helpers import BTC, add_entry, answer_find, bridge_online, device_with, fire
+from .helpers import (
+    BTC,
+    add_entry,
+    answer_find,
+    answer_request,
+    bridge_online,
+    coin_entities,
+    device_with,
+    fire,
+    mock_entry,
+    options_step,
+)
 
 # --- config flow ------------------------------------------------------------------------------
 
@@ -144,10 +155,9 @@ async def test_options_change_coins_and_fields_without_a_restart(
 ) -> None:
     entry = await add_entry(hass, coins=[1, 1027], fields=["p", "p24h"])
     assert hass.states.get("sensor.ethereum_eth_price") is not None
-    result = await answer_find(
-        hass, mqtt_ready, hass.config_entries.options.async_init(entry.entry_id),
-        {"crypto_ids": [1, 1027, 5426]},
-    )  # fmt: skip
+    result = await options_step(
+        hass, mqtt_ready, entry, "entities", {"crypto_ids": [1, 1027, 5426]}
+    )
     assert result["type"] == FlowResultType.FORM
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_COINS: ["1", "5426"], CONF_FIELDS: ["p", "mc"]}
@@ -164,14 +174,144 @@ async def test_options_change_coins_and_fields_without_a_restart(
 
 async def test_options_need_a_selection(hass: HomeAssistant, mqtt_ready: Any) -> None:
     entry = await add_entry(hass)
-    result = await answer_find(
-        hass, mqtt_ready, hass.config_entries.options.async_init(entry.entry_id),
-        {"crypto_ids": [1]},
-    )  # fmt: skip
+    result = await options_step(hass, mqtt_ready, entry, "entities", {"crypto_ids": [1]})
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_COINS: ["1"], CONF_FIELDS: []}
     )
     assert result["errors"] == {"base": "nothing_selected"}
+
+
+# --- coins added to and removed from the bridge ------------------------------------------------
+
+
+def choices(result: dict[str, Any], key: str) -> list[str]:
+    """The values a select field of a form offers."""
+    schema = result["data_schema"].schema
+    field = next(k for k in schema if k == key)
+    return [option["value"] for option in schema[field].config["options"]]
+
+
+async def test_coins_added_on_the_bridge_become_sensors(
+    hass: HomeAssistant, mqtt_ready: Any
+) -> None:
+    entry = await add_entry(hass, coins=[1], fields=["p"])
+    result = await options_step(hass, mqtt_ready, entry, "add_coins", {"crypto_ids": [1, 1027]})
+    assert result["step_id"] == "add_coins"
+    offered = choices(result, "known")
+    assert "1839" in offered  # BNB, by name and symbol
+    assert "1" not in offered  # already on the bridge
+    configure = hass.config_entries.options.async_configure(
+        result["flow_id"], {"known": ["1839"], "ids": "52, 74"}
+    )
+    ok = {"status": "ok", "data": {"ids": [1839, 52, 74], "coins": [1, 1027, 1839, 52, 74]}}
+    result, request = await answer_request(hass, mqtt_ready, configure, "coins/add", ok)
+    assert request["ids"] == [1839, 52, 74]
+    assert isinstance(request["transaction"], str)
+    assert result["type"] == FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_COINS] == [1, 1839, 52, 74]
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.bnb_bnb_price") is not None
+    assert hass.states.get("sensor.xrp_xrp_price") is not None
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        ("limit reached: no room on this key's connections for 52", "limit_reached"),
+        ("over budget: with these coins the stream costs about 38,880 credits", "over_budget"),
+        ("unknown id: 99999999", "unknown_id"),
+        ("refused: requests must not be retained", "refused"),
+    ],
+)
+async def test_the_bridges_refusal_is_shown(
+    hass: HomeAssistant, mqtt_ready: Any, error: str, reason: str
+) -> None:
+    entry = await add_entry(hass, coins=[1], fields=["p"])
+    result = await options_step(hass, mqtt_ready, entry, "add_coins", {"crypto_ids": [1]})
+    configure = hass.config_entries.options.async_configure(result["flow_id"], {"ids": "52"})
+    refusal = {"status": "error", "error": error, "data": {}}
+    result, _ = await answer_request(hass, mqtt_ready, configure, "coins/add", refusal)
+    assert result["type"] == FlowResultType.FORM
+    assert result["errors"] == {"base": reason}
+    assert result["description_placeholders"] == {"answer": f"\n\n> {error}"}
+    assert entry.options[CONF_COINS] == [1]  # nothing changed
+
+
+async def test_an_answer_to_someone_else_is_not_ours(hass: HomeAssistant, mqtt_ready: Any) -> None:
+    entry = await add_entry(hass, coins=[1], fields=["p"])
+    result = await options_step(hass, mqtt_ready, entry, "add_coins", {"crypto_ids": [1]})
+    with patch.object(const, "REQUEST_TIMEOUT", 0.3):
+        configure = hass.config_entries.options.async_configure(result["flow_id"], {"ids": "52"})
+        task = asyncio.ensure_future(configure)
+        await asyncio.sleep(0.05)
+        for other in ('{"status": "ok", "transaction": "not-ours"}', "garbage", "[1]"):
+            async_fire_mqtt_message(hass, "cmc/bridge/response/coins/add", other)
+        result = await asyncio.wait_for(task, 10)
+    assert result["errors"] == {"base": "no_answer"}
+    assert result["description_placeholders"] == {"answer": ""}
+
+
+async def test_typed_ids_must_be_ids_and_something_must_be_chosen(
+    hass: HomeAssistant, mqtt_ready: Any
+) -> None:
+    entry = await add_entry(hass, coins=[1], fields=["p"])
+    result = await options_step(hass, mqtt_ready, entry, "add_coins", {"crypto_ids": [1]})
+    configure = hass.config_entries.options.async_configure
+    result = await configure(result["flow_id"], {"ids": "52, bitcoin"})
+    assert result["errors"] == {"ids": "invalid_ids"}
+    result = await configure(result["flow_id"], {"ids": " "})
+    assert result["errors"] == {"base": "no_coins_chosen"}
+    assert not [c for c in mqtt_ready.async_publish.call_args_list if "request" in c.args[0]]
+
+
+async def test_coins_removed_from_the_bridge_lose_their_sensors(
+    hass: HomeAssistant, mqtt_ready: Any
+) -> None:
+    entry = await add_entry(hass, coins=[1, 1027], fields=["p"])
+    result = await options_step(
+        hass, mqtt_ready, entry, "remove_coins", {"crypto_ids": [1, 1027, 5426]}
+    )
+    assert choices(result, CONF_COINS) == ["1", "1027", "5426"]
+    configure = hass.config_entries.options.async_configure
+    result = await configure(result["flow_id"], {})
+    assert result["errors"] == {"base": "no_coins_chosen"}
+    ok = {"status": "ok", "data": {"ids": [1027], "coins": [1, 5426]}}
+    result, request = await answer_request(
+        hass, mqtt_ready, configure(result["flow_id"], {CONF_COINS: ["1027"]}), "coins/remove", ok
+    )
+    assert request["ids"] == [1027]
+    assert result["type"] == FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_COINS] == [1]
+    await hass.async_block_till_done()
+    assert er.async_get(hass).async_get("sensor.ethereum_eth_price") is None
+
+
+async def test_a_removal_nobody_answers_changes_nothing(
+    hass: HomeAssistant, mqtt_ready: Any
+) -> None:
+    entry = await add_entry(hass, coins=[1, 1027], fields=["p"])
+    result = await options_step(hass, mqtt_ready, entry, "remove_coins", {"crypto_ids": [1, 1027]})
+    with patch.object(const, "REQUEST_TIMEOUT", 0.2):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_COINS: ["1027"]}
+        )
+    assert result["errors"] == {"base": "no_answer"}
+    assert entry.options[CONF_COINS] == [1, 1027]
+
+
+async def test_the_bridge_is_asked_only_through_a_loaded_entry(
+    hass: HomeAssistant, mqtt_ready: Any
+) -> None:
+    entry = mock_entry()
+    entry.add_to_hass(hass)  # not set up
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    for step in ("add_coins", "remove_coins"):
+        menu = await hass.config_entries.options.async_init(entry.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            menu["flow_id"], {"next_step_id": step}
+        )
+        assert result["type"] == FlowResultType.ABORT
+        assert result["reason"] == "not_loaded"
 
 
 async def start_reconfigure(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
@@ -205,7 +345,9 @@ async def test_reconfigure_changes_the_prefix_and_keeps_the_entities(
     after = registry.async_get("sensor.my_btc")
     assert after.id == before.id  # the same registry entry: history and settings kept
     assert after.unique_id == "office/cmc/1/p"
-    assert len(er.async_entries_for_config_entry(registry, entry.entry_id)) == 1
+    assert len(coin_entities(hass, entry.entry_id)) == 1
+    stream = registry.async_get("binary_sensor.cmc_mqtt_bridge_stream")
+    assert stream.unique_id == "office/cmc/bridge/stream"  # the bridge device moves along
     moved = device_with(hass, entry.entry_id, (DOMAIN, "office/cmc/1"))
     assert moved is not None
     assert moved.id == device.id

@@ -17,7 +17,16 @@ from homeassistant.helpers import entity_registry as er
 
 from custom_components.cmc_mqtt.const import DOMAIN, ENTRY_VERSION
 
-from .helpers import BTC, add_entry, bridge_online, device_with, fire, mock_entry
+from .helpers import (
+    BTC,
+    add_entry,
+    bridge_online,
+    coin_devices,
+    coin_entities,
+    device_with,
+    fire,
+    mock_entry,
+)
 
 #: Home Assistant gives back a removed entity's id, name and area when its unique id comes
 #: back (newer versions); older ones give back only the registry id.
@@ -55,12 +64,12 @@ async def test_version_1_entities_keep_their_ids_and_settings(
     mine = entities.async_get("sensor.my_btc")
     assert (mine.id, mine.unique_id, mine.name) == (price.id, "cmc/1/p", "Mine")
     assert entities.async_get(change.entity_id).unique_id == "cmc/1/p24h"
-    assert len(er.async_entries_for_config_entry(entities, entry.entry_id)) == 2  # no new ones
+    assert len(coin_entities(hass, entry.entry_id)) == 2  # no new ones
     assert hass.states.get(BTC) is None
     migrated = device_with(hass, entry.entry_id, (DOMAIN, "cmc/1"))
     assert migrated is not None
     assert migrated.id == device.id
-    assert len(dr.async_entries_for_config_entry(devices, entry.entry_id)) == 1
+    assert len(coin_devices(hass, entry.entry_id)) == 1
     await bridge_online(hass, 1)
     await fire(hass, "cmc/1/p", "81187.93")
     assert hass.states.get("sensor.my_btc").state == "81187.93"
@@ -87,7 +96,7 @@ async def test_removing_and_adding_the_entry_again_keeps_the_entities(
     assert entities.async_get("sensor.my_btc") is None
 
     again = await add_entry(hass, coins=[1], fields=["p"])
-    (after,) = er.async_entries_for_config_entry(entities, again.entry_id)
+    (after,) = coin_entities(hass, again.entry_id)
     assert after.unique_id == before.unique_id == "cmc/1/p"
     assert after.id == before.id
     if RESTORES_SETTINGS:

@@ -6,6 +6,9 @@ installs by copying this folder (or through HACS) next to a bridge running anywh
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from homeassistant.components import mqtt
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
@@ -15,19 +18,22 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from . import ids
+from .bridge_entities import BRIDGE_ENTITIES
+from .bridge_requests import async_subscribe_answers
 from .const import (
     CONF_COINS,
     CONF_FIELDS,
     CONF_PREFIX,
     DOMAIN,
     LOGGER,
+    signal_bridge,
     signal_coin_availability,
 )
 from .data import ONLINE, CmcMqttConfigEntry, CmcMqttData
 from .fields import DEFAULT_FIELDS
 from .migration import async_migrate_entry
 
-PLATFORMS: list[Platform] = [Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: CmcMqttConfigEntry) -> bool:
@@ -48,12 +54,30 @@ async def async_setup_entry(hass: HomeAssistant, entry: CmcMqttConfigEntry) -> b
     @callback
     def bridge_status(message: mqtt.ReceiveMessage) -> None:
         online = message.payload == ONLINE
+        first, data.status_seen = not data.status_seen, True
         if online != data.bridge_online:
             data.bridge_online = online
             if not online:
                 LOGGER.info("the cmc-mqtt bridge on '%s' is offline; sensors unavailable", prefix)
             for coin_id in data.coins:
                 coin_changed(coin_id)
+        elif not first:
+            return
+        async_dispatcher_send(hass, signal_bridge(entry.entry_id))
+
+    @callback
+    def bridge_report(message: mqtt.ReceiveMessage) -> None:
+        """`bridge/info` or `bridge/credits`: kept for the bridge device's entities."""
+        try:
+            report: Any = json.loads(message.payload)
+        except ValueError:
+            report = None
+        report = report if isinstance(report, dict) else None
+        if message.topic.endswith("/info"):
+            data.info = report
+        else:
+            data.credits = report
+        async_dispatcher_send(hass, signal_bridge(entry.entry_id))
 
     @callback
     def coin_status(message: mqtt.ReceiveMessage) -> None:
@@ -67,6 +91,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: CmcMqttConfigEntry) -> b
 
     entry.async_on_unload(await mqtt.async_subscribe(hass, f"{prefix}/status", bridge_status))
     entry.async_on_unload(await mqtt.async_subscribe(hass, f"{prefix}/+/status", coin_status))
+    for report in ("info", "credits"):
+        topic = f"{prefix}/bridge/{report}"
+        entry.async_on_unload(await mqtt.async_subscribe(hass, topic, bridge_report))
+    entry.async_on_unload(await async_subscribe_answers(hass, data))
     entry.async_on_unload(entry.add_update_listener(_options_updated))
     _remove_deselected(hass, entry, data)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -76,14 +104,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: CmcMqttConfigEntry) -> b
 def _remove_deselected(hass: HomeAssistant, entry: CmcMqttConfigEntry, data: CmcMqttData) -> None:
     """Coins and fields dropped in the options leave no orphaned entities or devices."""
     wanted = {ids.unique_id(data.prefix, cid, key) for cid in data.coins for key in data.fields}
+    wanted |= {ids.unique_id(data.prefix, ids.BRIDGE, e.key) for e in BRIDGE_ENTITIES}
     entities = er.async_get(hass)
     for entity in er.async_entries_for_config_entry(entities, entry.entry_id):
         if entity.unique_id not in wanted:
             entities.async_remove(entity.entity_id)
     devices = dr.async_get(hass)
-    coins = {(DOMAIN, ids.device_identifier(data.prefix, cid)) for cid in data.coins}
+    kept = {(DOMAIN, ids.device_identifier(data.prefix, c)) for c in [*data.coins, ids.BRIDGE]}
     for device in dr.async_entries_for_config_entry(devices, entry.entry_id):
-        if not device.identifiers & coins:
+        if not device.identifiers & kept:
             devices.async_remove_device(device.id)
 
 

@@ -1,4 +1,6 @@
-"""Config flow: pick the topic prefix, then the coins the bridge publishes there.
+"""Config flow: pick the topic prefix, then the coins the bridge publishes there. Options: the
+coins and fields that become sensors, and coins added to or removed from the bridge itself
+through its request topics, with the bridge's answer shown when it refuses.
 
 Written for current Home Assistant and still working on 2024.3: `ConfigFlowResult` falls back
 to `FlowResult`, the options flow keeps its entry under a name of its own (newer versions
@@ -15,13 +17,21 @@ from typing import Any
 
 import voluptuous as vol
 from homeassistant.components import mqtt
-from homeassistant.config_entries import ConfigEntry, ConfigFlow, OptionsFlow
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigFlow, OptionsFlow
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.selector import (
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+)
 
 from . import const, ids
+from .bridge_requests import BridgeRequestError, async_request
 from .const import CONF_COINS, CONF_FIELDS, CONF_PREFIX, DEFAULT_PREFIX, DOMAIN, ENTRY_VERSION
-from .fields import DEFAULT_FIELDS, FIELDS, coin_label
+from .data import CmcMqttData
+from .fields import DEFAULT_FIELDS, FIELDS, KNOWN_COINS, coin_label
 from .migration import async_rescope
 
 try:
@@ -30,6 +40,8 @@ except ImportError:  # Home Assistant before 2024.4
     from homeassistant.data_entry_flow import FlowResult as ConfigFlowResult  # type: ignore[assignment]
 
 _PREFIX = re.compile(r"[^+#\x00/$][^+#\x00]*")
+CONF_KNOWN = "known"  # coins chosen by name
+CONF_IDS = "ids"  # CoinMarketCap ids typed in
 
 
 def valid_prefix(prefix: str) -> bool:
@@ -177,29 +189,152 @@ class CmcMqttConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
+def coin_choice(available: list[int]) -> SelectSelector:
+    """A list to pick coins from by name or symbol (typing filters it)."""
+    options = [SelectOptionDict(value=str(cid), label=f"{coin_label(cid)} [{cid}]")
+               for cid in available]  # fmt: skip
+    return SelectSelector(
+        SelectSelectorConfig(options=options, multiple=True, mode=SelectSelectorMode.DROPDOWN)
+    )
+
+
+def parse_ids(text: str) -> list[int] | None:
+    """CoinMarketCap ids typed in, separated by commas or spaces; None if any is not one."""
+    parts = [part for part in re.split(r"[\s,;]+", text.strip()) if part]
+    if not all(part.isdigit() and 0 < int(part) < 2**31 for part in parts):
+        return None
+    return [int(part) for part in parts]
+
+
 class CmcMqttOptionsFlow(OptionsFlow):
-    """Coins and fields, changed without restarting Home Assistant (the entry reloads)."""
+    """Coins and fields, changed without restarting Home Assistant (the entry reloads); coins
+    added to or removed from the bridge."""
 
     def __init__(self, entry: ConfigEntry) -> None:
         self._entry = entry
+        self._on_bridge: list[int] | None = None  # the bridge's coins, asked once per flow
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        return self.async_show_menu(
+            step_id="init", menu_options=["entities", "add_coins", "remove_coins"]
+        )
+
+    async def async_step_entities(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
             if user_input[CONF_COINS] and user_input[CONF_FIELDS]:
-                return self.async_create_entry(
-                    title="",
-                    data={
-                        CONF_COINS: [int(c) for c in user_input[CONF_COINS]],
-                        CONF_FIELDS: list(user_input[CONF_FIELDS]),
-                    },
-                )
+                return self._save(coins=[int(c) for c in user_input[CONF_COINS]],
+                                  fields=list(user_input[CONF_FIELDS]))  # fmt: skip
             errors["base"] = "nothing_selected"
-        current = [int(c) for c in self._entry.options.get(CONF_COINS, [])]
-        found = await async_find_coins(self.hass, self._entry.data[CONF_PREFIX])
-        fields = list(self._entry.options.get(CONF_FIELDS, DEFAULT_FIELDS))
+        found = await self._bridge_coins(self._entry.data[CONF_PREFIX])
         return self.async_show_form(
-            step_id="init",
-            data_schema=coins_schema(sorted(set(found) | set(current)), current, fields),
+            step_id="entities",
+            data_schema=coins_schema(
+                sorted(set(found) | set(self._coins)), self._coins, self._fields
+            ),
             errors=errors,
+        )
+
+    async def async_step_add_coins(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Coins for the bridge to stream, by name or by id; they become sensors here too."""
+        if (data := self._runtime()) is None:
+            return self.async_abort(reason="not_loaded")
+        errors: dict[str, str] = {}
+        answer = ""
+        if user_input is not None:
+            typed = parse_ids(user_input.get(CONF_IDS, ""))
+            chosen = [int(c) for c in user_input.get(CONF_KNOWN, [])] + (typed or [])
+            if typed is None:
+                errors[CONF_IDS] = "invalid_ids"
+            elif not chosen:
+                errors["base"] = "no_coins_chosen"
+            else:
+                try:
+                    done = await async_request(self.hass, data, "coins/add", {"ids": chosen})
+                except BridgeRequestError as exc:
+                    errors["base"], answer = exc.reason, exc.detail
+                else:  # sensors for every chosen coin the bridge now streams
+                    streamed = done.get("coins", chosen)
+                    added = [cid for cid in chosen if cid in streamed]
+                    return self._save(coins=list(dict.fromkeys([*self._coins, *added])))
+        on_bridge = set(await self._bridge_coins(data.prefix))
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_KNOWN, default=[]): coin_choice(
+                    [cid for cid in KNOWN_COINS if cid not in on_bridge]
+                ),
+                vol.Optional(CONF_IDS, default=""): str,
+            }
+        )
+        return self._form("add_coins", schema, errors, answer, user_input)
+
+    async def async_step_remove_coins(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Coins for the bridge to stop streaming; their sensors go too."""
+        if (data := self._runtime()) is None:
+            return self.async_abort(reason="not_loaded")
+        errors: dict[str, str] = {}
+        answer = ""
+        if user_input is not None:
+            chosen = [int(c) for c in user_input.get(CONF_COINS, [])]
+            if not chosen:
+                errors["base"] = "no_coins_chosen"
+            else:
+                try:
+                    await async_request(self.hass, data, "coins/remove", {"ids": chosen})
+                except BridgeRequestError as exc:
+                    errors["base"], answer = exc.reason, exc.detail
+                else:
+                    return self._save(coins=[c for c in self._coins if c not in chosen])
+        on_bridge = await self._bridge_coins(data.prefix)
+        schema = vol.Schema({vol.Optional(CONF_COINS, default=[]): coin_choice(on_bridge)})
+        return self._form("remove_coins", schema, errors, answer, user_input)
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    @property
+    def _coins(self) -> list[int]:
+        return [int(c) for c in self._entry.options.get(CONF_COINS, [])]
+
+    @property
+    def _fields(self) -> list[str]:
+        return list(self._entry.options.get(CONF_FIELDS, DEFAULT_FIELDS))
+
+    async def _bridge_coins(self, prefix: str) -> list[int]:
+        if self._on_bridge is None:
+            self._on_bridge = await async_find_coins(self.hass, prefix)
+        return self._on_bridge
+
+    def _runtime(self) -> CmcMqttData | None:
+        """The loaded entry's data: its subscription to the bridge's answers is needed."""
+        if self._entry.state is not ConfigEntryState.LOADED:
+            return None
+        data: CmcMqttData = self._entry.runtime_data
+        return data
+
+    def _save(self, *, coins: list[int], fields: list[str] | None = None) -> ConfigFlowResult:
+        options = {CONF_COINS: coins, CONF_FIELDS: fields or self._fields}
+        return self.async_create_entry(title="", data=options)
+
+    def _form(
+        self,
+        step_id: str,
+        schema: vol.Schema,
+        errors: dict[str, str],
+        answer: str,
+        user_input: dict[str, Any] | None,
+    ) -> ConfigFlowResult:
+        """A bridge step's form, keeping what was chosen; when the bridge refused, its own
+        words quoted below."""
+        quoted = f"\n\n> {answer}" if answer else ""
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            errors=errors,
+            description_placeholders={"answer": quoted},
         )

@@ -15,6 +15,9 @@ DEFAULT_PREFIX: Final = "cmc"
 
 #: How long the config flow listens for the bridge's retained topics.
 FIND_TIMEOUT: Final = 3.0
+#: How long a request waits for the bridge's answer: adding a coin may ask CoinMarketCap first
+#: (up to 5 s), reconnecting waits for the old connections to end.
+REQUEST_TIMEOUT: Final = 15.0
 
 #: Config entry version: 2 scopes unique ids and device identifiers to the topic prefix.
 ENTRY_VERSION: Final = 2
@@ -28,3 +31,9 @@ def signal_coin_availability(entry_id: str, coin_id: int) -> str:
     """Dispatcher signal for one coin's availability: a coin going stale redraws its own
     entities only; the bridge's status going up or down signals every coin."""
     return f"{DOMAIN}_availability_{entry_id}_{coin_id}"
+
+
+def signal_bridge(entry_id: str) -> str:
+    """Dispatcher signal for the bridge device's entities: its status, info or credits
+    changed."""
+    return f"{DOMAIN}_bridge_{entry_id}"

@@ -23,4 +23,5 @@ async def async_get_config_entry_diagnostics(
         "bridge_online": data.bridge_online,
         "coins": {str(cid): {"online": data.coin_online.get(cid, False)} for cid in data.coins},
         "fields": data.fields,
+        "bridge": async_redact_data({"info": data.info, "credits": data.credits}, TO_REDACT),
     }

@@ -1,16 +1,22 @@
-"""The base of every cmc_mqtt entity: one device per coin, availability from the bridge."""
+"""The bases of cmc_mqtt's entities: one device per coin, its entities available while the
+bridge and the coin are online; and the bridge device, whose entities report the bridge's state
+and so are always available."""
 
 from __future__ import annotations
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity import Entity, EntityCategory
 
 from . import ids
-from .const import DOMAIN, signal_coin_availability
+from .bridge_entities import BridgeEntityInfo
+from .const import DOMAIN, signal_bridge, signal_coin_availability
 from .data import CmcMqttConfigEntry, CmcMqttData
 from .fields import coin_label, coin_page
+
+BRIDGE_DEVICE_NAME = "cmc-mqtt bridge"  # as the bridge's own discovery names it
+PROJECT_URL = "https://github.com/cmc-mqtt/cmc-mqtt"
 
 
 def coin_device(prefix: str, coin_id: int) -> DeviceInfo:
@@ -54,4 +60,43 @@ class CmcMqttCoinEntity(Entity):
 
     @callback
     def _availability_changed(self) -> None:
+        self.async_write_ha_state()
+
+
+def bridge_device(prefix: str) -> DeviceInfo:
+    return DeviceInfo(
+        identifiers={(DOMAIN, ids.device_identifier(prefix, ids.BRIDGE))},
+        name=BRIDGE_DEVICE_NAME,
+        manufacturer="cmc-mqtt",
+        model="CoinMarketCap stream bridge",
+        configuration_url=PROJECT_URL,
+    )
+
+
+class CmcMqttBridgeEntity(Entity):
+    """An entity of the bridge device, from a row of the bridge table. Always available: the
+    stream being down is what it reports, and its buttons help most then."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, entry: CmcMqttConfigEntry, info: BridgeEntityInfo) -> None:
+        self._entry_id = entry.entry_id
+        self._data: CmcMqttData = entry.runtime_data
+        self._info = info
+        self._attr_unique_id = ids.unique_id(self._data.prefix, ids.BRIDGE, info.key)
+        self._attr_device_info = bridge_device(self._data.prefix)
+        self._attr_translation_key = info.key
+        self._attr_entity_category = EntityCategory(info.category)
+        self._attr_entity_registry_enabled_default = info.enabled_by_default
+
+    async def async_added_to_hass(self) -> None:
+        if self._info.platform == "button":
+            return  # nothing the bridge says changes a button
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, signal_bridge(self._entry_id), self._bridge_changed)
+        )
+
+    @callback
+    def _bridge_changed(self) -> None:
         self.async_write_ha_state()

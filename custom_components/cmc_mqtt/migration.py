@@ -18,8 +18,8 @@ from homeassistant.helpers import entity_registry as er
 from . import ids
 from .const import CONF_PREFIX, DOMAIN, ENTRY_VERSION, LOGGER
 
-#: An id in the old scheme -> (coin id, field key or None), or None if it is not ours.
-Parser = Callable[[str], tuple[int, str | None] | None]
+#: An id in the old scheme -> (coin id or the bridge, key or None), or None if it is not ours.
+Parser = Callable[[str], tuple[ids.Owner, str | None] | None]
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:

@@ -1,13 +1,16 @@
-"""One sensor per chosen field of each chosen coin, fed by the bridge's retained topics."""
+"""One sensor per chosen field of each chosen coin, fed by the bridge's retained topics; and the
+bridge device's sensors, from its `bridge/info` and `bridge/credits`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components import mqtt
 from homeassistant.components.sensor import (
+    SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
@@ -15,11 +18,13 @@ from homeassistant.components.sensor import (
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 
 from . import ids
+from .bridge_entities import BridgeEntityInfo, on_platform, value_of
 from .const import DOMAIN, LOGGER
 from .data import CmcMqttConfigEntry
-from .entity import CmcMqttCoinEntity
+from .entity import CmcMqttBridgeEntity, CmcMqttCoinEntity
 from .fields import FIELDS, SYMBOL_UNIT, FieldInfo, coin_symbol, price_precision
 
 if TYPE_CHECKING:
@@ -53,6 +58,20 @@ SENSORS: Final[tuple[CmcSensorEntityDescription, ...]] = tuple(describe(f) for f
 SENSORS_BY_KEY: Final = {d.key: d for d in SENSORS}
 
 
+def describe_bridge(info: BridgeEntityInfo) -> SensorEntityDescription:
+    return SensorEntityDescription(
+        key=info.key,
+        translation_key=info.key,
+        device_class=SensorDeviceClass(info.device_class) if info.device_class else None,
+        native_unit_of_measurement=info.unit,
+        state_class=SensorStateClass(info.state_class) if info.state_class else None,
+        suggested_display_precision=info.precision,
+    )
+
+
+BRIDGE_SENSORS: Final = tuple((info, describe_bridge(info)) for info in on_platform("sensor"))
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: CmcMqttConfigEntry,
@@ -71,6 +90,7 @@ async def async_setup_entry(
         for key in data.fields
         if key in SENSORS_BY_KEY
     )
+    async_add_entities(CmcBridgeSensor(entry, info, desc) for info, desc in BRIDGE_SENSORS)
 
 
 def _last_precision(registry: er.EntityRegistry, unique_id: str) -> int | None:
@@ -135,6 +155,34 @@ class CmcFieldSensor(CmcMqttCoinEntity, SensorEntity):
             self._attr_suggested_display_precision = precision
             if self.registry_entry is not None:
                 self.async_registry_entry_updated()
+
+
+class CmcBridgeSensor(CmcMqttBridgeEntity, SensorEntity):
+    """A figure the bridge reports about itself."""
+
+    def __init__(
+        self,
+        entry: CmcMqttConfigEntry,
+        info: BridgeEntityInfo,
+        description: SensorEntityDescription,
+    ) -> None:
+        super().__init__(entry, info)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> Any:
+        source = self._data.info if self._info.source == "info" else self._data.credits
+        value = value_of(self._info, source)
+        if self._info.device_class == SensorDeviceClass.TIMESTAMP:
+            return _moment(value)
+        if self._info.state_class is not None:  # a number, or nothing
+            return value if type(value) in (int, float) else None
+        return value if isinstance(value, str) else None
+
+
+def _moment(value: object) -> datetime | None:
+    moment = dt_util.parse_datetime(value) if isinstance(value, str) else None
+    return moment if moment is not None and moment.tzinfo is not None else None
 
 
 def _number(payload: object) -> Decimal | None:

@@ -1,0 +1,198 @@
+"""The custom integration's bridge device: the same entities as the bridge's discovery gives,
+reading the same topics, from a table checked equal to the bridge's; its buttons ask the
+bridge and show its answer."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
+
+from cmc_mqtt.bridge_entities import BRIDGE_ENTITIES as BRIDGE_TABLE
+from cmc_mqtt.coins import BUNDLED_COINS
+from cmc_mqtt.credits import KeyInfo
+from cmc_mqtt.discovery import bridge_default_entity_id
+from custom_components.cmc_mqtt import const
+from custom_components.cmc_mqtt.bridge_entities import BRIDGE_ENTITIES, value_of
+from custom_components.cmc_mqtt.const import DOMAIN
+from custom_components.cmc_mqtt.diagnostics import async_get_config_entry_diagnostics
+from custom_components.cmc_mqtt.fields import KNOWN_COINS
+
+from .bridge_messages import bridge_credits, bridge_info, context
+from .helpers import add_entry, answer_request, device_with, fire
+
+INTEGRATION = Path(__file__).resolve().parent.parent / "custom_components" / "cmc_mqtt"
+STREAM = "binary_sensor.cmc_mqtt_bridge_stream"
+
+
+# --- the table ----------------------------------------------------------------------------------
+
+
+def test_bridge_table_matches_the_bridges() -> None:
+    assert [dataclasses.astuple(e) for e in BRIDGE_ENTITIES] == [
+        dataclasses.astuple(e) for e in BRIDGE_TABLE
+    ]
+
+
+def test_known_coins_match_the_bridges_bundled_names() -> None:
+    assert {cid: (c.name, c.symbol, c.slug) for cid, c in BUNDLED_COINS.items()} == KNOWN_COINS
+
+
+def test_translations_and_icons_name_every_bridge_entity() -> None:
+    strings = json.loads((INTEGRATION / "strings.json").read_text())
+    icons = json.loads((INTEGRATION / "icons.json").read_text())["entity"]
+    for entity in BRIDGE_ENTITIES:
+        assert strings["entity"][entity.platform][entity.key] == {"name": entity.name}
+        icon = icons.get(entity.platform, {}).get(entity.key)
+        assert icon == ({"default": entity.icon} if entity.icon else None), entity.key
+
+
+@pytest.mark.parametrize(
+    ("payload", "values"),
+    [
+        (None, {"version": None, "connections": None, "credits_left": None}),
+        ({"version": "1.2", "connections": "x"}, {"version": "1.2", "connections": 0}),
+        ({"connections": [{"connected": True}, {"connected": False}, 5]}, {"connections": 1}),
+        ({"key": None}, {"credits_left": None}),
+        ({"key": {"left": 12.5}}, {"credits_left": 12.5}),
+        ({"key": 7}, {"credits_left": None}),
+    ],
+)
+def test_values_are_read_as_the_discovery_templates_read_them(
+    payload: dict[str, Any] | None, values: dict[str, Any]
+) -> None:
+    table = {e.key: e for e in BRIDGE_ENTITIES}
+    assert {key: value_of(table[key], payload) for key in values} == values
+
+
+# --- the entities -------------------------------------------------------------------------------
+
+
+async def test_the_bridge_device_has_the_discovery_entity_ids(
+    hass: HomeAssistant, mqtt_ready: Any
+) -> None:
+    entry = await add_entry(hass, coins=[1], fields=["p"])
+    registry = er.async_get(hass)
+    device = device_with(hass, entry.entry_id, (DOMAIN, "cmc/bridge"))
+    assert device is not None
+    assert device.name == "cmc-mqtt bridge"
+    ctx = context()
+    for entity in BRIDGE_ENTITIES:
+        expected = bridge_default_entity_id(
+            ctx, next(e for e in BRIDGE_TABLE if e.key == entity.key)
+        )
+        entry_id = registry.async_get_entity_id(entity.platform, DOMAIN, f"cmc/bridge/{entity.key}")
+        assert entry_id == expected
+        registered = registry.async_get(entry_id)
+        assert registered.device_id == device.id
+        assert registered.entity_category == entity.category
+
+
+async def test_the_bridge_entities_show_what_the_bridge_publishes(
+    hass: HomeAssistant, mqtt_ready: Any
+) -> None:
+    await add_entry(hass, coins=[1], fields=["p"])
+    assert hass.states.get(STREAM).state == STATE_UNKNOWN  # no status seen yet
+    info = bridge_info(1, 1027)
+    await fire(hass, "cmc/status", "online")
+    await fire(hass, "cmc/bridge/info", info)
+    await fire(hass, "cmc/bridge/credits", bridge_credits())
+
+    def state(name: str) -> str:
+        return hass.states.get(f"sensor.cmc_mqtt_bridge_{name}").state
+
+    await fire(hass, "cmc/status", "online")  # said again (a republish): nothing changes
+    assert hass.states.get(STREAM).state == "on"
+    assert hass.states.get(STREAM).attributes["device_class"] == "connectivity"
+    assert state("version") == "1.2.3"
+    assert state("connections_in_use") == "1"
+    assert state("frames_received") == str(json.loads(info)["frames"])
+    assert state("reconnects") == "0"
+    last = dt_util.parse_datetime(json.loads(info)["last_frame_time"])
+    assert dt_util.parse_datetime(state("last_frame")) == last
+    assert float(state("credits_used_this_month")) == 1200.0
+    assert state("credits_left") == STATE_UNKNOWN
+    key = KeyInfo(used=100.0, left=9900.0, limit=10000.0, day_used=5.0, checked="x")
+    await fire(hass, "cmc/bridge/credits", bridge_credits(key=key))
+    assert float(state("credits_left")) == 9900.0
+    await fire(hass, "cmc/bridge/info", bridge_info(1, frames=False))
+    assert state("last_frame") == STATE_UNKNOWN
+    await fire(hass, "cmc/bridge/info", "not json")
+    assert state("version") == STATE_UNKNOWN
+    await fire(hass, "cmc/status", "offline")
+    assert hass.states.get(STREAM).state == "off"  # shown, not unavailable
+    assert float(state("credits_left")) == 9900.0
+    assert hass.states.get("sensor.bitcoin_btc_price").state == STATE_UNAVAILABLE
+
+
+async def test_the_bridge_device_stays_when_coins_change_and_moves_with_the_prefix(
+    hass: HomeAssistant, mqtt_ready: Any
+) -> None:
+    entry = await add_entry(hass, coins=[1], fields=["p"])
+    registry = er.async_get(hass)
+    before = registry.async_get(STREAM)
+    hass.config_entries.async_update_entry(entry, options={"coins": [74], "fields": ["p"]})
+    await hass.async_block_till_done()
+    assert registry.async_get(STREAM).id == before.id
+    assert device_with(hass, entry.entry_id, (DOMAIN, "cmc/bridge")) is not None
+
+
+async def test_diagnostics_include_what_the_bridge_reports(
+    hass: HomeAssistant, mqtt_ready: Any
+) -> None:
+    entry = await add_entry(hass, coins=[1], fields=["p"])
+    await fire(hass, "cmc/bridge/info", bridge_info(1))
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["bridge"]["info"]["version"] == "1.2.3"
+    assert diagnostics["bridge"]["credits"] is None
+
+
+# --- the buttons --------------------------------------------------------------------------------
+
+
+def press(hass: HomeAssistant, name: str) -> Any:
+    return hass.services.async_call(
+        "button", "press", {"entity_id": f"button.cmc_mqtt_bridge_{name}"}, blocking=True
+    )
+
+
+@pytest.mark.parametrize(("name", "action"), [("republish", "republish"),
+                                              ("reconnect_stream", "reconnect")])  # fmt: skip
+async def test_a_button_asks_the_bridge(
+    hass: HomeAssistant, mqtt_ready: Any, name: str, action: str
+) -> None:
+    await add_entry(hass, coins=[1], fields=["p"])
+    ok = {"status": "ok", "data": {}}
+    _, request = await answer_request(hass, mqtt_ready, press(hass, name), action, ok)
+    assert set(request) == {"transaction"}
+    state = hass.states.get(f"button.cmc_mqtt_bridge_{name}")
+    assert state.state != STATE_UNKNOWN  # the time it was pressed
+
+
+async def test_a_refused_press_shows_the_bridges_reason(
+    hass: HomeAssistant, mqtt_ready: Any
+) -> None:
+    await add_entry(hass, coins=[1], fields=["p"])
+    error = "not streaming: no connection is open (no coins, or the budget stopped it)"
+    refusal = {"status": "error", "error": error, "data": {}}
+    with pytest.raises(HomeAssistantError) as raised:
+        await answer_request(hass, mqtt_ready, press(hass, "reconnect_stream"), "reconnect",
+                             refusal)  # fmt: skip
+    assert raised.value.translation_key == "request_not_streaming"
+    assert raised.value.translation_placeholders == {"error": error}
+
+
+async def test_a_press_nobody_answers_says_so(hass: HomeAssistant, mqtt_ready: Any) -> None:
+    await add_entry(hass, coins=[1], fields=["p"])
+    with patch.object(const, "REQUEST_TIMEOUT", 0.2), pytest.raises(HomeAssistantError) as raised:
+        await answer_request(hass, mqtt_ready, press(hass, "republish"), "republish", None)
+    assert raised.value.translation_key == "request_no_answer"
