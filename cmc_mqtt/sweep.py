@@ -8,7 +8,8 @@ marker comes back every retained topic has been seen and the ghosts can be clear
 A Home Assistant config left by the other discovery mode (`discovery_mode` changed) whose
 entity this run announces again is not just cleared: its topic is first told the entity is
 migrating, then the new configs are sent, then it is cleared, so the entity keeps its id and
-history (Home Assistant 2025.1 and later; older ones ignore the migration message).
+history (Home Assistant 2025.1 and later; older ones log the message as an invalid config and
+leave the entity as it was).
 """
 
 from __future__ import annotations
