@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import re
 import signal
 import sys
 import threading
@@ -16,9 +15,10 @@ from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
 from .bridge import Bridge
-from .config import PLACEHOLDER_KEYS, Settings, load_settings
+from .config import Settings, load_settings
 from .errors import CmcMqttError, ConfigError
 from .lifecycle import enable_crash_traces, leave
+from .redact import RedactingFormatter
 from .secret import Secret
 from .version import VERSION
 
@@ -38,36 +38,6 @@ configuration:
   CMC_MQTT_<SECTION>_<KEY>, e.g. CMC_MQTT_MQTT_HOST=192.168.1.10 or CMC_MQTT_CMC_CRYPTO_IDS=1,1027,
   laid over the file, or standing in for it when there is none.
 """
-#: Secrets shorter than this are masked only as words of their own (see RedactingFormatter).
-WHOLE_WORD_BELOW = 12
-
-
-class RedactingFormatter(logging.Formatter):
-    """Masks secrets in the final text, so no message, argument or traceback can leak them.
-
-    Only where the secret itself appears: a long one (a CoinMarketCap key is a 36-character
-    UUID) wherever it occurs, a short one (a broker password such as "k") only as a word of its
-    own, so that it cannot turn "broker" into "bro**********er"; placeholder keys (the
-    simulator's "simulator") are no secrets and stay as they are."""
-
-    def __init__(self, fmt: str, secrets: Sequence[Secret]) -> None:
-        super().__init__(fmt)
-        values = sorted(
-            {s.reveal() for s in secrets if s and s.reveal() not in PLACEHOLDER_KEYS},
-            key=len,
-            reverse=True,  # a secret that contains another is masked whole
-        )
-        patterns = [
-            re.escape(value)
-            if len(value) >= WHOLE_WORD_BELOW
-            else rf"(?<!\w){re.escape(value)}(?!\w)"
-            for value in values
-        ]
-        self._pattern = re.compile("|".join(patterns)) if patterns else None
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        return self._pattern.sub(Secret.MASK, text) if self._pattern is not None else text
 
 
 def setup_logging(level: str, secrets: Sequence[Secret] = ()) -> None:
@@ -140,11 +110,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         if settings.mqtt.embedded:
             # Imported here, like the simulator and the demo: asyncio and the broker would add
             # megabytes to every bridge that does not use them.
-            from .embedded_broker import EmbeddedBroker  # noqa: PLC0415
+            from .embedded_broker import EmbeddedBroker, PortBusyError  # noqa: PLC0415
 
             broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port)
             try:
                 broker.start()
+            except PortBusyError as exc:
+                print(
+                    f"mqtt.embedded: {exc} (a broker already? then set embedded = false; "
+                    "else choose another mqtt.port)",
+                    file=sys.stderr,
+                )
+                return EXIT_CONFIG
             except CmcMqttError as exc:
                 print(f"mqtt.embedded: {exc}", file=sys.stderr)
                 return EXIT_CONFIG
@@ -237,7 +214,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from .demo import demo_main  # noqa: PLC0415
 
-    return demo_main(args.port, args.listen, args.duration)
+    return demo_main(
+        args.port,
+        args.listen,
+        args.duration,
+        username=args.username,
+        password=args.password,
+        config=args.config,
+    )
 
 
 def build_parser(*, simulator: bool = True) -> argparse.ArgumentParser:
@@ -289,6 +273,14 @@ def build_parser(*, simulator: bool = True) -> argparse.ArgumentParser:
         "--listen", default="127.0.0.1", help="address the embedded broker listens on"
     )
     demo.add_argument("--duration", type=float, default=None, help="stop after N seconds")
+    demo.add_argument("--username", help="login for a broker already on the port")
+    demo.add_argument("--password", help="password for --username")
+    demo.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="use the broker, login and TLS of this config file's [mqtt]",
+    )
     demo.set_defaults(func=cmd_demo)
 
     sim = sub.add_parser("simulate", help="run a fake CoinMarketCap stream server")

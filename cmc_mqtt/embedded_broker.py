@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import threading
@@ -39,6 +40,24 @@ def broker_answers(host: str, port: int, timeout: float = 1.0) -> bool:
     except OSError:
         return False
     return len(reply) >= 2 and reply[0] == 0x20
+
+
+class PortBusyError(CmcMqttError):
+    """Another program holds the address the embedded broker wants."""
+
+    def __init__(self, message: str, port: int) -> None:
+        super().__init__(message)
+        self.port = port
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The operating system's refusal behind amqtt's BrokerError, if that is what it was."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class EmbeddedBroker:
@@ -94,11 +113,17 @@ class EmbeddedBroker:
         self._thread = threading.Thread(target=run, name="cmc-mqtt-broker", daemon=True)
         self._thread.start()
         if not ready.wait(timeout) or failure:
-            reason = f": {failure[0]}" if failure else ""
             self.stop()
-            raise CmcMqttError(
-                f"could not start the embedded MQTT broker on {self.host}:{self.port}{reason}"
-            )
+            where = f"{self.host}:{self.port}"
+            cause = _os_error(failure[0]) if failure else None
+            if cause is not None and cause.errno == errno.EADDRINUSE:
+                raise PortBusyError(
+                    f"could not start the embedded MQTT broker: {where} is already in use "
+                    "by another program",
+                    self.port,
+                )
+            reason = f": {cause.strerror if cause is not None else failure[0]}" if failure else ""
+            raise CmcMqttError(f"could not start the embedded MQTT broker on {where}{reason}")
         amqtt_log.setLevel(logging.WARNING)
         LOG.info("embedded MQTT broker listening on %s:%d", self.host, self.port)
         return self

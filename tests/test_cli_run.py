@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cmc_mqtt.cli import RedactingFormatter
+from cmc_mqtt.redact import RedactingFormatter
 from cmc_mqtt.secret import Secret
 from cmc_mqtt.simulator import FakeStreamServer
 
