@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -53,6 +54,11 @@ def test_demo_shows_every_coin_with_an_embedded_broker() -> None:
             return all(name in last for name in names) and "waiting" not in last
 
         wait_until(table_complete, timeout=20)
+        # The issue's own reproduction: a subscriber of a topic nobody publishes gets nothing
+        # (amqtt alone sent it the whole retained store), one of cmc/1/p gets only that.
+        embedded = SimpleNamespace(host="127.0.0.1", port=port)
+        assert retained(embedded, "nothing/here", expect=lambda _: True) == {}  # type: ignore[arg-type]
+        assert list(retained(embedded, "cmc/1/p")) == ["cmc/1/p"]  # type: ignore[arg-type]
         text = out.getvalue()
         assert "embedded broker" in text
         assert f"mosquitto_sub -h 127.0.0.1 -p {port}" in text
