@@ -51,6 +51,12 @@ run_pytest() {
 say "pytest (bridge, real mosquitto)"
 run_pytest .venv/bin/python -m pytest -p no:cacheprovider "$@"
 
+# --- the container image and the add-on, proven in a debootstrap root file system ------------
+say "image check: container entrypoint and add-on under chroot (root on Debian; else SKIPPED)"
+started=$SECONDS
+bash scripts/check_image.sh
+echo "image check: $((SECONDS - started)) s"
+
 # --- Home Assistant: tests_ha/ on two versions, each with its own Python ---------------------
 # 2024.3.3, the oldest we support and the newest on Python 3.11, in .venv-ha (Home Assistant pins
 # paho-mqtt 1.x there, so it cannot share .venv); and the current one, which needs Python 3.14,
