@@ -1,4 +1,4 @@
-"""The `cmc-mqtt` command: run, check-config, simulate."""
+"""The `cmc-mqtt` command: run, check-config, init, demo, simulate."""
 
 from __future__ import annotations
 
