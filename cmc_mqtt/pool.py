@@ -309,6 +309,7 @@ class StreamPool:
         """Apply a new layout: existing connections get their new ids, emptied ones close, new
         ones open one after another. Holds the lock."""
         layout, left_out = plan_layout(current, self._wanted, self._limits)
+        self._retired = [s for s in self._retired if s.alive]  # months of changes stay bounded
         if left_out != self._left_out and left_out:
             LOG.warning(
                 "%d coins do not fit this key's limits (%d connections x %d subscriptions); "

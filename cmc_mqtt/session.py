@@ -144,6 +144,11 @@ class StreamSession:
     def online(self) -> bool:
         return self._online
 
+    @property
+    def alive(self) -> bool:
+        """Whether its thread still runs (a retired session ends on its own)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def subscribed(self) -> tuple[int, ...]:
         with self._lock:
             return tuple(sorted(self._subscribed))
