@@ -72,6 +72,7 @@ BRIDGE_ENTITIES: Final[tuple[BridgeEntity, ...]] = (
     _info("version", "Version", "version", icon="mdi:tag"),
     _info("connections", "Connections in use", "connections", MEASUREMENT, count="connected"),
     _info("frames", "Frames received", "frames", TOTAL, "mdi:counter"),
+    _info("frame_rate", "Frames per second", "frames_per_second", MEASUREMENT, "mdi:speedometer"),
     _info("reconnects", "Reconnects", "reconnects", TOTAL, "mdi:restart"),
     _info("last_frame", "Last frame", "last_frame_time", device_class="timestamp"),
     _credits("credits_used", "Credits used this month", ("estimated_used",), TOTAL),

@@ -28,12 +28,27 @@ class BridgeInfo(Extension):
         self._last = ""
         self._next = 0.0
         self._moment = (False, False)  # stream online, any frame yet
+        self._rate_mark = (time.monotonic(), 0)  # for frames per second: when, how many
+        self._rate: float | None = None
 
     def payload(self) -> str:
-        info: dict[str, object] = {"version": self._version, **self._state.info_fields()}
+        fields = self._state.info_fields()
+        info: dict[str, object] = {"version": self._version, **fields}
+        info["frames_per_second"] = self._frame_rate(fields["frames"])
         for name, source in self.sources.items():
             info[name] = source()
         return json.dumps(info, separators=(",", ":"))
+
+    def _frame_rate(self, frames: object) -> float | None:
+        """Frames a second, measured over at least a second (None until one has passed)."""
+        if not isinstance(frames, int):
+            return None
+        now = time.monotonic()
+        since, before = self._rate_mark
+        if now - since >= 1:
+            self._rate = round((frames - before) / (now - since), 1)
+            self._rate_mark = (now, frames)
+        return self._rate
 
     def on_connected(self, out: Outbox) -> None:
         self._publish(out, force=True)

@@ -290,3 +290,13 @@ def test_stopping_undoes_what_starting_registered(start_bridge: StartBridge) -> 
     bridge.stop()
     assert bridge.state._listeners == []
     assert bridge.names._listeners == []
+
+
+def test_bridge_info_has_the_frame_rate(start_bridge: StartBridge, subscriber: Subscriber) -> None:
+    start_bridge()  # info every 0.5 s; the fixture's stream pushes 2 coins every 0.2 s
+
+    def rate(last: dict[str, str]) -> float | None:
+        value = json.loads(last.get("cmc/bridge/info", "{}")).get("frames_per_second")
+        return value if isinstance(value, float) and value > 0 else None
+
+    assert 1 < subscriber.wait_for(rate) < 100

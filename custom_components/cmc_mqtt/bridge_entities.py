@@ -42,6 +42,8 @@ BRIDGE_ENTITIES: Final[tuple[BridgeEntityInfo, ...]] = (
                      count="connected", state_class=MEASUREMENT),
     BridgeEntityInfo("frames", "Frames received", "sensor", "info", ("frames",),
                      state_class=TOTAL, icon="mdi:counter"),
+    BridgeEntityInfo("frame_rate", "Frames per second", "sensor", "info",
+                     ("frames_per_second",), state_class=MEASUREMENT, icon="mdi:speedometer"),
     BridgeEntityInfo("reconnects", "Reconnects", "sensor", "info", ("reconnects",),
                      state_class=TOTAL, icon="mdi:restart"),
     BridgeEntityInfo("last_frame", "Last frame", "sensor", "info", ("last_frame_time",),
