@@ -3,29 +3,62 @@
 A ticker wants one ready string, not 13 numbers, and no more updates than it can show: each
 output throttles per coin (`min_interval`) and skips moves smaller than `deadband` percent,
 then sends the newest value once the interval has passed.
+
+Amounts in the user's currency, holdings and the portfolio come from a `MoneyProvider` the
+bridge passes in (the stream's numbers are USD floats); without one the texts are USD as ever.
+A clock can also show the symbol and change in colour, a chart app per coin, and alerts
+(`AwtrixExtras`, all off by default; payloads in `awtrix`).
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
 
+from .alerts import Alert
+from .awtrix import (
+    APP_PREFIX,
+    GREEN,
+    RED,
+    WHITE,
+    AlertSignals,
+    AwtrixExtras,
+    PriceHistory,
+    app_payload,
+    app_topic,
+    chart_payload,
+    chart_topic,
+    clock_currency,
+    fragments,
+)
 from .config import AwtrixSettings, Settings, TextSettings, Throttle
 from .extension import Extension, Outbox
 from .names import CoinDirectory
 from .state import BridgeState
-from .text import TextTemplate
+from .text import NO_MONEY, MoneyValues, TextTemplate
 
-GREEN: Final = "#00FF00"
-RED: Final = "#FF0000"
-WHITE: Final = "#FFFFFF"
-APP_PREFIX: Final = "cmc_"
+__all__ = [
+    "APP_PREFIX",
+    "GREEN",
+    "RED",
+    "WHITE",
+    "Displays",
+    "MoneyProvider",
+    "Renderer",
+    "ThrottledOutput",
+    "awtrix_app_topic",
+    "awtrix_payload",
+    "awtrix_renderer",
+    "chart_renderer",
+    "text_renderer",
+]
 
 #: (coin id, its last good numbers) -> (topic, payload), or None when there is nothing to show.
 Renderer = Callable[[int, Mapping[str, float]], tuple[str, str] | None]
+#: coin id -> its amounts in the chosen currency (converted fields, holding, portfolio).
+MoneyProvider = Callable[[int], MoneyValues]
 
 
 @dataclass(slots=True)
@@ -45,8 +78,10 @@ class ThrottledOutput:
         self._waiting: set[int] = set()
 
     def reset(self) -> None:
-        """After a reconnect: the broker may have lost everything, so send all again."""
+        """After a reconnect: the broker may have lost everything, so send all again (and nothing
+        is waiting for an interval measured from a send that no longer counts)."""
         self._sent.clear()
+        self._waiting.clear()
 
     def offer(self, cid: int, numbers: Mapping[str, float], now: float, out: Outbox) -> None:
         last = self._sent.get(cid)
@@ -75,57 +110,106 @@ class ThrottledOutput:
         return [cid for cid in self._waiting if now - self._sent[cid].at >= interval]
 
 
-def text_renderer(settings: TextSettings, state: BridgeState, names: CoinDirectory) -> Renderer:
+def text_renderer(
+    settings: TextSettings,
+    state: BridgeState,
+    names: CoinDirectory,
+    money: MoneyProvider | None = None,
+) -> Renderer:
     template = TextTemplate(settings.template)
 
     def rendered(cid: int, numbers: Mapping[str, float]) -> tuple[str, str] | None:
-        text = template.render(names.get(cid), numbers)
+        amounts = money(cid) if money is not None else NO_MONEY
+        text = template.render(names.get(cid), numbers, amounts)
         return state.topics.coin(cid)["text"], text
 
     return rendered
 
 
 def awtrix_app_topic(clock: AwtrixSettings, cid: int) -> str:
-    return f"{clock.prefix}/custom/{APP_PREFIX}{cid}"
+    return app_topic(clock.prefix, cid)
 
 
 def awtrix_payload(clock: AwtrixSettings, text: str, change: float | None, cid: int) -> str:
-    """A custom app: green or red by the 24 h change; `lifetimeMode: 1` frames a stale price in
-    red on the clock instead of hiding it. Never `save`: that would wear the clock's flash."""
-    app: dict[str, object] = {
-        "text": text,
-        "color": WHITE if change is None else (GREEN if change >= 0 else RED),
-        "lifetime": clock.lifetime,
-        "lifetimeMode": 1,
-    }
-    icon = clock.icons.get(cid)
-    if icon is not None:
-        app["icon"] = icon
-    return json.dumps(app, separators=(",", ":"), ensure_ascii=False)
+    """The coin's custom app with a plain text (see `awtrix.app_payload`)."""
+    return app_payload(text=text, change=change, lifetime=clock.lifetime, icon=clock.icons.get(cid))
 
 
-def awtrix_renderer(clock: AwtrixSettings, names: CoinDirectory) -> Renderer:
+def awtrix_renderer(
+    clock: AwtrixSettings,
+    names: CoinDirectory,
+    extras: AwtrixExtras | None = None,
+    money: MoneyProvider | None = None,
+) -> Renderer:
     template = TextTemplate(clock.template)
+    extras = extras or AwtrixExtras()
 
     def rendered(cid: int, numbers: Mapping[str, float]) -> tuple[str, str] | None:
-        text = template.render(names.get(cid), numbers)
-        payload = awtrix_payload(clock, text, numbers.get("p24h"), cid)
+        amounts = money(cid) if money is not None else NO_MONEY
+        amounts = dataclasses.replace(amounts, currency=clock_currency(amounts.currency))
+        change = numbers.get("p24h")
+        coin = names.get(cid)
+        if extras.colored_text:
+            parts = template.render_parts(coin, numbers, amounts)
+            text: str | list[dict[str, str]] = fragments(parts, change, extras.symbol_color)
+        else:
+            text = template.render(coin, numbers, amounts)
+        payload = app_payload(
+            text=text, change=change, lifetime=clock.lifetime, icon=clock.icons.get(cid)
+        )
         return awtrix_app_topic(clock, cid), payload
 
     return rendered
 
 
-class Displays(Extension):
-    """The display outputs as one publisher extension."""
+def chart_renderer(clock: AwtrixSettings, history: PriceHistory) -> Renderer:
+    """The coin's chart app from `history` (fed by `Displays` with every price)."""
 
-    def __init__(self, settings: Settings, state: BridgeState, names: CoinDirectory) -> None:
+    def rendered(cid: int, numbers: Mapping[str, float]) -> tuple[str, str] | None:
+        payload = chart_payload(
+            history.series(cid), numbers.get("p24h"), clock.lifetime, clock.icons.get(cid)
+        )
+        return None if payload is None else (chart_topic(clock.prefix, cid), payload)
+
+    return rendered
+
+
+class Displays(Extension):
+    """The display outputs as one publisher extension.
+
+    `extras` holds each clock's richer options, in the order of `settings.awtrix` (missing:
+    all off); `money` supplies amounts in the chosen currency (None: USD as received)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        state: BridgeState,
+        names: CoinDirectory,
+        *,
+        extras: Sequence[AwtrixExtras] = (),
+        money: MoneyProvider | None = None,
+    ) -> None:
         self._state = state
+        self._names = names
         self.outputs: list[ThrottledOutput] = []
+        self.histories: list[PriceHistory] = []
+        self.signals: list[AlertSignals] = []
+        self._known_ids: tuple[int, ...] = state.crypto_ids
         if settings.text.enabled:
-            renderer = text_renderer(settings.text, state, names)
+            renderer = text_renderer(settings.text, state, names, money)
             self.outputs.append(ThrottledOutput(settings.text.throttle, renderer))
-        for clock in settings.awtrix:
-            self.outputs.append(ThrottledOutput(clock.throttle, awtrix_renderer(clock, names)))
+        for index, clock in enumerate(settings.awtrix):
+            extra = extras[index] if index < len(extras) else AwtrixExtras()
+            renderer = awtrix_renderer(clock, names, extra, money)
+            self.outputs.append(ThrottledOutput(clock.throttle, renderer))
+            if extra.chart_points >= 2:
+                history = PriceHistory(extra.chart_points, extra.chart_interval)
+                self.histories.append(history)
+                chart = chart_renderer(clock, history)
+                self.outputs.append(ThrottledOutput(clock.throttle, chart))
+            signals = AlertSignals(clock.prefix, extra, clock.icons)
+            if signals.enabled:
+                self.signals.append(signals)
 
     def on_connected(self, out: Outbox) -> None:
         for output in self.outputs:
@@ -134,10 +218,32 @@ class Displays(Extension):
 
     def on_batch(self, out: Outbox) -> None:
         changed = self._state.take_changed_coins()
-        if changed and self.outputs:
+        if changed and (self.outputs or self.histories):
             self._offer(changed, out)
 
+    def refresh(self, out: Outbox) -> None:
+        """Offer every coin again: the rate, a holding or the portfolio changed, not a quote.
+        The throttle and deadband still apply."""
+        self._offer(set(self._state.crypto_ids), out)
+
+    def show_alerts(self, alerts: Sequence[Alert], out: Outbox) -> None:
+        """Alerts as notifications and indicator blinks on the clocks that want them."""
+        now = time.monotonic()
+        for alert in alerts:
+            coin = self._names.get(alert.cid)
+            for signals in self.signals:
+                for topic, payload in signals.on_alert(alert, coin, now):
+                    out.publish(topic, payload, retain=False)
+
     def tick(self, now: float, out: Outbox) -> None:
+        for signals in self.signals:
+            for topic, payload in signals.due(now):
+                out.publish(topic, payload, retain=False)
+        ids = self._state.crypto_ids
+        if ids is not self._known_ids:
+            self._known_ids = ids
+            for history in self.histories:
+                history.keep_only(ids)
         for output in self.outputs:
             for cid in output.due(now):
                 numbers = self._state.numbers(cid)
@@ -150,5 +256,9 @@ class Displays(Extension):
             numbers = self._state.numbers(cid)
             if not numbers:
                 continue
+            price = numbers.get("p")
+            if price is not None:
+                for history in self.histories:
+                    history.add(cid, price, now)
             for output in self.outputs:
                 output.offer(cid, numbers, now, out)

@@ -369,11 +369,16 @@ class ClientOutbox:
         self.extension = extension
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"fx-{free_port()}")
         self.subscribed = threading.Event()
-        self.client.on_connect = lambda *_a: extension.on_connected(self)
+        self.connected = threading.Event()  # set once the extension's on_connected returned
+        self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *_a: self.subscribed.set()
         self.client.on_message = self._on_message
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
+
+    def _on_connect(self, *_args: Any) -> None:
+        self.extension.on_connected(self)
+        self.connected.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         self.extension.on_message(msg.topic, msg.payload, bool(msg.retain), self)
