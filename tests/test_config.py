@@ -241,8 +241,9 @@ def test_a_problem_is_said_once_even_when_a_later_check_would_repeat_it() -> Non
 
 
 PLACEHOLDERS = sorted(
-    ["arrow", "change", "change_signed", "id", "name", "price", "symbol", *FIELD_KEYS]
-)
+    ["arrow", "change", "change_signed", "id", "name", "portfolio", "portfolio_change", "price",
+     "symbol", "value", *FIELD_KEYS]
+)  # fmt: skip
 
 
 def test_clock_and_coin_tables_are_checked_one_by_one() -> None:
