@@ -18,8 +18,9 @@ from typing import Any, Final
 from .errors import StreamError
 from .frames import Ack
 from .protocol import TOO_MANY_CONNECTIONS
+from .reader import StreamSink
 from .secret import Secret
-from .session import StreamSession, StreamSink, StreamTimings
+from .session import StreamSession, StreamTimings
 
 LOG = logging.getLogger(__name__)
 #: CoinMarketCap's documented limits, used until the server says otherwise.

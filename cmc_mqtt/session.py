@@ -19,34 +19,22 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import websocket
-from websocket import ABNF
 
 from . import ws_adapter
 from .backoff import Backoff
-from .errors import FrameError, StreamError
+from .errors import StreamError
 from .frames import DEFAULT_PING_INTERVAL_MS, Ack, ErrorFrame, QuoteFrame, ServerFrame, Welcome
-from .frames import parse_frame as parse
 from .protocol import (
     HTTP_PERMANENT,
     PERMANENT_ERROR_CODES,
     SUBSCRIPTION_LIMIT,
-    MessageAssembler,
-    close_error,
     describe,
     request,
 )
+from .reader import FrameReader, StreamSink
 from .secret import Secret
 
 LOG = logging.getLogger(__name__)
-
-
-class StreamSink(Protocol):
-    """Where quotes and counts go (the bridge state)."""
-
-    def apply_quote(self, frame: QuoteFrame) -> bool: ...
-    def count_malformed(self) -> None: ...
-    def count_rejected_field(self) -> None: ...
-    def count_server_error(self) -> None: ...
 
 
 class SessionEvents(Protocol):
@@ -120,14 +108,10 @@ class StreamSession:
         self._outage = False
         self._outage_since: float | None = None
         self._outage_reports = 0
-        self._malformed_logged = False
-        self._unknown_keys_logged: set[str] = set()
-        self._rejected_logged: set[str] = set()
-        self._assembler = MessageAssembler()
         # Observable for operators, bridge/info and tests.
         self.attempts = 0
         self.reconnects = 0
-        self.messages = 0  # data frames received: what CoinMarketCap bills
+        self._reader = FrameReader(sink)
         self.last_error: StreamError | None = None
         self.retry_delay: float | None = None
         self.sub_count: int | None = None
@@ -143,6 +127,11 @@ class StreamSession:
     @property
     def online(self) -> bool:
         return self._online
+
+    @property
+    def messages(self) -> int:
+        """Data frames received: what CoinMarketCap bills."""
+        return self._reader.messages
 
     @property
     def alive(self) -> bool:
@@ -348,79 +337,7 @@ class StreamSession:
         return DEFAULT_PING_INTERVAL_MS / 1000
 
     def _receive(self, ws: websocket.WebSocket) -> ServerFrame | None:
-        """One parsed frame; None after a timeout, a control frame, or a frame that was counted
-        and dropped. Raw frames are read (not `recv_data`) because websocket-client answers a
-        close frame itself and, when that answer fails, reports the failure instead of the
-        close code that says why we were refused."""
-        try:
-            frame = ws.recv_frame()  # type: ignore[no-untyped-call]
-        except websocket.WebSocketTimeoutException:
-            return None
-        except (OSError, websocket.WebSocketException) as exc:
-            if self._stopping.is_set():
-                return None
-            raise StreamError(f"connection lost: {describe(exc)}") from None
-        opcode, data = frame.opcode, frame.data
-        if opcode == ABNF.OPCODE_CLOSE:
-            with contextlib.suppress(Exception):
-                ws.send_close(websocket.STATUS_NORMAL)
-            raise close_error(data)
-        if opcode == ABNF.OPCODE_PING:
-            with contextlib.suppress(Exception):
-                ws.pong(data)
-            return None
-        if opcode == ABNF.OPCODE_PONG:
-            return None
-        message = self._assembler.add(opcode, data, fin=bool(frame.fin))
-        if message is None:
-            return None
-        if isinstance(message, str):
-            self._malformed(message)
-            return None
-        opcode, data = message
-        if opcode != ABNF.OPCODE_TEXT:
-            self._malformed(f"unexpected opcode {opcode} ({len(data)} bytes)")
-            return None
-        try:
-            parsed = parse(data)
-        except FrameError as exc:
-            self._malformed(exc.reason)
-            return None
-        if isinstance(parsed, QuoteFrame):
-            self.messages += 1
-            self._deliver(parsed)
-        return parsed
-
-    def _deliver(self, frame: QuoteFrame) -> None:
-        if not self._sink.apply_quote(frame):
-            LOG.debug("dropped a quote for coin %d, which is not configured", frame.cid)
-        for key, problem in frame.rejected:
-            self._sink.count_rejected_field()
-            if key not in self._rejected_logged:
-                self._rejected_logged.add(key)
-                LOG.warning(
-                    "coin %d: field %r %s; dropped, the coin's other fields are published "
-                    "(further ones are counted in bridge/info)",
-                    frame.cid,
-                    key,
-                    problem,
-                )
-        for key in frame.unknown_keys:
-            if key not in self._unknown_keys_logged and len(self._unknown_keys_logged) < 32:
-                self._unknown_keys_logged.add(key)
-                LOG.info("the stream sends a field this version does not know: %r", key[:40])
-
-    def _malformed(self, reason: str) -> None:
-        self._sink.count_malformed()
-        if not self._malformed_logged:
-            self._malformed_logged = True
-            LOG.warning(
-                "dropped a malformed frame (%s); further ones are counted in bridge/info "
-                "and logged at debug level",
-                reason,
-            )
-        else:
-            LOG.debug("dropped a malformed frame: %s", reason)
+        return self._reader.read(ws, self._stopping)
 
     # --- answers ------------------------------------------------------------------------------
 
