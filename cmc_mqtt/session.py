@@ -100,6 +100,7 @@ class StreamSession:
         self._ws: websocket.WebSocket | None = None
         self._lock = threading.Lock()
         self._desired: tuple[int, ...] = ids
+        self._changed = True  # the ids or the answers changed: reconcile before the next read
         self._subscribed: set[int] = set()
         self._inflight: dict[int, _Request] = {}
         self._request_id = 0
@@ -147,6 +148,7 @@ class StreamSession:
         `recv_timeout`, by subscribe and unsubscribe requests for the difference."""
         with self._lock:
             self._desired = ids
+            self._changed = True
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -248,11 +250,13 @@ class StreamSession:
         with self._lock:
             self._subscribed.clear()
             self._inflight.clear()
+            self._changed = True
         now = time.monotonic()
         last_alive = now
         next_ping = now + ping_interval
         while not self._stopping.is_set():
-            self._reconcile(ws)
+            if self._changed:
+                self._reconcile(ws)
             frame = self._receive(ws)
             now = time.monotonic()
             if frame is not None:
@@ -276,8 +280,11 @@ class StreamSession:
             ws.send_close(websocket.STATUS_NORMAL)
 
     def _reconcile(self, ws: websocket.WebSocket) -> None:
-        """Subscribe what is wanted and not asked for yet; unsubscribe what is no longer."""
+        """Subscribe what is wanted and not asked for yet; unsubscribe what is no longer. Runs
+        only after something changed (the ids, an answer): per frame it would cost time in
+        proportion to the ids on the connection."""
         with self._lock:
+            self._changed = False
             asked = set(self._subscribed)
             for pending in self._inflight.values():
                 if pending.method == "subscribe":
@@ -344,6 +351,7 @@ class StreamSession:
     def _on_ack(self, ack: Ack) -> None:
         with self._lock:
             answered = self._inflight.pop(ack.request_id, None) if ack.request_id else None
+            self._changed = True
             if answered is None:
                 return
             if answered.method == "subscribe":
@@ -391,6 +399,7 @@ class StreamSession:
             raise StreamError(permanent, permanent=True, code=frame.code)
         with self._lock:
             refused = self._inflight.pop(frame.request_id, None) if frame.request_id else None
+            self._changed = True
         if refused is not None and frame.code == SUBSCRIPTION_LIMIT:
             LOG.info(
                 "stream connection %d: subscription limit reached (%s); %d coins go elsewhere",
