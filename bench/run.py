@@ -40,9 +40,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cmc_mqtt.fastpath import DISABLE_ENV  # noqa: E402
 from cmc_mqtt.frames import CHANNEL, parse_frame  # noqa: E402
 from cmc_mqtt.simulator import Behaviour, FakeStreamServer, Market  # noqa: E402
-from cmc_mqtt.ws_adapter import DISABLE_ENV  # noqa: E402
 from tests.helpers import Broker, free_port, retained, wait_until  # noqa: E402
 
 FIELDS = ("p", "vu", "mc", "cs", "p24h", "p7d", "p30d", "p60d", "p3m", "p1y", "pytd", "pall",
@@ -212,12 +212,6 @@ def bridge_env(tls: Tls | None = None, *, fast_path: bool = True) -> dict[str, s
     return env
 
 
-#: `cmc-mqtt` itself, with one difference: the fast-path switch is read when the adapters are
-#: imported and then taken out of the environment, because the configuration reads every
-#: CMC_MQTT_* variable as an option and refuses this one ("unknown section 'no'").
-LAUNCH = f"import os; from cmc_mqtt import cli; os.environ.pop({DISABLE_ENV!r}, None); cli.entry()"
-
-
 @contextmanager
 def bridge_process(
     port: int,
@@ -242,7 +236,7 @@ def bridge_process(
         )
         config.chmod(0o600)
         proc = subprocess.Popen(
-            [sys.executable, "-c", LAUNCH, "run", "--config", str(config)],
+            [sys.executable, "-m", "cmc_mqtt", "run", "--config", str(config)],
             env=env if env is not None else bridge_env(),
         )
         try:

@@ -17,20 +17,18 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 from collections.abc import Iterable
 from typing import Any, Final
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from . import fastpath
 from .packets import MQTT_LEVEL, PUBLISH, publish_batch, publish_packet
 
 LOG = logging.getLogger(__name__)
 #: The MQTT version of the client and of the packets the bridge encodes.
 PROTOCOL: Final = mqtt.MQTTv311
-#: Set to 1 to publish through the public API only (tests and the benchmark compare both).
-DISABLE_ENV: Final = "CMC_MQTT_NO_FAST_PATH"
 _EXPECTED_PARAMETERS: Final = ("self", "command", "packet", "mid", "qos", "info")
 
 Message = tuple[str, str]
@@ -62,8 +60,8 @@ def _queue_works() -> bool:
 
 
 #: Whether QoS 0 batches go through paho's queue directly; checked once, at import.
-fast_path = os.environ.get(DISABLE_ENV) != "1" and PROTOCOL == MQTT_LEVEL and _queue_works()
-if not fast_path and os.environ.get(DISABLE_ENV) != "1":
+fast_path = fastpath.wanted() and PROTOCOL == MQTT_LEVEL and _queue_works()
+if not fast_path and fastpath.wanted():
     LOG.warning(
         "paho-mqtt %s changed an internal the bridge's fast publishing relies on; publishing "
         "through its public API (correct, but slower)",

@@ -11,16 +11,15 @@ the bridge warns once and reads frames through the unmodified public `recv_frame
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from typing import Final
 
 import websocket
 
+from . import fastpath
+
 LOG = logging.getLogger(__name__)
 READ_AHEAD_BYTES: Final = 65536
-#: Set to 1 to read through the public API only (tests and the benchmark compare both paths).
-DISABLE_ENV: Final = "CMC_MQTT_NO_FAST_PATH"
 
 
 class ReadAhead:
@@ -62,8 +61,8 @@ def _read_ahead_works() -> bool:
 
 
 #: Whether the read-ahead is in use: checked once, at import.
-fast_path = os.environ.get(DISABLE_ENV) != "1" and _read_ahead_works()
-if not fast_path and os.environ.get(DISABLE_ENV) != "1":
+fast_path = fastpath.wanted() and _read_ahead_works()
+if not fast_path and fastpath.wanted():
     LOG.warning(
         "websocket-client %s changed an internal the read-ahead relies on; reading frames "
         "through its public API (correct, but slower)",
