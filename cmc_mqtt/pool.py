@@ -96,6 +96,7 @@ class StreamPool:
         self._wanted: list[int] = list(dict.fromkeys(ids))
         self._limits = Limits(DEFAULT_SUB_LIMIT, max_connections)
         self._per_request: bool | None = None
+        self._limits_heard = False  # whether an ack has told the real limits yet
         self._sessions: list[StreamSession] = []
         self._retired: list[StreamSession] = []
         self._next_index = 0
@@ -244,6 +245,7 @@ class StreamPool:
 
     def session_acked(self, session: StreamSession, ack: Ack, per_request: bool | None) -> None:
         with self._lock:
+            self._limits_heard = self._limits_heard or ack.sub_limit is not None
             limits = self._limits
             if per_request is not None and per_request != self._per_request:
                 self._per_request = per_request
@@ -313,13 +315,17 @@ class StreamPool:
         self._retired = [s for s in self._retired if s.alive]  # months of changes stay bounded
         if left_out != self._left_out and left_out:
             LOG.warning(
-                "%d coins do not fit this key's limits (%d connections x %d subscriptions); "
+                "%d coins do not fit this key's limits (%d connections x %d subscriptions%s); "
                 "left out: %s",
                 len(left_out),
                 self._limits.max_connections,
                 self._limits.ids_per_connection,
+                "" if self._limits_heard else " as documented, until the server's acks say more",
                 format_ids(left_out),
             )
+        elif self._left_out and not left_out:
+            count = len(self._wanted)
+            LOG.info("the server's limits leave room for every coin: all %d placed", count)
         self._left_out = left_out
         kept: list[StreamSession] = []
         for session, ids in zip(list(self._sessions), layout, strict=False):  # layout is longer
