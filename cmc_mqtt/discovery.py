@@ -4,24 +4,35 @@ No I/O here, so every payload can be checked by table tests and fed into a real 
 Per-entity discovery is the default because it works on every Home Assistant version we test
 (2024.3 onward) and on openHAB; device-based discovery (one message per coin) needs HA 2024.12.
 Beside the coins there is one bridge device (`bridge_entities.py`), as zigbee2mqtt has.
+What the user's currency, holdings and alerts add (converted amounts, a "Value" per held coin,
+a "Portfolio" device, an alert event per coin) is described by `MoneyDiscovery`: see
+`money_configs.py`, which builds those payloads.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .bridge_entities import BRIDGE_ENTITIES, BRIDGE_ENTITIES_BY_KEY, PRESS_PAYLOAD, BridgeEntity
 from .coins import CoinInfo
 from .config import HomeAssistantSettings
+from .entity_ids import DEFAULT_NODE_ID, entity_id, slugify  # noqa: F401  (re-exported)
 from .fields import FIELDS_BY_KEY, SYMBOL_UNIT, Field, FieldKind, price_precision
+from .money_configs import (
+    NO_MONEY,
+    PORTFOLIO,
+    MoneyDiscovery,
+    coin_extras,
+    extra_keys,
+    portfolio_entities,
+)
 from .state import Topics
 
 ORIGIN_URL: Final = "https://github.com/cmc-mqtt/cmc-mqtt"
-DEFAULT_NODE_ID: Final = "cmc_mqtt"
 COINMARKETCAP_PAGE: Final = "https://coinmarketcap.com/currencies/{slug}/"
 BRIDGE: Final = "bridge"
 BRIDGE_DEVICE_NAME: Final = "cmc-mqtt bridge"
@@ -30,20 +41,27 @@ BRIDGE_DEVICE_NAME: Final = "cmc-mqtt bridge"
 MIGRATE_PAYLOAD: Final = '{"migrate_discovery":true}'
 
 Message = tuple[str, str]
-#: Whose config a topic is: a coin id, or BRIDGE.
+#: Whose config a topic is: a coin id, BRIDGE or PORTFOLIO.
 Owner = int | str
+
+
+def _no_money() -> MoneyDiscovery:
+    return NO_MONEY
 
 
 @dataclass(frozen=True, slots=True)
 class DiscoveryContext:
+    """`money` is asked each time (holdings can change while the bridge runs); every function
+    taking `money=None` uses it, so the sweep and the announcer agree on what is wanted."""
+
     ha: HomeAssistantSettings
     topics: Topics
     version: str
+    money: Callable[[], MoneyDiscovery] = field(default=_no_money, compare=False)
 
 
-def slugify(text: str) -> str:
-    """Home Assistant's entity-id shape: lower case, runs of other characters become one '_'."""
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+def _money(ctx: DiscoveryContext, money: MoneyDiscovery | None) -> MoneyDiscovery:
+    return ctx.money() if money is None else money
 
 
 def device_id(ctx: DiscoveryContext, coin_id: int) -> str:
@@ -54,8 +72,10 @@ def unique_id(ctx: DiscoveryContext, coin_id: int, key: str) -> str:
     return f"{ctx.ha.node_id}_{coin_id}_{key}"
 
 
-def entity_config_topic(ctx: DiscoveryContext, coin_id: int, key: str) -> str:
-    return f"{ctx.ha.discovery_prefix}/sensor/{ctx.ha.node_id}/{coin_id}_{key}/config"
+def entity_config_topic(
+    ctx: DiscoveryContext, coin_id: int, key: str, platform: str = "sensor"
+) -> str:
+    return f"{ctx.ha.discovery_prefix}/{platform}/{ctx.ha.node_id}/{coin_id}_{key}/config"
 
 
 def device_config_topic(ctx: DiscoveryContext, coin_id: int) -> str:
@@ -63,12 +83,8 @@ def device_config_topic(ctx: DiscoveryContext, coin_id: int) -> str:
 
 
 def default_entity_id(ctx: DiscoveryContext, coin: CoinInfo, field: Field) -> str:
-    """The id Home Assistant 2024.3 derives by itself (device name + entity name), so the ids
-    match on every version; a second bridge (another node_id) gets its node id in front."""
-    base = slugify(f"{coin.label} {field.name}")
-    if ctx.ha.node_id != DEFAULT_NODE_ID:
-        base = f"{slugify(ctx.ha.node_id)}_{base}"
-    return f"sensor.{base}"
+    """See `entity_ids.entity_id`: the same id on every Home Assistant version."""
+    return entity_id(ctx.ha.node_id, "sensor", coin.label, field.name)
 
 
 def unit(coin: CoinInfo, field: Field) -> str:
@@ -132,13 +148,22 @@ def sensor_config(
     return config
 
 
-def coin_messages(ctx: DiscoveryContext, coin: CoinInfo, price: float | None) -> list[Message]:
-    """Every discovery message one coin needs, in the configured mode."""
+def coin_messages(
+    ctx: DiscoveryContext,
+    coin: CoinInfo,
+    price: float | None,
+    *,
+    money: MoneyDiscovery | None = None,
+) -> list[Message]:
+    """Every discovery message one coin needs, in the configured mode: its fields, and what
+    `money` adds (converted amounts, its value if held, its alert event)."""
     fields = [FIELDS_BY_KEY[key] for key in ctx.ha.fields]
+    entries = [("sensor", f.key, sensor_config(ctx, coin, f, price)) for f in fields]
+    entries += coin_extras(ctx, coin, price, _money(ctx, money))
     if ctx.ha.discovery_mode == "device":
         components = {
-            f"{coin.id}_{f.key}": {"platform": "sensor", **sensor_config(ctx, coin, f, price)}
-            for f in fields
+            f"{coin.id}_{key}": {"platform": platform, **config}
+            for platform, key, config in entries
         }
         payload = {
             "device": device_block(ctx, coin),
@@ -150,12 +175,46 @@ def coin_messages(ctx: DiscoveryContext, coin: CoinInfo, price: float | None) ->
     shared = {"device": device_block(ctx, coin), "origin": origin_block(ctx)}
     shared |= availability(ctx, coin.id)
     return [
-        (
-            entity_config_topic(ctx, coin.id, f.key),
-            _dump(sensor_config(ctx, coin, f, price) | shared),
-        )
-        for f in fields
+        (entity_config_topic(ctx, coin.id, key, platform), _dump(shared | config))
+        for platform, key, config in entries
     ]
+
+
+def portfolio_device_id(ctx: DiscoveryContext) -> str:
+    return f"{ctx.ha.node_id}_{PORTFOLIO}"
+
+
+def portfolio_messages(
+    ctx: DiscoveryContext, *, money: MoneyDiscovery | None = None
+) -> list[Message]:
+    """The "Portfolio" device's messages, in the configured mode; none while nothing is held."""
+    entries = portfolio_entities(ctx, _money(ctx, money))
+    if not entries:
+        return []
+    shared = {"device": portfolio_device_block(ctx), "origin": origin_block(ctx)}
+    if ctx.ha.discovery_mode == "device":
+        components = {f"{PORTFOLIO}_{key}": {"platform": "sensor", **config}
+                      for key, config in entries}  # fmt: skip
+        return [(portfolio_device_topic(ctx), _dump(shared | {"components": components}))]
+    return [(portfolio_config_topic(ctx, key), _dump(shared | config)) for key, config in entries]
+
+
+def portfolio_config_topic(ctx: DiscoveryContext, key: str) -> str:
+    return f"{ctx.ha.discovery_prefix}/sensor/{ctx.ha.node_id}/{PORTFOLIO}_{key}/config"
+
+
+def portfolio_device_topic(ctx: DiscoveryContext) -> str:
+    return f"{ctx.ha.discovery_prefix}/device/{portfolio_device_id(ctx)}/config"
+
+
+def portfolio_device_block(ctx: DiscoveryContext) -> dict[str, Any]:
+    return {
+        "identifiers": [portfolio_device_id(ctx)],
+        "name": "Portfolio",
+        "manufacturer": "cmc-mqtt",
+        "model": "Portfolio",
+        "sw_version": ctx.version,
+    }
 
 
 # --- the bridge device --------------------------------------------------------------------------
@@ -214,10 +273,7 @@ def value_template(entity: BridgeEntity) -> str:
 
 
 def bridge_default_entity_id(ctx: DiscoveryContext, entity: BridgeEntity) -> str:
-    base = slugify(f"{BRIDGE_DEVICE_NAME} {entity.name}")
-    if ctx.ha.node_id != DEFAULT_NODE_ID:
-        base = f"{slugify(ctx.ha.node_id)}_{base}"
-    return f"{entity.platform}.{base}"
+    return entity_id(ctx.ha.node_id, entity.platform, BRIDGE_DEVICE_NAME, entity.name)
 
 
 def bridge_config(ctx: DiscoveryContext, entity: BridgeEntity) -> dict[str, Any]:
@@ -266,13 +322,22 @@ def bridge_messages(ctx: DiscoveryContext) -> list[Message]:
 # --- what is ours, and what an earlier run left -------------------------------------------------
 
 
-def wanted_topics(ctx: DiscoveryContext, coin_ids: tuple[int, ...]) -> set[str]:
+def wanted_topics(
+    ctx: DiscoveryContext, coin_ids: tuple[int, ...], money: MoneyDiscovery | None = None
+) -> set[str]:
     """Config topics this run publishes; every other config of ours is a ghost."""
     if not ctx.ha.discovery:
         return set()
+    money = _money(ctx, money)
+    portfolio = bool(portfolio_entities(ctx, money))
     if ctx.ha.discovery_mode == "device":
-        return {device_config_topic(ctx, cid) for cid in coin_ids} | {bridge_device_topic(ctx)}
+        wanted = {device_config_topic(ctx, cid) for cid in coin_ids} | {bridge_device_topic(ctx)}
+        return wanted | ({portfolio_device_topic(ctx)} if portfolio else set())
     coins = {entity_config_topic(ctx, cid, key) for cid in coin_ids for key in ctx.ha.fields}
+    for cid in coin_ids:
+        extras = extra_keys(money, ctx.ha.fields, cid)
+        coins |= {entity_config_topic(ctx, cid, key, platform) for platform, key in extras}
+    coins |= {portfolio_config_topic(ctx, key) for key, _ in portfolio_entities(ctx, money)}
     return coins | {bridge_config_topic(ctx, e) for e in BRIDGE_ENTITIES}
 
 
@@ -283,17 +348,19 @@ def subscription_patterns(ctx: DiscoveryContext) -> list[str]:
 
 
 def config_owner(ctx: DiscoveryContext, topic: str) -> tuple[Owner, str | None] | None:
-    """(coin id or BRIDGE, entity key) of a config topic this node id publishes, the key None
-    for a device config; None for anyone else's (another bridge's are left alone)."""
+    """(coin id, BRIDGE or PORTFOLIO; entity key) of a config topic this node id publishes,
+    the key None for a device config; None for anyone else's (another bridge's are left alone)."""
     prefix, node = ctx.ha.discovery_prefix, re.escape(ctx.ha.node_id)
     rest = topic.removeprefix(f"{prefix}/")
     if rest == topic:
         return None
-    match = re.fullmatch(rf"sensor/{node}/(\d+)_([a-z0-9]+)/config", rest) or re.fullmatch(
-        rf"(?:sensor|binary_sensor|button)/{node}/({BRIDGE})_([a-z0-9_]+)/config", rest
+    match = re.fullmatch(
+        rf"(?:sensor|event)/{node}/(\d+)_([a-z0-9_]+)/config", rest
+    ) or re.fullmatch(
+        rf"(?:sensor|binary_sensor|button)/{node}/({BRIDGE}|{PORTFOLIO})_([a-z0-9_]+)/config", rest
     )
     if match is None:
-        match = re.fullmatch(rf"device/{node}_(\d+|{BRIDGE})/config", rest)
+        match = re.fullmatch(rf"device/{node}_(\d+|{BRIDGE}|{PORTFOLIO})/config", rest)
     if match is None:
         return None
     owner = match.group(1)
@@ -307,7 +374,10 @@ def is_own_config(ctx: DiscoveryContext, topic: str) -> bool:
 
 
 def migrations(
-    ctx: DiscoveryContext, leftovers: Iterable[str], coin_ids: tuple[int, ...]
+    ctx: DiscoveryContext,
+    leftovers: Iterable[str],
+    coin_ids: tuple[int, ...],
+    money: MoneyDiscovery | None = None,
 ) -> tuple[list[str], list[Owner]]:
     """Of the config topics an earlier run left (`leftovers`, cleared by the sweep), those of
     the other discovery mode whose entity this run announces again, and whose configs to send
@@ -317,6 +387,8 @@ def migrations(
     if not ctx.ha.discovery:
         return [], []
     coins, device_mode = set(coin_ids), ctx.ha.discovery_mode == "device"
+    money = _money(ctx, money)
+    portfolio_keys = {key for key, _ in portfolio_entities(ctx, money)}
     moving: list[str] = []
     owners: dict[Owner, None] = {}
     for topic in leftovers:
@@ -326,8 +398,11 @@ def migrations(
         owner, key = found
         if owner == BRIDGE:
             kept = key is None or key in BRIDGE_ENTITIES_BY_KEY
+        elif owner == PORTFOLIO:
+            kept = bool(portfolio_keys) and (key is None or key in portfolio_keys)
         else:
-            kept = owner in coins and (key is None or key in ctx.ha.fields)
+            extras = {k for _, k in extra_keys(money, ctx.ha.fields, int(owner))}
+            kept = owner in coins and (key is None or key in ctx.ha.fields or key in extras)
         if kept:
             moving.append(topic)
             owners[owner] = None
