@@ -7,7 +7,9 @@ Threads: one per stream connection (`cmc-mqtt-stream-N`, owned by the pool), the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
+from .alerts import AlertEngine
 from .backoff import Backoff
 from .bridge_info import INFO_INTERVAL_S, BridgeInfo
 from .bridge_requests import BridgeRequests
@@ -18,16 +20,21 @@ from .creditwatch import CreditWatch
 from .discovery import DiscoveryContext
 from .displays import Displays
 from .extension import PublisherExtension
+from .fiats import FiatDirectory
+from .fx import CmcRateSource, RateTopic, make_keeper
 from .homeassistant import HomeAssistantDiscovery
+from .money import currency as currency_for
 from .names import CoinDirectory, fetch_map
 from .pool import StreamPool
+from .portfolio import Holdings
 from .publisher import MqttPublisher
 from .rest import Cancel, Cancelled, RestError
 from .restworker import RestWorker
 from .session import StreamTimings
 from .state import BridgeState, Topics
 from .statefile import StateFile
-from .sweep import RetainedSweep, sweep_rules
+from .sweep import MoneyTopics, RetainedSweep, sweep_rules
+from .valuation import Valuation, ValuationExtension
 from .version import VERSION
 
 REST_TIMEOUT_S = 5.0
@@ -71,18 +78,42 @@ class Bridge:
         )
         self.coins = CoinSet(settings.stream.crypto_ids, self.memory, self.state, self.stream)
         ctx = DiscoveryContext(settings.homeassistant, self.topics, VERSION)
+        fx = settings.fx
+        self.currency = currency_for(fx.currency)
+        self.keeper = make_keeper(fx)
+        self.holdings = Holdings(self._held(ids))
+        self.alerts = AlertEngine(settings.alerts, self.currency) if settings.alerts else None
+        self.valuation: Valuation | None = None
+        if fx.converts or settings.holdings or settings.alerts:
+            self.valuation = Valuation(
+                self.topics.prefix,
+                self.currency,
+                keeper=self.keeper,
+                holdings=self.holdings,
+                texts=self.state.texts,
+                alerts=self.alerts,
+            )
         rules = sweep_rules(
             ctx,
             self.topics,
             lambda: self.state.crypto_ids,
             text_enabled=settings.text.enabled,
             awtrix_prefixes=tuple(clock.prefix for clock in settings.awtrix),
+            chart_prefixes=tuple(c.prefix for c in settings.awtrix if c.extras.chart_points),
+            money=MoneyTopics(self.currency.code, lambda: tuple(self.holdings.snapshot())),
         )
         self.discovery = HomeAssistantDiscovery(ctx, self.state, self.names)
         self.sweep = RetainedSweep(
             f"{self.topics.prefix}/bridge/sync", rules, migrate=self.discovery.migration
         )
-        self.displays = Displays(settings, self.state, self.names)
+        money = self.valuation.money if self.valuation is not None else None
+        self.displays = Displays(
+            settings,
+            self.state,
+            self.names,
+            extras=tuple(clock.extras for clock in settings.awtrix),
+            money=money,
+        )
         self.meter = CreditMeter(
             settings.credits,
             self.stream.messages,
@@ -97,6 +128,8 @@ class Bridge:
         self.info = BridgeInfo(self.state, VERSION, interval=info_interval)
         self.info.sources["connections"] = self.stream.connections
         self.info.sources["left_out"] = lambda: list(self.stream.left_out)
+        if fx.converts:
+            self.info.sources["fx"] = self.keeper.info
         extensions: list[PublisherExtension] = [
             self.info,
             self.sweep,
@@ -104,12 +137,37 @@ class Bridge:
             self.displays,
             self.credit_watch,
         ]
+        if fx.converts and fx.source == "mqtt" and fx.topic is not None:
+            extensions.append(
+                RateTopic(fx.topic, self.keeper, key=fx.topic_key, inverted=fx.inverted)
+            )
         self.publisher = MqttPublisher(
             settings.mqtt,
             self.state,
             backoff=mqtt_backoff,
             extensions=extensions,
         )
+        self.valuing: ValuationExtension | None = None
+        if self.valuation is not None:
+            self.valuing = ValuationExtension(
+                self.valuation,
+                self.state,
+                self.state.open_channel(),
+                prefix=self.topics.prefix,
+                show_alerts=self.displays.show_alerts,
+                refresh_displays=self.displays.refresh,
+                wake=self.publisher.wake,
+            )
+            self.publisher.extensions.append(self.valuing)
+        self.rate_source: CmcRateSource | None = None
+        if fx.converts and fx.source == "coinmarketcap":
+            self.rate_source = CmcRateSource(
+                self.keeper,
+                FiatDirectory(settings.names.cache_dir),
+                settings.stream.api_key,
+                settings.names.rest_url,
+                timeout=REST_TIMEOUT_S,
+            )
         if settings.bridge.allow_requests:
             self.publisher.extensions.append(
                 BridgeRequests(
@@ -133,6 +191,8 @@ class Bridge:
         if settings.names.lookup:
             self.rest.schedule(lambda cancel: self._look_up_names(self.state.crypto_ids, cancel))
             self.rest.schedule(self._check_key, every=settings.credits.key_info_interval)
+        if self.rate_source is not None:
+            self.rest.schedule(self.rate_source, every=settings.fx.interval)
         self.rest.start()
         return self
 
@@ -155,8 +215,23 @@ class Bridge:
 
     # --- run-time changes ---------------------------------------------------------------------
 
+    def _held(self, ids: Sequence[int]) -> dict[int, Decimal]:
+        """The configured holdings of the coins streamed: a coin that is not streamed has no
+        price and would keep the portfolio's total unavailable for good."""
+        streamed = set(ids)
+        return {cid: a for cid, a in self.settings.holdings.items() if cid in streamed}
+
     def _coins_changed(self, added: tuple[int, ...], removed: tuple[int, ...]) -> None:
         self.discovery.refresh_all()
+        held = self._held(self.state.crypto_ids)
+        for cid in added:
+            if cid in held:
+                self.holdings.set(cid, held[cid])
+        self.holdings.keep_only(self.state.crypto_ids)
+        if self.alerts is not None:
+            self.alerts.keep_only(self.state.crypto_ids)
+        if self.valuing is not None:
+            self.valuing.refresh_all()
         if removed:
             self.sweep.rerun()
         self.meter.set_baseline(self._estimate(self.state.crypto_ids))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import os
 import re
 import socket
@@ -15,14 +16,19 @@ import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
 import voluptuous as vol
 
+from .alerts import AlertRule, Directions, parse_rules
+from .awtrix import AwtrixExtras, parse_extras
 from .coins import CoinInfo, coin_info
 from .errors import ConfigError
 from .fields import FIELD_KEYS, FIELDS
+from .fx import FxSettings, RateError, Source, default_max_age, parse_rate
+from .portfolio import parse_holding
 from .secret import Secret
 from .text import DEFAULT_TEMPLATE, check_template
 
@@ -137,6 +143,8 @@ class AwtrixSettings:
     lifetime: int = 120
     icons: dict[int, str] = field(default_factory=dict)
     throttle: Throttle = field(default_factory=lambda: Throttle(10.0, 0.0))
+    #: Coloured text, a chart app, alerts as notifications and indicators (all off by default).
+    extras: AwtrixExtras = field(default_factory=AwtrixExtras)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +167,12 @@ class Settings:
     awtrix: tuple[AwtrixSettings, ...] = ()
     credits: CreditSettings = field(default_factory=CreditSettings)
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
+    #: `[cmc] currency` and `fx_*`: the currency amounts are shown in, and its rate's source.
+    fx: FxSettings = field(default_factory=FxSettings)
+    #: `[coins.<id>] holdings`: coins held, by id (exact decimals).
+    holdings: dict[int, Decimal] = field(default_factory=dict)
+    #: `[[alerts]]`: price levels and 24 h changes to announce when crossed.
+    alerts: tuple[AlertRule, ...] = ()
     log_level: LogLevel = "info"
     #: Things worth telling the user that do not stop the bridge (e.g. a world-readable key file).
     warnings: tuple[str, ...] = ()
@@ -282,7 +296,14 @@ def _choice(kind: Any, *, lower: bool = False) -> Any:
     return vol.All(_str, vol.Lower, check) if lower else vol.All(_str, check)
 
 
+def _currency_code(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{3}", value.strip()):
+        raise vol.Invalid('expected an ISO 4217 code such as "EUR"')
+    return value.strip().upper()
+
+
 _PORT = vol.All(_int, vol.Range(min=1, max=65535))
+_NUMBER = _strict(int | float, "number")
 _CREDITS = vol.All(_strict(int | float, "number"), vol.Range(min=0, max=1000))
 _SECONDS = vol.All(_strict(int | float, "number"), vol.Range(min=1, max=86400))
 _THROTTLE_TEXT: Final = _default(TextSettings, "throttle")
@@ -310,6 +331,14 @@ CMC_SCHEMA = vol.Schema(
         _opt("key_info_interval", CreditSettings): vol.All(
             _strict(int | float, "number"), vol.Range(min=900, max=86400)
         ),
+        _opt("currency", FxSettings): vol.All(_str, _currency_code),
+        _opt("fx_source", FxSettings, "source"): _choice(Source),
+        _opt("fx_interval", FxSettings, "interval"): vol.All(_NUMBER, vol.Range(min=60, max=86400)),
+        vol.Optional("fx_max_age"): vol.All(_NUMBER, vol.Range(min=1, max=30 * 86400)),
+        vol.Optional("fx_topic"): vol.All(_str, topic_level_checker("fx topic", allow_slash=True)),
+        _opt("fx_topic_key", FxSettings, "topic_key"): vol.All(_str, _non_empty),
+        _opt("fx_inverted", FxSettings, "inverted"): _bool,
+        vol.Optional("fx_rate"): _NUMBER,
     }
 )
 
@@ -381,6 +410,18 @@ AWTRIX_SCHEMA = vol.Schema(
         _opt("icons", AwtrixSettings): vol.All(_coin_overrides, {str: vol.All(_str, _non_empty)}),
         vol.Optional("min_interval", default=_THROTTLE_AWTRIX.min_interval): _INTERVAL,
         vol.Optional("deadband", default=_THROTTLE_AWTRIX.deadband): _DEADBAND,
+        # The richer options: types here, ranges and defaults in `awtrix.parse_extras`.
+        vol.Optional("colored_text"): _bool,
+        vol.Optional("symbol_color"): _str,
+        vol.Optional("chart_points"): _int,
+        vol.Optional("chart_interval"): _NUMBER,
+        vol.Optional("notify_alerts"): _bool,
+        vol.Optional("notify_hold"): _bool,
+        vol.Optional("notify_sound"): _str,
+        vol.Optional("notify_rtttl"): _str,
+        vol.Optional("indicator"): _int,
+        vol.Optional("indicator_blink_ms"): _int,
+        vol.Optional("indicator_seconds"): _NUMBER,
     }
 )
 
@@ -391,11 +432,31 @@ def _awtrix_list(value: Any) -> list[Any]:
     return value
 
 
+def _alerts_list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise vol.Invalid("expected [[alerts]] tables, one per rule")
+    return value
+
+
 COIN_SCHEMA = vol.Schema(
     {
         vol.Optional("name"): vol.All(_str, _non_empty, vol.Length(max=64)),
         vol.Optional("symbol"): vol.All(_str, _non_empty, vol.Length(max=16)),
         vol.Optional("slug"): vol.All(_str, _non_empty, vol.Length(max=64)),
+        # A number, or its text for more digits than a float keeps ("0.123456789012345678").
+        vol.Optional("holdings"): _strict(int | float | str, "a number"),
+    }
+)
+#: The keys that name a coin (a table with only `holdings` overrides no name).
+_NAME_KEYS: Final = ("name", "symbol", "slug")
+
+ALERT_SCHEMA = vol.Schema(
+    {
+        vol.Optional("price"): _NUMBER,
+        vol.Optional("change"): _NUMBER,
+        vol.Optional("coin"): _int,
+        vol.Optional("direction"): _choice(Directions),
+        vol.Optional("hysteresis"): _NUMBER,
     }
 )
 
@@ -407,6 +468,7 @@ ROOT_SCHEMA = vol.Schema(
         vol.Optional("coins", default={}): vol.All(_coin_overrides, {str: COIN_SCHEMA}),
         vol.Optional("text", default={}): TEXT_SCHEMA,
         vol.Optional("awtrix", default=[]): vol.All(_awtrix_list, [AWTRIX_SCHEMA]),
+        vol.Optional("alerts", default=[]): vol.All(_alerts_list, [ALERT_SCHEMA]),
         vol.Optional("log", default={}): LOG_SCHEMA,
         vol.Optional("bridge", default={}): BRIDGE_SCHEMA,
     }
@@ -488,6 +550,13 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
             check_template(template, key)
         except ConfigError as exc:
             problems.extend(exc.problems)
+    fx = _fx(cmc, problems)
+    holdings = _holdings(data["coins"], problems)
+    alerts = _collect(lambda: parse_rules(data["alerts"]), problems, ())
+    extras = [
+        _collect(functools.partial(parse_extras, clock, f"awtrix[{i}]"), problems, AwtrixExtras())
+        for i, clock in enumerate(data["awtrix"])
+    ]
     said = {_key_of(line) for line in reported}
     problems = reported + [line for line in problems if not _said_before(_key_of(line), said)]
     if problems:
@@ -545,8 +614,9 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
                 lifetime=clock["lifetime"],
                 icons={int(k): v for k, v in clock["icons"].items()},
                 throttle=Throttle(float(clock["min_interval"]), float(clock["deadband"])),
+                extras=extra,
             )
-            for clock in data["awtrix"]
+            for clock, extra in zip(data["awtrix"], extras, strict=True)
         ),
         credits=CreditSettings(
             per_message=float(cmc["credits_per_message"]),
@@ -558,8 +628,71 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
             key_info_interval=float(cmc["key_info_interval"]),
         ),
         bridge=BridgeSettings(allow_requests=data["bridge"]["allow_requests"]),
+        fx=fx,
+        holdings=holdings,
+        alerts=alerts,
         log_level=log["level"],
     )
+
+
+def _collect(parse: Callable[[], Any], problems: list[str], fallback: Any) -> Any:
+    """`parse()`, or its ConfigError's lines added to `problems` and `fallback`."""
+    try:
+        return parse()
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return fallback
+
+
+def _fx(cmc: Mapping[str, Any], problems: list[str]) -> FxSettings:
+    """`currency` and the `fx_*` keys, with what only makes sense together checked."""
+    defaults = FxSettings()
+    source = cmc.get("fx_source", defaults.source)
+    currency = cmc.get("currency", defaults.currency)
+    interval = float(cmc.get("fx_interval", defaults.interval))
+    rate = None
+    if "fx_rate" in cmc:
+        value = cmc["fx_rate"]
+        try:
+            rate = parse_rate(repr(value) if isinstance(value, float) else value)
+        except RateError as exc:
+            problems.append(f"cmc.fx_rate: expected units of {currency} per US dollar ({exc})")
+    converts = currency != "USD"
+    if converts and source == "mqtt" and "fx_topic" not in cmc:
+        problems.append('cmc.fx_topic: required with fx_source = "mqtt"')
+    if converts and source == "fixed" and "fx_rate" not in cmc:
+        problems.append('cmc.fx_rate: required with fx_source = "fixed"')
+    max_age = float(cmc["fx_max_age"]) if "fx_max_age" in cmc else None
+    if converts and source == "coinmarketcap" and max_age is not None and max_age <= interval:
+        problems.append(
+            f"cmc.fx_max_age: must be more than fx_interval ({interval:g} s), or every rate "
+            "would go stale before the next one comes"
+        )
+    if converts and source == "fixed" and max_age is not None:
+        problems.append("cmc.fx_max_age: a fixed rate never goes stale; remove it")
+    if max_age is None and converts:
+        max_age = default_max_age(source, interval)
+    return FxSettings(
+        currency=currency,
+        source=source,
+        interval=interval,
+        max_age=max_age,
+        topic=cmc.get("fx_topic"),
+        topic_key=cmc.get("fx_topic_key", defaults.topic_key),
+        inverted=cmc.get("fx_inverted", defaults.inverted),
+        rate=rate,
+    )
+
+
+def _holdings(coins: Mapping[str, Mapping[str, Any]], problems: list[str]) -> dict[int, Decimal]:
+    held: dict[int, Decimal] = {}
+    for key, values in coins.items():
+        if "holdings" in values:
+            parse = functools.partial(parse_holding, values["holdings"], f"coins.{key}.holdings")
+            amount = _collect(parse, problems, None)
+            if amount:
+                held[int(key)] = amount
+    return held
 
 
 def _cache_dir(configured: str | None, environ: Mapping[str, str]) -> Path:
@@ -573,6 +706,8 @@ def _overrides(coins: dict[str, dict[str, str]]) -> dict[int, CoinInfo]:
     """Config wins over every other name source; missing parts fall back to the bundled ones."""
     result: dict[int, CoinInfo] = {}
     for key, values in coins.items():
+        if not any(name in values for name in _NAME_KEYS):
+            continue
         base = coin_info(int(key))
         result[int(key)] = CoinInfo(
             int(key),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from .coinset import effective_ids
 from .config import Settings
 from .credits import estimate, fetch_key_info
+from .fx import FxSettings, monthly_credits
 from .names import CoinDirectory
 from .pool import DEFAULT_SUB_LIMIT, Limits, format_ids, plan_layout
 from .rest import Cancel, RestError
@@ -50,6 +51,9 @@ def describe_plan(settings: Settings, *, ask_key: bool = True) -> list[str]:
         f"credits: about {cost.credits:,.0f} a month for {cost.coins} coins ({cost.fast} pushed "
         f"every ~5 s, {cost.coins - cost.fast} every ~15 s; {price}, assumed)"
     )
+    fx_line = describe_fx(settings.fx)
+    if fx_line is not None:
+        lines.append(fx_line)
     budget = prices.monthly_budget
     if budget is not None:
         verdict = "within it" if cost.credits <= budget else "OVER it"
@@ -58,6 +62,22 @@ def describe_plan(settings: Settings, *, ask_key: bool = True) -> list[str]:
     if ask_key and settings.names.lookup:
         lines.append(_key_line(settings))
     return lines
+
+
+def describe_fx(fx: FxSettings) -> str | None:
+    """Where the rate comes from and what it costs; None for USD (no rate at all)."""
+    if not fx.converts:
+        return None
+    if fx.source == "fixed":
+        return f"currency: {fx.currency} at a fixed {fx.rate:f} per US dollar, no credits"
+    if fx.source == "mqtt":
+        return f"currency: {fx.currency} from the MQTT topic {fx.topic}, no credits"
+    minutes = fx.interval / 60
+    every = f"{minutes:g} min" if fx.interval % 60 == 0 else f"{fx.interval:g} s"
+    return (
+        f"currency: {fx.currency} from CoinMarketCap every {every}, about "
+        f"{monthly_credits(fx):,.0f} credits a month (1 a call, besides the stream's)"
+    )
 
 
 def _key_line(settings: Settings) -> str:

@@ -101,6 +101,8 @@ class BridgeState:
         self._quotes: dict[int, CoinQuote] = {cid: CoinQuote() for cid in self.crypto_ids}
         self._pending: dict[int, int] = {}  # coin id -> pending bits
         self._changed_coins: set[int] = set()  # for display outputs, taken separately
+        #: Further consumers of "which coins have new quotes" (valuation), each taking its own.
+        self._channels: list[set[int]] = []
         self._stream_online = False
         self._ever_online = False
         self._status_changed = True
@@ -153,6 +155,8 @@ class BridgeState:
                 pending = self._pending
                 pending[frame.cid] = pending.get(frame.cid, 0) | bits
                 self._changed_coins.add(frame.cid)
+                for channel in self._channels:
+                    channel.add(frame.cid)
         if bits:
             self._notify()
         return True
@@ -180,6 +184,8 @@ class BridgeState:
                 if cid not in self._quotes:
                     del self._pending[cid]
             self._changed_coins &= set(ids)
+            for channel in self._channels:
+                channel &= set(ids)
             self.crypto_ids = ids
 
     def set_notice(self, topic: str, text: str | None) -> None:
@@ -263,6 +269,20 @@ class BridgeState:
             changed, self._changed_coins = self._changed_coins, set()
             return changed
 
+    def open_channel(self) -> int:
+        """A change channel of its own for one more consumer (valuation): what
+        `take_changed(channel)` returns does not depend on who else takes changes."""
+        with self._lock:
+            self._channels.append(set())
+            return len(self._channels) - 1
+
+    def take_changed(self, channel: int) -> set[int]:
+        """Coins with new quotes since this channel's last take."""
+        with self._lock:
+            changed = self._channels[channel]
+            self._channels[channel] = set()
+            return changed
+
     def check_stale(self) -> None:
         """Mark coins without data for `stale_after` seconds offline (about once a second)."""
         deadline = time.monotonic() - self.stale_after
@@ -307,6 +327,19 @@ class BridgeState:
         with self._lock:
             quote = self._quotes.get(coin_id)
             return None if quote is None else quote.numbers()
+
+    def texts(self, coin_id: int) -> dict[str, str] | None:
+        """One coin's last good values as the exact texts the stream sent, by field key (what
+        decimal conversion needs); None for a coin not streamed."""
+        with self._lock:
+            quote = self._quotes.get(coin_id)
+            if quote is None:
+                return None
+            return {
+                key: text
+                for key, text in zip(FIELD_KEYS, quote.texts, strict=True)
+                if text is not None
+            }
 
     def prices(self) -> dict[int, float]:
         """The last good price of every coin that has one."""

@@ -10,6 +10,10 @@ entity this run announces again is not just cleared: its topic is first told the
 migrating, then the new configs are sent, then it is cleared, so the entity keeps its id and
 history (Home Assistant 2025.1 and later; older ones log the message as an invalid config and
 leave the entity as it was).
+
+Amounts in the user's currency name it (`<prefix>/1/p_eur`), so a changed currency leaves the
+old one's topics behind: they are found through the old rate's `<prefix>/fx/<cur>/…` and the
+old portfolio's `<prefix>/portfolio/value_<cur>`, and cleared for every coin streamed now.
 """
 
 from __future__ import annotations
@@ -38,6 +42,18 @@ LOG = logging.getLogger(__name__)
 T = TypeVar("T")
 #: For the leftovers found: the topics to announce as migrating, and the configs to send then.
 Migration = Callable[[list[str]], tuple[list[str], list[Message]]]
+
+
+#: Per-coin topics whose last level names a currency (`p_eur`, `value_eur`).
+MONEY_LEVELS = ("p", "vu", "mc", "value")
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyTopics:
+    """What the money topics of this run are: the currency's code, and the coins held now."""
+
+    currency: str = "USD"
+    held: Callable[[], tuple[int, ...]] = tuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,30 +138,80 @@ def sweep_rules(
     *,
     text_enabled: bool = True,
     awtrix_prefixes: tuple[str, ...] = (),
+    chart_prefixes: tuple[str, ...] = (),
+    money: MoneyTopics | None = None,
 ) -> list[SweepRule]:
     """What counts as a ghost: configs of our node id this run does not publish, and the
     retained values of coins not (or no longer) streamed. `coin_ids` is asked each time, as the
-    coins may change while the bridge runs."""
+    coins may change while the bridge runs. `chart_prefixes`: the clocks that show charts;
+    `money`: the currency and holdings, whose topics of another currency are ghosts."""
     configured_now: _PerCoinSet[frozenset[int]] = _PerCoinSet(coin_ids, frozenset)
     rules: list[SweepRule] = []
-    coin_status = re.compile(rf"{re.escape(topics.prefix)}/(\d+)/status")
+    prefix = topics.prefix
+    money = money or MoneyTopics()
+    cur = money.currency.lower()
+    coin_status = re.compile(rf"{re.escape(prefix)}/(\d+)/status")
+
+    def money_topics(cid: int, code: str) -> list[str]:
+        return [f"{prefix}/{cid}/{level}_{code}" for level in MONEY_LEVELS]
 
     def removed_coin(topic: str) -> list[str]:
         match = coin_status.fullmatch(topic)
         if match is None or int(match.group(1)) in configured_now():
             return []
-        return list(Topics(topics.prefix).coin(int(match.group(1))).values())
+        cid = int(match.group(1))
+        return [*Topics(prefix).coin(cid).values(), *money_topics(cid, cur)]
 
-    rules.append(SweepRule(f"{topics.prefix}/+/status", removed_coin))
+    rules.append(SweepRule(f"{prefix}/+/status", removed_coin))
     if not text_enabled:
-        rules.append(SweepRule(f"{topics.prefix}/+/text", lambda topic: [topic]))
-    app = re.compile(r".*/custom/cmc_(\d+)")
+        rules.append(SweepRule(f"{prefix}/+/text", lambda topic: [topic]))
+    app = re.compile(r"(.*)/custom/cmc_(\d+)(_chart)?")
 
     def removed_app(topic: str) -> list[str]:
         match = app.fullmatch(topic)
-        return [topic] if match is not None and int(match.group(1)) not in configured_now() else []
+        if match is None:
+            return []
+        gone = int(match.group(2)) not in configured_now()
+        no_chart = match.group(3) is not None and match.group(1) not in chart_prefixes
+        return [topic] if gone or no_chart else []
 
-    rules.extend(SweepRule(f"{prefix}/custom/+", removed_app) for prefix in awtrix_prefixes)
+    rules.extend(SweepRule(f"{clock}/custom/+", removed_app) for clock in awtrix_prefixes)
+
+    def old_currency(code: str) -> list[str]:
+        """Every coin's topics in `code`, a currency this run does not use."""
+        return [t for cid in configured_now() for t in money_topics(cid, code)]
+
+    fx_topic = re.compile(rf"{re.escape(prefix)}/fx/([a-z]+)/[^/]+")
+
+    def other_rate(topic: str) -> list[str]:
+        match = fx_topic.fullmatch(topic)
+        if match is None or (match.group(1) == cur and cur != "usd"):
+            return []
+        return [topic, *old_currency(match.group(1))]
+
+    rules.append(SweepRule(f"{prefix}/fx/+/+", other_rate))
+    amount = re.compile(r"(?:value|change_24h)_([a-z]+)")
+
+    def old_portfolio(topic: str) -> list[str]:
+        level = topic.rpartition("/")[2]
+        match = amount.fullmatch(level)
+        if not money.held():
+            return [topic, *(old_currency(match.group(1)) if match else [])]
+        if match is not None and match.group(1) != cur:
+            return [topic, *old_currency(match.group(1))]
+        return []
+
+    rules.append(SweepRule(f"{prefix}/portfolio/+", old_portfolio))
+    coin_value = re.compile(rf"{re.escape(prefix)}/(\d+)/value_{cur}")
+
+    def not_held(topic: str) -> list[str]:
+        match = coin_value.fullmatch(topic)
+        if match is None:
+            return []
+        cid = int(match.group(1))
+        return [topic] if cid not in money.held() or cid not in configured_now() else []
+
+    rules.append(SweepRule(f"{prefix}/+/value_{cur}", not_held))
     if ctx is not None:
         wanted_now = _PerCoinSet(coin_ids, lambda ids: wanted_topics(ctx, ids))
 

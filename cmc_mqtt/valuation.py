@@ -12,8 +12,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
+from typing import Protocol
 
-from .alerts import Alert, AlertEngine
+from .alerts import Alert, AlertEngine, alert_topic
+from .extension import Extension, Outbox
 from .fx import RateKeeper, rate_text
 from .money import FIELD_AMOUNTS, Currency, convert, converted_fields, to_decimal
 from .portfolio import (
@@ -29,6 +31,8 @@ from .topics import OFFLINE, ONLINE, Message
 
 #: coin id -> its last good USD texts by field key (None: not streamed).
 Texts = Callable[[int], Mapping[str, str] | None]
+#: Shows alerts on the displays (`Displays.show_alerts`).
+ShowAlerts = Callable[[list[Alert], Outbox], None]
 
 
 class Valuation:
@@ -48,8 +52,8 @@ class Valuation:
         self.currency = currency
         self.converts = currency.code != "USD"
         self._prefix = prefix
-        self._keeper = keeper
-        self._holdings = holdings
+        self.keeper = self._keeper = keeper
+        self.holdings = self._holdings = holdings
         self._texts = texts
         self._alerts = alerts
         self.topics = PortfolioTopics(prefix, currency)
@@ -143,3 +147,87 @@ class Valuation:
             return None
         texts = {cid: t for cid in holdings if (t := self._texts(cid)) is not None}
         return value_from_texts(holdings, texts, rate)
+
+
+class Changes(Protocol):
+    """What the extension needs of `BridgeState`: the coins, and a change channel of its own."""
+
+    @property
+    def crypto_ids(self) -> tuple[int, ...]: ...
+    def take_changed(self, channel: int) -> set[int]: ...
+
+
+class ValuationExtension(Extension):
+    """Publishes what `Valuation` computes, on the MQTT thread: after new quotes the coins that
+    changed; after a new rate, a rate gone stale or a reconnect, every coin. Alerts go out once,
+    not retained, on `<prefix>/<id>/alert` and to the displays."""
+
+    def __init__(
+        self,
+        valuation: Valuation,
+        state: Changes,
+        channel: int,
+        *,
+        prefix: str,
+        show_alerts: ShowAlerts | None = None,
+        refresh_displays: Callable[[Outbox], None] | None = None,
+        wake: Callable[[], None] | None = None,
+    ) -> None:
+        """`channel`: the state's change channel opened for this extension (before the stream
+        starts, so no quote is missed); `wake` asks the MQTT thread to run `on_batch` soon."""
+        self._valuation = valuation
+        self._state = state
+        self._channel = channel
+        self._prefix = prefix
+        self._show_alerts = show_alerts
+        self._refresh_displays = refresh_displays
+        self._wake = wake
+        self._everything = True
+        self._flag_lock = threading.Lock()
+        self._stale: bool | None = None
+
+    def start(self) -> None:
+        self._valuation.keeper.add_listener(self.refresh_all)
+
+    def stop(self) -> None:
+        self._valuation.keeper.remove_listener(self.refresh_all)
+
+    def refresh_all(self) -> None:
+        """Value every coin again on the next round (any thread: a new rate, changed coins or
+        holdings)."""
+        with self._flag_lock:
+            self._everything = True
+        if self._wake is not None:
+            self._wake()
+
+    def on_connected(self, out: Outbox) -> None:
+        self._valuation.reset()
+        self._everything = True
+        self._flush(out)
+
+    def on_batch(self, out: Outbox) -> None:
+        self._flush(out)
+
+    def tick(self, now: float, out: Outbox) -> None:
+        stale = self._valuation.keeper.is_stale()
+        if stale != self._stale:  # the rate went stale (offline) or came back
+            self._stale = stale
+            self._everything = True
+        self._flush(out)
+
+    def _flush(self, out: Outbox) -> None:
+        with self._flag_lock:
+            everything, self._everything = self._everything, False
+        changed = self._state.take_changed(self._channel)
+        cids = set(self._state.crypto_ids) if everything else changed
+        if not cids and not everything:
+            return
+        for topic, payload in self._valuation.messages(sorted(cids)):
+            out.publish(topic, payload, retain=True)
+        alerts = self._valuation.alerts(sorted(cids))
+        for alert in alerts:
+            out.publish(alert_topic(self._prefix, alert.cid), alert.payload(), retain=False)
+        if alerts and self._show_alerts is not None:
+            self._show_alerts(alerts, out)
+        if everything and self._refresh_displays is not None:
+            self._refresh_displays(out)

@@ -284,7 +284,7 @@ def test_the_example_config_shows_every_option_with_its_default() -> None:
     defaults = parse_settings(
         with_section("cmc", crypto_ids=list(example.stream.crypto_ids)), environ={}
     )
-    for part in ("homeassistant", "text", "credits", "bridge", "log_level", "awtrix"):
+    for part in ("homeassistant", "text", "credits", "bridge", "log_level", "awtrix", "fx"):
         assert getattr(example, part) == getattr(defaults, part), part
     assert example.mqtt == dataclasses.replace(defaults.mqtt, client_id=example.mqtt.client_id)
 

@@ -140,7 +140,7 @@ def test_every_problem_in_one_pass_each_naming_its_variable() -> None:
             "CMC_MQTT_MQTT_QOS: must be 0, 1 or 2, got 5",
             "CMC_MQTT_MQTT_HSOT: unknown option 'hsot' in [mqtt] (did you mean 'host'?)",
             "CMC_MQTT_MQQT_HOST: unknown section 'mqqt' (did you mean 'mqtt'?); sections are "
-            "cmc, mqtt, homeassistant, coins, text, awtrix, log, bridge",
+            "cmc, mqtt, homeassistant, coins, text, awtrix, alerts, log, bridge",
             "CMC_MQTT_MQTT_RETAIN: expected true or false, got 'maybe'",
             "CMC_MQTT_HOMEASSISTANT_ENABLED_FIELDS: unknown field 'price'; fields are "
             + ", ".join(config.FIELD_KEYS)

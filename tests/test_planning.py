@@ -71,3 +71,27 @@ def test_coins_changed_over_mqtt_count(tmp_path: Path, capsys: pytest.CaptureFix
     (tmp_path / "cache" / "state.json").write_text(json.dumps({"added": [52], "removed": [1]}))
     lines = check(write_config(tmp_path, [1, 1027]), capsys)
     assert "coins: 2 configured, 1 added and 1 removed over MQTT: 2 streamed" in lines
+
+
+def test_the_rate_from_coinmarketcap_is_priced_and_the_other_sources_are_free(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = check(write_config(tmp_path, [1], 'currency = "eur"\n'), capsys)
+    # 2,880 quarter hours in 30 days, one credit each, and the fiat map's one.
+    assert "currency: EUR from CoinMarketCap every 15 min, about 2,881 credits a month" in (
+        " ".join(lines)
+    )
+    lines = check(write_config(tmp_path, [1], 'currency = "JPY"\nfx_interval = 90\n'), capsys)
+    assert any(
+        line.startswith("currency: JPY from CoinMarketCap every 90 s, about 28,801")
+        for line in lines
+    )
+    fixed = 'currency = "EUR"\nfx_source = "fixed"\nfx_rate = 0.92\n'
+    lines = check(write_config(tmp_path, [1], fixed), capsys)
+    assert "currency: EUR at a fixed 0.92 per US dollar, no credits" in lines
+    topic = 'currency = "EUR"\nfx_source = "mqtt"\nfx_topic = "home/eur"\n'
+    lines = check(write_config(tmp_path, [1], topic), capsys)
+    assert "currency: EUR from the MQTT topic home/eur, no credits" in lines
+    assert not any(
+        line.startswith("currency:") for line in check(write_config(tmp_path, [1]), capsys)
+    )
