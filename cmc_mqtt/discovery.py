@@ -349,7 +349,8 @@ def subscription_patterns(ctx: DiscoveryContext) -> list[str]:
 
 def config_owner(ctx: DiscoveryContext, topic: str) -> tuple[Owner, str | None] | None:
     """(coin id, BRIDGE or PORTFOLIO; entity key) of a config topic this node id publishes,
-    the key None for a device config; None for anyone else's (another bridge's are left alone)."""
+    the key None for a device config; None for anyone else's (another bridge's are left
+    alone)."""
     prefix, node = ctx.ha.discovery_prefix, re.escape(ctx.ha.node_id)
     rest = topic.removeprefix(f"{prefix}/")
     if rest == topic:
@@ -365,7 +366,7 @@ def config_owner(ctx: DiscoveryContext, topic: str) -> tuple[Owner, str | None] 
         return None
     owner = match.group(1)
     key = match.group(2) if match.re.groups > 1 else None
-    return (owner if owner == BRIDGE else int(owner)), key
+    return (owner if owner in (BRIDGE, PORTFOLIO) else int(owner)), key
 
 
 def is_own_config(ctx: DiscoveryContext, topic: str) -> bool:

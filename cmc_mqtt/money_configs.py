@@ -13,8 +13,9 @@ unique ids do, so a changed currency is a new entity rather than statistics in m
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from .alerts import EVENT_TYPES, alert_topic
@@ -94,13 +95,10 @@ def _fx_status(ctx: DiscoveryContext, currency: Currency) -> str:
 
 def price_decimals(price: float | None, money: MoneyDiscovery, currency: Currency) -> int:
     """Decimals of the converted price as `money` rounds it: from the USD price times the rate
-    (1 while the rate is unknown); the currency's minor units without a price."""
-    if price is None:
+    (1 while the rate is unknown); the currency's minor units without a usable price."""
+    if price is None or not math.isfinite(price):
         return currency.minor_units
-    try:
-        value = Decimal(repr(price)) * (money.rate if money.rate is not None else 1)
-    except InvalidOperation:
-        return currency.minor_units
+    value = Decimal(repr(price)) * (money.rate if money.rate is not None else 1)
     return decimals(value, currency, AmountKind.PRICE)
 
 
