@@ -100,10 +100,10 @@ class Valuation:
         rate = self._keeper.rate()
         out: list[Message] = []
         if self.converts:
-            out.append((self.fx_status_topic, OFFLINE if rate is None else ONLINE))
             last = self._keeper.last()
-            if last is not None:
+            if last is not None:  # the rate first: whoever sees `online` finds it there
                 out.append((self.rate_topic, rate_text(last.value)))
+            out.append((self.fx_status_topic, OFFLINE if rate is None else ONLINE))
             if rate is not None:
                 for cid in cids:
                     base = self.coin_base(cid)
@@ -209,9 +209,7 @@ class ValuationExtension(Extension):
         self._flush(out)
 
     def tick(self, now: float, out: Outbox) -> None:
-        stale = self._valuation.keeper.is_stale()
-        if stale != self._stale:  # the rate went stale (offline) or came back
-            self._stale = stale
+        if self._valuation.keeper.is_stale() != self._stale:  # went stale, or came back
             self._everything = True
         self._flush(out)
 
@@ -222,6 +220,7 @@ class ValuationExtension(Extension):
         cids = set(self._state.crypto_ids) if everything else changed
         if not cids and not everything:
             return
+        self._stale = self._valuation.keeper.is_stale()  # what the messages below say
         for topic, payload in self._valuation.messages(sorted(cids)):
             out.publish(topic, payload, retain=True)
         alerts = self._valuation.alerts(sorted(cids))
