@@ -656,7 +656,7 @@ def _fx(cmc: Mapping[str, Any], problems: list[str]) -> FxSettings:
         try:
             rate = parse_rate(repr(value) if isinstance(value, float) else value)
         except RateError as exc:
-            problems.append(f"cmc.fx_rate: expected units of {currency} per US dollar ({exc})")
+            problems.append(f"cmc.fx_rate: expected units of the currency per US dollar ({exc})")
     converts = currency != "USD"
     if converts and source == "mqtt" and "fx_topic" not in cmc:
         problems.append('cmc.fx_topic: required with fx_source = "mqtt"')

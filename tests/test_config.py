@@ -323,3 +323,69 @@ def test_check_config_lists_every_problem_in_one_run(tmp_path: Path) -> None:
     assert any(line.startswith("cmc.api_key: required") for line in lines)
     assert any(line.startswith("text.template: unknown placeholder {x}") for line in lines)
     assert len(lines) == 5, lines
+
+
+def test_currency_rate_holdings_and_alerts_are_read_exactly() -> None:
+    from decimal import Decimal  # noqa: PLC0415
+
+    raw = {
+        "cmc": {**MINIMAL["cmc"], "currency": "eur", "fx_source": "fixed", "fx_rate": 0.92},
+        "coins": {"1": {"holdings": 0.1}, "1027": {"holdings": "0.123456789012345678"}},
+        "alerts": [{"price": 100000, "coin": 1}, {"change": 5, "direction": "down"}],
+        "awtrix": [{"prefix": "c", "chart_points": 8, "notify_alerts": True, "indicator": 2}],
+    }
+    s = parse_settings(raw, environ={})
+    assert (s.fx.currency, s.fx.source, s.fx.rate, s.fx.max_age) == (
+        "EUR",
+        "fixed",
+        Decimal("0.92"),
+        None,
+    )
+    assert s.holdings == {1: Decimal("0.1"), 1027: Decimal("0.123456789012345678")}
+    assert s.names.overrides == {}  # a table with only holdings overrides no name
+    assert [(r.kind, r.level, r.coin) for r in s.alerts] == [
+        ("price", Decimal(100000), 1),
+        ("change", Decimal(5), None),
+    ]
+    extras = s.awtrix[0].extras
+    assert (extras.chart_points, extras.notify_alerts, extras.indicator) == (8, True, 2)
+    cmc = parse_settings(with_section("cmc", currency="JPY"), environ={}).fx
+    assert (cmc.source, cmc.interval, cmc.max_age) == ("coinmarketcap", 900.0, 2760.0)
+
+
+def test_money_options_that_cannot_work_are_one_line_each() -> None:
+    raw = {
+        "cmc": {
+            **MINIMAL["cmc"],
+            "currency": "EURO",
+            "fx_source": "ecb",
+            "fx_interval": 10,
+            "fx_rate": -1,
+        },
+        "coins": {"1": {"holdings": -2}, "2": {"holdings": "lots"}},
+        "alerts": [{"price": 1, "change": 2}, {"price": 0, "direction": "sideways"}],
+        "awtrix": [{"prefix": "c", "chart_points": 40, "indicator": 4}],
+    }
+    assert problems(raw) == [
+        "alerts[1].direction: must be one of up, down, both, got 'sideways'",
+        "cmc.currency: expected an ISO 4217 code such as \"EUR\", got 'EURO'",
+        "cmc.fx_interval: value must be at least 60, got 10",
+        "cmc.fx_source: must be one of coinmarketcap, mqtt, fixed, got 'ecb'",
+        "cmc.fx_rate: expected units of the currency per US dollar (not above 0: -1)",
+        "coins.1.holdings: expected a number of coins >= 0, got -2",
+        "coins.2.holdings: expected a number of coins >= 0, got 'lots'",
+        "alerts[0]: give exactly one of price (a level) or change (a percent)",
+        "alerts[1].price: expected a number > 0, got 0",
+        "awtrix[0].chart_points: expected 0 or 2..16, got 40",
+        "awtrix[0].indicator: expected 1, 2 or 3, got 4",
+    ]
+    assert problems(with_section("cmc", currency="EUR", fx_source="mqtt")) == [
+        'cmc.fx_topic: required with fx_source = "mqtt"'
+    ]
+    assert problems(with_section("cmc", currency="EUR", fx_source="fixed")) == [
+        'cmc.fx_rate: required with fx_source = "fixed"'
+    ]
+    assert problems(with_section("cmc", currency="EUR", fx_max_age=600)) == [
+        "cmc.fx_max_age: must be more than fx_interval (900 s), or every rate would go stale "
+        "before the next one comes"
+    ]
