@@ -24,6 +24,7 @@ from .fiats import FiatDirectory
 from .fx import CmcRateSource, RateTopic, make_keeper
 from .homeassistant import HomeAssistantDiscovery
 from .money import currency as currency_for
+from .money_configs import MoneyDiscovery
 from .names import CoinDirectory, fetch_map
 from .pool import StreamPool
 from .portfolio import Holdings
@@ -77,12 +78,14 @@ class Bridge:
             save_layout=self.memory.set_layout,
         )
         self.coins = CoinSet(settings.stream.crypto_ids, self.memory, self.state, self.stream)
-        ctx = DiscoveryContext(settings.homeassistant, self.topics, VERSION)
         fx = settings.fx
         self.currency = currency_for(fx.currency)
         self.keeper = make_keeper(fx)
         self.holdings = Holdings(self._held(ids))
         self.alerts = AlertEngine(settings.alerts, self.currency) if settings.alerts else None
+        ctx = DiscoveryContext(
+            settings.homeassistant, self.topics, VERSION, money=self._money_discovery
+        )
         self.valuation: Valuation | None = None
         if fx.converts or settings.holdings or settings.alerts:
             self.valuation = Valuation(
@@ -183,6 +186,15 @@ class Bridge:
                 )
             )
         self.coins.add_listener(self._coins_changed)
+
+    def _money_discovery(self) -> MoneyDiscovery:
+        """What discovery announces beside the USD sensors, asked each time it is needed."""
+        return MoneyDiscovery(
+            self.currency,
+            frozenset(self.holdings.snapshot()),
+            alerts=self.alerts is not None,
+            rate=self.keeper.rate(),
+        )
 
     def start(self) -> Bridge:
         self.publisher.start()

@@ -168,3 +168,24 @@ def test_a_price_hovering_at_a_level_alerts_once_on_mqtt_and_the_clock(
 def _near(last: dict[str, str], usd: float) -> bool:
     """The converted price of `usd` has been published (to the cent)."""
     return abs(float(last["cmc/1/p_eur"]) - usd * 0.92) < 0.01
+
+
+def test_home_assistant_is_told_about_the_currency_the_holdings_and_the_alerts(
+    broker: Broker, start_bridge: StartBridge, stream: FakeStreamServer
+) -> None:
+    """The bridge wires its money settings into discovery: converted sensors, a Value sensor
+    per held coin, the Portfolio device and an alert event per coin, all on the broker."""
+    coins = {"1": {"holdings": 0.5}}
+    alerts = [{"price": 90000, "coin": 1}]
+    start_quiet(stream, start_bridge, cmc=FIXED_EUR, coins=coins, alerts=alerts)
+    wanted = {
+        "homeassistant/sensor/cmc_mqtt/1_p_eur/config",
+        "homeassistant/sensor/cmc_mqtt/1_value_eur/config",
+        "homeassistant/sensor/cmc_mqtt/portfolio_value_eur/config",
+        "homeassistant/event/cmc_mqtt/1_alert/config",
+    }
+    configs = retained(broker, "homeassistant/#", lambda last: wanted <= last.keys())
+    price = json.loads(configs["homeassistant/sensor/cmc_mqtt/1_p_eur/config"])
+    assert price["unit_of_measurement"] == "EUR"
+    assert price["state_topic"] == "cmc/1/p_eur"
+    assert "homeassistant/sensor/cmc_mqtt/1027_value_eur/config" not in configs  # not held
