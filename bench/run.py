@@ -41,12 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cmc_mqtt.fastpath import DISABLE_ENV  # noqa: E402
+from cmc_mqtt.fields import FIELD_KEYS  # noqa: E402
 from cmc_mqtt.frames import CHANNEL, parse_frame  # noqa: E402
 from cmc_mqtt.simulator import Behaviour, FakeStreamServer, Market  # noqa: E402
-from tests.helpers import Broker, free_port, retained, wait_until  # noqa: E402
+from harness.helpers import Broker, free_port, retained, wait_until  # noqa: E402
 
-FIELDS = ("p", "vu", "mc", "cs", "p24h", "p7d", "p30d", "p60d", "p3m", "p1y", "pytd", "pall",
-          "fdv24h")  # fmt: skip
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -358,7 +357,7 @@ def bare_floor(broker: Broker, frames: list[bytes], *, threaded: bool) -> dict[s
     for raw in frames:
         data = json.loads(raw)["data"]
         cid = data["cid"]
-        for key in FIELDS:
+        for key in FIELD_KEYS:
             client.publish(f"floor/{cid}/{key}", str(data[key]), 0, True)
         if not threaded:
             client.loop_write()

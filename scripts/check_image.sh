@@ -124,7 +124,7 @@ PIDS+=($!)
 inside cmc-mqtt simulate --host 127.0.0.1 --port "$STREAM_PORT" --api-key "$KEY" \
   --coins 1,1027 --fast 1 --slow 2 >"$WORK/simulator.log" 2>&1 &
 PIDS+=($!)
-"$PYTHON" "$REPO/tests/fake_supervisor.py" --port "$SUP_PORT" --token supervisor-token \
+"$PYTHON" "$REPO/harness/fake_supervisor.py" --port "$SUP_PORT" --token supervisor-token \
   --mqtt-port "$LOGIN_PORT" --username addons --password "$PASSWORD" &
 PIDS+=($!)
 

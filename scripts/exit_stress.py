@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.exit_paths import EXPECTED_STATUS, ExitLab, Outcome, exit_lab  # noqa: E402
+from harness.exit_paths import EXPECTED_STATUS, ExitLab, Outcome, exit_lab  # noqa: E402
 
 SECTION_START, SECTION_END = "<!-- exit-stress -->", "<!-- /exit-stress -->"
 TARGET_S = 2.0

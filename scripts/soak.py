@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cmc_mqtt.simulator import FakeStreamServer, Limits  # noqa: E402
-from tests.faultproxy import FaultProxy  # noqa: E402
-from tests.helpers import Broker, retained  # noqa: E402
+from harness.faultproxy import FaultProxy  # noqa: E402
+from harness.helpers import Broker, retained  # noqa: E402
 
 RSS_SLACK_MB = 25.0
 FD_SLACK = 5

@@ -15,8 +15,7 @@ from cmc_mqtt.config import Settings, parse_settings
 from cmc_mqtt.session import StreamTimings
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.server import Behaviour
-
-from .helpers import TEST_API_KEY, Broker, Subscriber
+from harness.helpers import TEST_API_KEY, Broker, Subscriber
 
 #: Quick retries so tests finish fast; the policy (not the numbers) is what they check.
 FAST_TIMINGS = StreamTimings(

@@ -21,10 +21,9 @@ from cmc_mqtt.config import load_settings
 from cmc_mqtt.fields import FIELD_KEYS
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.version import VERSION
-
-from .fake_supervisor import TOKEN, FakeSupervisor
-from .helpers import TEST_API_KEY, Subscriber, free_port
-from .pki import PASSWORD, password_broker
+from harness.fake_supervisor import TOKEN, FakeSupervisor
+from harness.helpers import TEST_API_KEY, Subscriber, free_port
+from harness.pki import PASSWORD, password_broker
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = ROOT / "cmc-mqtt"

@@ -14,9 +14,9 @@ from cmc_mqtt import publisher
 from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.fields import FIELD_KEYS
 from cmc_mqtt.simulator import FakeStreamServer
+from harness.helpers import FIXTURES, Broker, Subscriber, retained, wait_until
 
 from .conftest import FAST_TIMINGS, make_settings
-from .helpers import FIXTURES, Broker, Subscriber, retained, wait_until
 
 StartBridge = Callable[..., Bridge]
 BTC_FRAME = json.loads((FIXTURES / "stream-session.jsonl").read_text().splitlines()[2])

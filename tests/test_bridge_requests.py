@@ -17,9 +17,9 @@ from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.bridge_requests import RequestError, parse_command, parse_request
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.limits import Limits
+from harness.helpers import Broker, Subscriber, free_port, retained, wait_until
 
 from .conftest import FAST_TIMINGS, make_settings
-from .helpers import Broker, Subscriber, free_port, retained, wait_until
 
 Start = Callable[..., Bridge]
 ADD, REMOVE = "cmc/bridge/request/coins/add", "cmc/bridge/request/coins/remove"

@@ -23,8 +23,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cmc_mqtt.embedded_broker import EmbeddedBroker
-
-from .helpers import Broker, free_port
+from harness.helpers import Broker, free_port
 
 TIMEOUT = 10.0
 

@@ -15,8 +15,7 @@ import pytest
 from cmc_mqtt.redact import RedactingFormatter
 from cmc_mqtt.secret import Secret
 from cmc_mqtt.simulator import FakeStreamServer
-
-from .helpers import TEST_API_KEY, Broker, Subscriber
+from harness.helpers import TEST_API_KEY, Broker, Subscriber
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = """

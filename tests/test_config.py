@@ -34,8 +34,7 @@ from cmc_mqtt.envconfig import sections
 from cmc_mqtt.errors import ConfigError
 from cmc_mqtt.fields import FIELD_KEYS
 from cmc_mqtt.secret import Secret
-
-from .helpers import TEST_API_KEY
+from harness.helpers import TEST_API_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = {"cmc": {"api_key": TEST_API_KEY, "crypto_ids": [1, 1027]}}

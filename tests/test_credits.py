@@ -21,9 +21,9 @@ from cmc_mqtt.credits import CreditMeter, estimate
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.limits import Limits
 from cmc_mqtt.simulator.server import Behaviour
+from harness.helpers import TEST_API_KEY, Broker, retained, wait_until
 
 from .conftest import FAST_TIMINGS, make_settings
-from .helpers import TEST_API_KEY, Broker, retained, wait_until
 
 CREDITS = "cmc/bridge/credits"
 

@@ -12,8 +12,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.simulator import FakeStreamServer
-
-from .helpers import FIXTURES, Broker, Subscriber, free_port, retained, wait_until
+from harness.helpers import FIXTURES, Broker, Subscriber, free_port, retained, wait_until
 
 StartBridge = Callable[..., Bridge]
 BTC = json.loads((FIXTURES / "stream-session.jsonl").read_text().splitlines()[2])["data"]

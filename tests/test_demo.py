@@ -20,9 +20,8 @@ from cmc_mqtt.demo import run_demo
 from cmc_mqtt.embedded_broker import EmbeddedBroker, broker_answers
 from cmc_mqtt.errors import CmcMqttError
 from cmc_mqtt.simulator import FakeStreamServer
-
-from .helpers import Broker, SilentServer, Subscriber, free_port, retained, wait_until
-from .pki import PASSWORD, password_broker
+from harness.helpers import Broker, SilentServer, Subscriber, free_port, retained, wait_until
+from harness.pki import PASSWORD, password_broker
 
 
 def run_in_thread(

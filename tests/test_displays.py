@@ -33,8 +33,8 @@ from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.state import BridgeState
 from cmc_mqtt.text import MoneyValues, TextTemplate
 from cmc_mqtt.topics import Topics
+from harness.helpers import TEST_API_KEY, Broker, Subscriber, retained, wait_until
 
-from .helpers import TEST_API_KEY, Broker, Subscriber, retained, wait_until
 from .test_fx import ClientOutbox
 
 StartBridge = Callable[..., Bridge]

@@ -13,8 +13,7 @@ from cmc_mqtt import config
 from cmc_mqtt.config import load_settings
 from cmc_mqtt.envconfig import EnvOverlay, sections
 from cmc_mqtt.errors import ConfigError
-
-from .helpers import TEST_API_KEY
+from harness.helpers import TEST_API_KEY
 
 MISSING = Path("/nonexistent/cmc-mqtt.toml")
 MINIMAL_ENV = {"CMC_MQTT_CMC_API_KEY": TEST_API_KEY, "CMC_MQTT_CMC_CRYPTO_IDS": "1,1027"}

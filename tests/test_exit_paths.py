@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .exit_paths import EXPECTED_STATUS, HANG_AFTER_S, ExitLab, exit_lab
+from harness.exit_paths import EXPECTED_STATUS, HANG_AFTER_S, ExitLab, exit_lab
 
 RUNS_PER_PATH = int(os.environ.get("CMC_EXIT_RUNS", "3"))
 

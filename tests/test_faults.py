@@ -28,9 +28,9 @@ import pytest
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.server import Behaviour, error_frame
 from cmc_mqtt.simulator.wire import OP_BINARY, encode_frame
+from harness.faultproxy import FaultProxy
+from harness.helpers import TEST_API_KEY, Broker, Subscriber, retained, wait_until
 
-from .faultproxy import FaultProxy
-from .helpers import TEST_API_KEY, Broker, Subscriber, retained, wait_until
 from .test_frames import HOSTILE
 
 COINS = (1, 1027, 74)

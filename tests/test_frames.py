@@ -15,8 +15,7 @@ from cmc_mqtt.frames import (
     Welcome,
     parse_frame,
 )
-
-from .helpers import FIXTURES
+from harness.helpers import FIXTURES
 
 SESSION = (FIXTURES / "stream-session.jsonl").read_text().splitlines()
 ERRORS = (FIXTURES / "error-frames.jsonl").read_text().splitlines()

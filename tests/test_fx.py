@@ -33,8 +33,7 @@ from cmc_mqtt.rest import Cancel, RestError
 from cmc_mqtt.secret import Secret
 from cmc_mqtt.simulator import FakeStreamServer, Limits
 from cmc_mqtt.simulator.catalog import FIATS
-
-from .helpers import TEST_API_KEY, Broker, Subscriber, free_port, wait_until
+from harness.helpers import TEST_API_KEY, Broker, Subscriber, free_port, wait_until
 
 KEY = Secret(TEST_API_KEY)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.health import check, probe_client_id
 from cmc_mqtt.simulator import FakeStreamServer
+from harness.helpers import TEST_API_KEY, Broker, free_port, wait_until
 
 from .conftest import make_settings
-from .helpers import TEST_API_KEY, Broker, free_port, wait_until
 
 
 def test_healthy_while_the_bridge_streams_and_unhealthy_once_it_stops(

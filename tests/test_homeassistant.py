@@ -12,8 +12,7 @@ from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.bridge_entities import BRIDGE_ENTITIES
 from cmc_mqtt.discovery import MIGRATE_PAYLOAD
 from cmc_mqtt.simulator import FakeStreamServer
-
-from .helpers import Broker, Subscriber, retained
+from harness.helpers import Broker, Subscriber, retained
 
 StartBridge = Callable[..., Bridge]
 BTC_PRICE = "homeassistant/sensor/cmc_mqtt/1_p/config"

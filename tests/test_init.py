@@ -10,8 +10,7 @@ from pathlib import Path
 
 from cmc_mqtt.config import load_settings
 from cmc_mqtt.simulator import FakeStreamServer
-
-from .helpers import TEST_API_KEY, Broker, Subscriber
+from harness.helpers import TEST_API_KEY, Broker, Subscriber
 
 
 def init(cwd: Path, answers: str, *args: str) -> subprocess.CompletedProcess[str]:

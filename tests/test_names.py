@@ -18,8 +18,7 @@ from cmc_mqtt.names import CoinDirectory, clean_text
 from cmc_mqtt.rest import Cancel
 from cmc_mqtt.restworker import RestWorker
 from cmc_mqtt.secret import Secret
-
-from .helpers import TEST_API_KEY, SilentServer, wait_until
+from harness.helpers import TEST_API_KEY, SilentServer, wait_until
 
 
 class MapServer:

@@ -20,8 +20,7 @@ import pytest
 import yaml
 
 from cmc_mqtt.version import VERSION
-
-from .helpers import TEST_API_KEY
+from harness.helpers import TEST_API_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

@@ -12,8 +12,7 @@ from pytest_mock import MockerFixture
 from cmc_mqtt import mqtt_adapter
 from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.packets import publish_batch, publish_packet
-
-from .helpers import Broker, retained
+from harness.helpers import Broker, retained
 
 
 def paho_bytes(topic: str, payload: str, retain: bool) -> bytes:

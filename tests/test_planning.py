@@ -10,8 +10,7 @@ import pytest
 
 from cmc_mqtt.cli import main
 from cmc_mqtt.simulator import FakeStreamServer
-
-from .helpers import TEST_API_KEY
+from harness.helpers import TEST_API_KEY
 
 
 def write_config(tmp_path: Path, ids: list[int], extra: str = "", rest_url: str = "") -> Path:

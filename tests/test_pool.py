@@ -15,9 +15,9 @@ from cmc_mqtt.pool import Limits, plan_layout
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.limits import Limits as ServerLimits
 from cmc_mqtt.simulator.server import Behaviour
+from harness.helpers import TEST_API_KEY, Broker, retained, wait_until
 
 from .conftest import FAST_TIMINGS, make_settings
-from .helpers import TEST_API_KEY, Broker, retained, wait_until
 
 MANY = list(range(1001, 1251))  # 250 coins
 

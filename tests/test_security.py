@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from cmc_mqtt.simulator import FakeStreamServer
-
-from .helpers import TEST_API_KEY, Broker, Subscriber, free_port
-from .pki import PASSWORD, Pki, make_pki, password_broker, remove_pki, tls_broker
+from harness.helpers import TEST_API_KEY, Broker, Subscriber, free_port
+from harness.pki import PASSWORD, Pki, make_pki, password_broker, remove_pki, tls_broker
 
 
 @pytest.fixture(scope="module")

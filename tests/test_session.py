@@ -17,9 +17,9 @@ from cmc_mqtt.frames import Ack, QuoteFrame
 from cmc_mqtt.secret import Secret
 from cmc_mqtt.session import StreamSession, StreamTimings
 from cmc_mqtt.simulator import FakeStreamServer
+from harness.helpers import TEST_API_KEY, wait_until
 
 from .conftest import FAST_TIMINGS
-from .helpers import TEST_API_KEY, wait_until
 
 StartBridge = Callable[..., Bridge]
 

@@ -22,8 +22,7 @@ import websocket
 
 from cmc_mqtt.frames import CHANNEL, QuoteFrame, parse_frame
 from cmc_mqtt.simulator import FakeStreamServer, Market
-
-from .helpers import TEST_API_KEY, free_port, wait_until
+from harness.helpers import TEST_API_KEY, free_port, wait_until
 
 
 @pytest.fixture

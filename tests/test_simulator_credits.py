@@ -12,8 +12,8 @@ import pytest
 
 from cmc_mqtt.simulator import FakeStreamServer, Limits
 from cmc_mqtt.simulator.billing import CreditLedger, countdown
+from harness.helpers import TEST_API_KEY, wait_until
 
-from .helpers import TEST_API_KEY, wait_until
 from .test_simulator import TurnableClock, connect, read_until_close, recv_json, request, rest_get
 
 MAY_31 = datetime(2026, 5, 31, 22, 30, tzinfo=UTC)

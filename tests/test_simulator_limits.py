@@ -12,8 +12,8 @@ import websocket
 from cmc_mqtt.frames import CHANNEL
 from cmc_mqtt.simulator import FakeStreamServer, Limits
 from cmc_mqtt.simulator.limits import NO_SUB_LIMIT, Subscriptions
+from harness.helpers import TEST_API_KEY, wait_until
 
-from .helpers import TEST_API_KEY, wait_until
 from .test_simulator import connect, read_until_close, recv_json, request
 
 

@@ -15,8 +15,8 @@ from cmc_mqtt.names import fetch_map
 from cmc_mqtt.secret import Secret
 from cmc_mqtt.simulator import FakeStreamServer, Limits
 from cmc_mqtt.simulator.catalog import FIATS
+from harness.helpers import TEST_API_KEY
 
-from .helpers import TEST_API_KEY
 from .test_simulator import TurnableClock, rest_get
 
 STATUS_KEYS = {"timestamp", "error_code", "error_message", "elapsed", "credit_count", "notice"}

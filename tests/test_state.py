@@ -4,8 +4,7 @@ import json
 
 from cmc_mqtt.frames import QuoteFrame
 from cmc_mqtt.state import BridgeState, Topics
-
-from .helpers import wait_until
+from harness.helpers import wait_until
 
 
 def quote(cid: int, ts: int = 1, **texts: str) -> QuoteFrame:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.simulator import FakeStreamServer
+from harness.helpers import Broker, Subscriber, retained, wait_until
 
-from .helpers import Broker, Subscriber, retained, wait_until
 from .test_currency_e2e import BTC, ETH, FIXED_EUR, publish
 
 StartBridge = Callable[..., Bridge]

@@ -5,7 +5,7 @@ with `Authorization: Bearer <token>` gives `{"result": "ok", "data": {host, port
 username, password, addon}}`, or HTTP 400 `{"result": "error", "message": "Service not
 enabled"}` when no broker app provides the service; a wrong token gets 401.
 Also runnable for scripts/check_image.sh:
-`python3 tests/fake_supervisor.py --port N --token T [--mqtt-port P --username U --password W]`.
+`python3 harness/fake_supervisor.py --port N --token T [--mqtt-port P --username U --password W]`.
 """
 
 from __future__ import annotations
