@@ -1,7 +1,8 @@
 """The contract between the MQTT publisher and its extensions, zigbee2mqtt style: each concern
 beside the state topics (discovery, cleanup, displays, credits, requests) is one extension whose
 constructor only stores its dependencies, whose `start` registers what it listens to and whose
-`stop` undoes that; the hooks run on the MQTT thread, holding the client.
+`stop` undoes that. The hooks run with the publisher's I/O lock held: on the MQTT thread, and
+`on_batch` also on a stream thread that publishes what it just merged.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Protocol
 
 
 class Outbox(Protocol):
-    """What an extension may do with the broker (always on the MQTT thread)."""
+    """What an extension may do with the broker (only while holding the publisher's I/O lock)."""
 
     def publish(self, topic: str, payload: str, *, retain: bool = True) -> None: ...
     def subscribe(self, topic: str) -> None: ...

@@ -56,13 +56,16 @@ class MqttPublisher:
         self._backoff = backoff or Backoff(0.5, 10.0)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        # The paho client and the extensions: touched only while holding this.
+        # The paho client and the extensions: touched only while holding this. Re-entrant
+        # because an extension holding it may change the stream (the credit budget pausing
+        # it), which wakes this publisher on the same thread.
         self._io = threading.RLock()
         # Socket objects, not raw pipe fds: once closed they cannot alias a reused fd number.
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self._wake_flag = False
+        self._wake_flag = False  # a wake byte is in the pipe; guarded by _wake_lock
+        self._wake_lock = threading.Lock()
         self._posted: list[tuple[str, str, bool]] = []  # from other threads, sent by this one
         self._posted_lock = threading.Lock()
         self._ready = False
@@ -126,8 +129,10 @@ class MqttPublisher:
             self.publish(topic, payload, retain=retain)
 
     def _signal(self) -> None:
-        """Wake the MQTT thread; cheap when repeated."""
-        if not self._wake_flag:
+        """Wake the MQTT thread; cheap when repeated (one byte in the pipe at most)."""
+        with self._wake_lock:
+            if self._wake_flag:
+                return
             self._wake_flag = True
             # A full pipe means a wake is already pending; a closed one means shutdown.
             with contextlib.suppress(OSError):
@@ -186,11 +191,10 @@ class MqttPublisher:
         except (OSError, ValueError):
             readable = []  # the stream thread closed the socket under us: reconnect
         if self._wake_r.fileno() in readable:
-            # Drain first, then clear: clearing first would let a wake sent in between be
-            # swallowed by the drain, leaving the flag set and every later wake skipped.
-            with contextlib.suppress(OSError):
-                self._wake_r.recv(4096)
-            self._wake_flag = False
+            with self._wake_lock:  # a wake sent meanwhile waits, and then finds the flag clear
+                with contextlib.suppress(OSError):
+                    self._wake_r.recv(4096)
+                self._wake_flag = False
         with self._io:
             if client.socket() is not sock:
                 return
@@ -284,7 +288,7 @@ class MqttPublisher:
             with contextlib.suppress(OSError):
                 sock.close()
 
-    # --- paho callbacks (run on this thread, inside loop_read/loop_write/loop_misc) -----------
+    # --- paho callbacks: inside loop_read/loop_write/loop_misc, by whoever holds the I/O lock ---
 
     def _on_connect(
         self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any = None
