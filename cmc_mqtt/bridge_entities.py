@@ -24,7 +24,7 @@ PRESS_PAYLOAD: Final = "{}"
 class BridgeEntity:
     key: str  # unique id and object id suffix, translation key
     name: str  # entity name on the bridge device
-    platform: str  # "binary_sensor", "sensor" or "button"
+    platform: str  # "binary_sensor" (on: True in the source), "sensor" or "button"
     source: str  # "status", "info" or "credits"; "request" for a button
     path: tuple[str, ...]  # the value's place in the source's JSON; a button's action
     count: str | None = None  # the value is how many items of the list have this key true
@@ -78,6 +78,14 @@ BRIDGE_ENTITIES: Final[tuple[BridgeEntity, ...]] = (
     _credits("credits_used", "Credits used this month", ("estimated_used",), TOTAL),
     _credits("credits_left", "Credits left", ("key", "left"), MEASUREMENT),
     _credits("credits_projected", "Credits projected this month", ("projected",), MEASUREMENT),
+    BridgeEntity(
+        "over_budget",
+        "Credit budget",
+        "binary_sensor",
+        "credits",
+        ("over_budget",),
+        device_class="problem",
+    ),
     _button("republish", "Republish", icon="mdi:upload"),
     _button("reconnect", "Reconnect stream", device_class="restart"),
 )

@@ -297,6 +297,8 @@ def bridge_config(ctx: DiscoveryContext, entity: BridgeEntity) -> dict[str, Any]
         config |= {"state_topic": topic, "payload_on": "online", "payload_off": "offline"}
     else:
         config |= {"state_topic": topic, "value_template": value_template(entity)}
+        if entity.platform == "binary_sensor":  # the template renders Python's True/False
+            config |= {"payload_on": "True", "payload_off": "False"}
         if entity.unit is not None:
             config["unit_of_measurement"] = entity.unit
         if entity.state_class is not None:

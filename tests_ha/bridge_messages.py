@@ -75,9 +75,11 @@ def bridge_info(*cids: int, frames: bool = True) -> str:
     return info.payload()
 
 
-def bridge_credits(*, messages: int = 48_000, key: KeyInfo | None = None) -> str:
+def bridge_credits(
+    *, messages: int = 48_000, key: KeyInfo | None = None, budget: float | None = None
+) -> str:
     """`cmc/bridge/credits` as the bridge writes it, from its credit meter."""
-    prices = CreditSettings()
+    prices = CreditSettings(monthly_budget=budget)
     count = iter([0])  # the meter's mark at start; then `messages` were received
     meter = CreditMeter(
         prices, lambda: next(count, messages), baseline=estimate([1, 1027], {}, prices)

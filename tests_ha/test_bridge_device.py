@@ -124,6 +124,11 @@ async def test_the_bridge_entities_show_what_the_bridge_publishes(
     key = KeyInfo(used=100.0, left=9900.0, limit=10000.0, day_used=5.0, checked="x")
     await fire(hass, "cmc/bridge/credits", bridge_credits(key=key))
     assert float(state("credits_left")) == 9900.0
+    budget = "binary_sensor.cmc_mqtt_bridge_credit_budget"
+    assert hass.states.get(budget).state == "off"
+    assert hass.states.get(budget).attributes["device_class"] == "problem"
+    await fire(hass, "cmc/bridge/credits", bridge_credits(key=key, budget=100))  # far over it
+    assert hass.states.get(budget).state == "on"
     await fire(hass, "cmc/bridge/info", bridge_info(1, frames=False))
     assert state("last_frame") == STATE_UNKNOWN
     await fire(hass, "cmc/bridge/info", "not json")

@@ -190,6 +190,9 @@ async def test_the_bridge_entities_show_what_the_bridge_publishes(
     key = KeyInfo(used=100.0, left=9900.0, limit=10000.0, day_used=5.0, checked="x")
     await live(hass, "cmc/bridge/credits", bridge_credits(key=key))
     assert bridge_state(hass, "credits_left") == "9900.0"
+    assert bridge_state(hass, "credit_budget", "binary_sensor") == "off"
+    await live(hass, "cmc/bridge/credits", bridge_credits(budget=100))  # projected far over it
+    assert bridge_state(hass, "credit_budget", "binary_sensor") == "on"
     # The stream going down is shown, not hidden as unavailable; so are the other entities.
     await live(hass, "cmc/status", "offline")
     assert bridge_state(hass, "stream", "binary_sensor") == "off"

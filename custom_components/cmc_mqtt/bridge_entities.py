@@ -56,6 +56,8 @@ BRIDGE_ENTITIES: Final[tuple[BridgeEntityInfo, ...]] = (
     BridgeEntityInfo("credits_projected", "Credits projected this month", "sensor", "credits",
                      ("projected",), unit="credits", state_class=MEASUREMENT, precision=0,
                      icon="mdi:cash"),
+    BridgeEntityInfo("over_budget", "Credit budget", "binary_sensor", "credits",
+                     ("over_budget",), device_class="problem"),
     BridgeEntityInfo("republish", "Republish", "button", "request", ("republish",),
                      icon="mdi:upload", category="config"),
     BridgeEntityInfo("reconnect", "Reconnect stream", "button", "request", ("reconnect",),
