@@ -170,8 +170,14 @@ def app_payload(
 ) -> str:
     """A custom app: green or red by the 24 h change; `lifetimeMode: 1` frames a stale price in
     red on the clock instead of hiding it. Never `save`: that would wear the clock's flash."""
+    return _custom_app({"text": text}, change, lifetime, icon)
+
+
+def _custom_app(
+    content: dict[str, object], change: float | None, lifetime: int, icon: str | None
+) -> str:
     app: dict[str, object] = {
-        "text": text,
+        **content,
         "color": change_colour(change),
         "lifetime": lifetime,
         "lifetimeMode": 1,
@@ -236,16 +242,7 @@ def chart_payload(
     line = scale_line(prices, MAX_LINE_WITH_ICON if icon is not None else MAX_LINE)
     if len(line) < 2:
         return None
-    app: dict[str, object] = {
-        "line": line,
-        "autoscale": False,
-        "color": change_colour(change),
-        "lifetime": lifetime,
-        "lifetimeMode": 1,
-    }
-    if icon is not None:
-        app["icon"] = icon
-    return _json(app)
+    return _custom_app({"line": line, "autoscale": False}, change, lifetime, icon)
 
 
 # --- alerts ---
