@@ -11,7 +11,7 @@ from pathlib import Path
 from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.health import check, probe_client_id
 from cmc_mqtt.simulator import FakeStreamServer
-from harness.helpers import TEST_API_KEY, Broker, free_port, wait_until
+from harness.helpers import TEST_API_KEY, Broker, Subscriber, free_port, wait_until
 
 from .conftest import make_settings
 
@@ -63,7 +63,13 @@ def test_status_without_retain_falls_back_to_bridge_info(
     start_bridge: Callable[..., Bridge], broker: Broker, stream: FakeStreamServer, tmp_path: Path
 ) -> None:
     settings = make_settings(broker, stream, tmp_path / "cache", mqtt={"retain": False})
-    start_bridge(mqtt={"retain": False})
+    status = Subscriber(broker, "cmc/status")
+    try:
+        start_bridge(mqtt={"retain": False})
+        # Once the live `online` has gone by, nothing but the retained info is left to read.
+        status.wait_topic("cmc/status", "online")
+    finally:
+        status.close()
     verdict = wait_until(lambda: (v := check(settings)).healthy and v)
     assert verdict.reason.startswith("cmc/bridge/info says the stream is connected")
 
