@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from .config import parse_settings
-from .errors import ConfigError
+from .errors import EXIT_CONFIG, ConfigError
 
 DATA_ENV: Final = "CMC_ADDON_DATA"
 SUPERVISOR_URL_ENV: Final = "CMC_ADDON_SUPERVISOR_URL"
 TOKEN_ENV: Final = "SUPERVISOR_TOKEN"  # noqa: S105 - the variable's name, not a token
 DEFAULT_SUPERVISOR_URL: Final = "http://supervisor"
-EXIT_CONFIG: Final = 2
 EXIT_NO_BROKER: Final = 1
 HTTP_TIMEOUT_S: Final = 10.0
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from .bridge import Bridge
 from .config import Settings, load_settings
-from .errors import CmcMqttError, ConfigError
+from .errors import EXIT_CONFIG, CmcMqttError, ConfigError
 from .lifecycle import enable_crash_traces, leave
 from .redact import RedactingFormatter
 from .secret import Secret
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from .embedded_broker import EmbeddedBroker
 
 LOG = logging.getLogger("cmc_mqtt")
-EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
 FIRST_ATTEMPT_WAIT_S = 10.0
 CONFIG_HELP = """\

@@ -34,7 +34,7 @@ from .config import Settings, parse_settings
 from .demo_screen import FooterLog, SubscriberView, draw
 from .discovery import DiscoveryContext, is_own_config, subscription_patterns
 from .embedded_broker import EmbeddedBroker, PortBusyError, broker_answers
-from .errors import CmcMqttError, ConfigError
+from .errors import EXIT_CONFIG, CmcMqttError, ConfigError
 from .mqtt_client import make_client
 from .secret import Secret
 from .simulator import FakeStreamServer
@@ -343,4 +343,4 @@ def demo_main(
             print(f"cmc-mqtt demo: {problem}", file=sys.stderr)
     except CmcMqttError as exc:
         print(f"cmc-mqtt demo: {exc}", file=sys.stderr)
-    return 2
+    return EXIT_CONFIG

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Final
+
+#: The exit status of every command for a configuration it cannot use (a bad file, a refused
+#: login, an untrusted certificate): a person must act, a restart alone will not help.
+EXIT_CONFIG: Final = 2
+
 
 class CmcMqttError(Exception):
     """Root of every error cmc-mqtt raises deliberately."""

@@ -27,12 +27,11 @@ import paho.mqtt.client as mqtt
 
 from .config import Settings, load_settings
 from .diagnosis import describe_connect_error
-from .errors import ConfigError
+from .errors import EXIT_CONFIG, ConfigError
 from .mqtt_client import make_client
 
 EXIT_HEALTHY: Final = 0
 EXIT_UNHEALTHY: Final = 1
-EXIT_CONFIG: Final = 2
 DEFAULT_TIMEOUT_S: Final = 5.0
 
 
