@@ -7,7 +7,6 @@ Threads: one per stream connection (`cmc-mqtt-stream-N`, owned by the pool), the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 
 from .alerts import AlertEngine
 from .backoff import Backoff
@@ -22,6 +21,7 @@ from .displays import Displays
 from .extension import PublisherExtension
 from .fiats import FiatDirectory
 from .fx import CmcRateSource, RateTopic, make_keeper
+from .holdingset import HoldingSet
 from .homeassistant import HomeAssistantDiscovery
 from .money import currency as currency_for
 from .money_configs import MoneyDiscovery
@@ -81,13 +81,17 @@ class Bridge:
         fx = settings.fx
         self.currency = currency_for(fx.currency)
         self.keeper = make_keeper(fx)
-        self.holdings = Holdings(self._held(ids))
+        self.holdings = Holdings()
+        self.holding_set = HoldingSet(
+            settings.holdings, self.memory, self.holdings, lambda: self.state.crypto_ids
+        )
         self.alerts = AlertEngine(settings.alerts, self.currency) if settings.alerts else None
         ctx = DiscoveryContext(
             settings.homeassistant, self.topics, VERSION, money=self._money_discovery
         )
         self.valuation: Valuation | None = None
-        if fx.converts or settings.holdings or settings.alerts:
+        # Requests may set holdings at any time, so they need a valuation too.
+        if fx.converts or settings.holdings or settings.alerts or settings.bridge.allow_requests:
             self.valuation = Valuation(
                 self.topics.prefix,
                 self.currency,
@@ -133,6 +137,8 @@ class Bridge:
         self.info.sources["left_out"] = lambda: list(self.stream.left_out)
         if fx.converts:
             self.info.sources["fx"] = self.keeper.info
+        if self.valuation is not None:
+            self.info.sources["portfolio"] = self._portfolio_info
         extensions: list[PublisherExtension] = [
             self.info,
             self.sweep,
@@ -183,9 +189,11 @@ class Bridge:
                     check_budget=self._over_budget,
                     republish=self.discovery.refresh_all,
                     reconnect=self.stream.reconnect,
+                    holdings=self.holding_set if self.valuation is not None else None,
                 )
             )
         self.coins.add_listener(self._coins_changed)
+        self.holding_set.add_listener(self._holdings_changed)
 
     def _money_discovery(self) -> MoneyDiscovery:
         """What discovery announces beside the USD sensors, asked each time it is needed."""
@@ -227,19 +235,18 @@ class Bridge:
 
     # --- run-time changes ---------------------------------------------------------------------
 
-    def _held(self, ids: Sequence[int]) -> dict[int, Decimal]:
-        """The configured holdings of the coins streamed: a coin that is not streamed has no
-        price and would keep the portfolio's total unavailable for good."""
-        streamed = set(ids)
-        return {cid: a for cid, a in self.settings.holdings.items() if cid in streamed}
+    def _portfolio_info(self) -> dict[str, object]:
+        return {"currency": self.currency.code, "holdings": self.holding_set.report()}
+
+    def _holdings_changed(self, _changed: tuple[int, ...]) -> None:
+        self.discovery.refresh_all()
+        if self.valuing is not None:
+            self.valuing.refresh_all()
+        self.sweep.rerun()  # a coin no longer held leaves its value and its sensor behind
 
     def _coins_changed(self, added: tuple[int, ...], removed: tuple[int, ...]) -> None:
         self.discovery.refresh_all()
-        held = self._held(self.state.crypto_ids)
-        for cid in added:
-            if cid in held:
-                self.holdings.set(cid, held[cid])
-        self.holdings.keep_only(self.state.crypto_ids)
+        self.holding_set.apply()
         if self.alerts is not None:
             self.alerts.keep_only(self.state.crypto_ids)
         if self.valuing is not None:

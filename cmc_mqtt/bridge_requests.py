@@ -3,6 +3,8 @@ answered on `<prefix>/bridge/response/<action>` with `status` `ok` or `error` (a
 reason), `data`, and the request's `transaction` echoed. Actions:
 
 - `coins/add`, `coins/remove`: `{"ids": [...]}` changes the coins the bridge streams;
+- `holdings/set`: `{"holdings": {"1": 0.25}}` sets the coins held (0 stops holding one), for
+  coins the bridge streams;
 - `republish`: `{}` announces everything to Home Assistant again and republishes every value;
 - `reconnect`: `{}` closes the stream's connections and opens them again at once.
 
@@ -15,10 +17,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, Final
 
 from .coinset import CoinSet
+from .errors import ConfigError
 from .extension import Extension, Outbox
+from .holdingset import HoldingSet
+from .portfolio import parse_holding
 from .rest import Cancel
 from .state import BridgeState
 
@@ -26,6 +32,7 @@ LOG = logging.getLogger(__name__)
 MAX_IDS_PER_REQUEST: Final = 1000
 MAX_REQUEST_BYTES: Final = 64 * 1024
 COIN_ACTIONS: Final = ("coins/add", "coins/remove")
+HOLDINGS_ACTION: Final = "holdings/set"
 
 #: Checks ids before they are added: returns the ids CoinMarketCap does not know (or None when
 #: that cannot be told now). Runs on the REST worker, never on the MQTT thread.
@@ -74,6 +81,25 @@ def parse_request(payload: bytes) -> tuple[list[int], Any]:
     return list(dict.fromkeys(ids)), transaction
 
 
+def parse_holdings(payload: bytes) -> tuple[dict[int, Decimal], Any]:
+    """The amounts by coin id and the transaction of a holdings request."""
+    body, transaction = _parse_object(payload, '{"holdings": {"1": 0.25}}')
+    holdings = body.get("holdings")
+    if not isinstance(holdings, dict) or not holdings:
+        raise RequestError('bad payload: "holdings" must be an object like {"1": 0.25}')
+    if len(holdings) > MAX_IDS_PER_REQUEST:
+        raise RequestError(f"bad payload: at most {MAX_IDS_PER_REQUEST} coins per request")
+    amounts: dict[int, Decimal] = {}
+    for key, value in holdings.items():
+        if not (key.isascii() and key.isdigit() and 0 < int(key) < 2**31):
+            raise RequestError(f"bad payload: {key[:20]!r} is not a CoinMarketCap id")
+        try:
+            amounts[int(key)] = parse_holding(value, f"holdings.{key}")
+        except ConfigError as exc:
+            raise RequestError(f"bad payload: {exc.problems[0]}") from None
+    return amounts, transaction
+
+
 def _transaction_of(payload: bytes) -> Any:
     """The transaction of a request that could not be parsed, when it can still be found."""
     try:
@@ -99,6 +125,7 @@ class BridgeRequests(Extension):
         check_budget: BudgetCheck | None = None,
         republish: Callable[[], None] | None = None,
         reconnect: Callable[[], int] | None = None,
+        holdings: HoldingSet | None = None,
     ) -> None:
         self._request = f"{prefix}/bridge/request/"
         self._response = f"{prefix}/bridge/response/"
@@ -110,9 +137,11 @@ class BridgeRequests(Extension):
         self._check_budget = check_budget
         self._republish = republish  # announce to Home Assistant again (any thread)
         self._reconnect = reconnect  # reopen the stream; how many connections (REST worker)
+        self._holdings = holdings
         self._actions = list(COIN_ACTIONS)
         self._actions += ["republish"] if republish is not None else []
         self._actions += ["reconnect"] if reconnect is not None else []
+        self._actions += [HOLDINGS_ACTION] if holdings is not None else []
         self._bad_logged = False
 
     def on_connected(self, out: Outbox) -> None:
@@ -133,6 +162,9 @@ class BridgeRequests(Extension):
             return
         if action in COIN_ACTIONS:
             self._coins_request(action, payload)
+            return
+        if action == HOLDINGS_ACTION and (holdings := self._holdings) is not None:
+            self._holdings_request(holdings, payload)
             return
         try:
             transaction = parse_command(payload)
@@ -157,6 +189,15 @@ class BridgeRequests(Extension):
             self._run_later(lambda cancel: self._add(ids, transaction, cancel))
         else:
             self._run_later(lambda _cancel: self._remove(ids, transaction))
+
+    def _holdings_request(self, holdings: HoldingSet, payload: bytes) -> None:
+        try:
+            amounts, transaction = parse_holdings(payload)
+        except RequestError as exc:
+            self._refuse(HOLDINGS_ACTION, exc, _transaction_of(payload))
+            return
+        # After any coins request before it: a coin added in the same breath is streamed.
+        self._run_later(lambda _cancel: self._set_holdings(holdings, amounts, transaction))
 
     # --- carried out on the REST worker, in the order they came ---------------------------------
 
@@ -199,6 +240,20 @@ class BridgeRequests(Extension):
         change = self._coins.remove(ids)
         data = {"ids": list(change.applied), "coins": list(self._coins.ids)}
         self._answer("coins/remove", {"status": "ok", "data": data}, transaction)
+
+    def _set_holdings(
+        self, holdings: HoldingSet, amounts: dict[int, Decimal], transaction: Any
+    ) -> None:
+        streamed = set(self._coins.ids)
+        missing = [cid for cid, amount in amounts.items() if amount and cid not in streamed]
+        if missing:
+            listed = ", ".join(map(str, missing))
+            error = RequestError(f"not streamed: {listed} (add the coin first: coins/add)")
+            self._refuse(HOLDINGS_ACTION, error, transaction)
+            return
+        holdings.set(amounts)
+        answer = {"status": "ok", "data": {"holdings": holdings.report()}}
+        self._answer(HOLDINGS_ACTION, answer, transaction)
 
     def _refuse(self, action: str, error: RequestError, transaction: Any) -> None:
         self._state.count_refused_request()

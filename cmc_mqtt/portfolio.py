@@ -12,7 +12,7 @@ Coins held in zero amounts are ignored.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
@@ -122,23 +122,14 @@ class Holdings:
         self._lock = threading.Lock()
         self._held = {cid: a for cid, a in (holdings or {}).items() if a != 0}
 
-    def set(self, cid: int, amount: Decimal) -> None:
-        """Hold `amount` of `cid` from now on; 0 forgets the coin."""
+    def replace(self, holdings: Mapping[int, Decimal]) -> None:
+        """Hold exactly `holdings` from now on (zeros dropped)."""
         with self._lock:
-            if amount == 0:
-                self._held.pop(cid, None)
-            else:
-                self._held[cid] = amount
+            self._held = {cid: a for cid, a in holdings.items() if a != 0}
 
     def snapshot(self) -> dict[int, Decimal]:
         with self._lock:
             return dict(self._held)
-
-    def keep_only(self, cids: Iterable[int]) -> None:
-        """Coins no longer streamed are no longer valued (their holdings stay in the config)."""
-        keep = set(cids)
-        with self._lock:
-            self._held = {cid: a for cid, a in self._held.items() if cid in keep}
 
 
 # --- topics and payloads ---

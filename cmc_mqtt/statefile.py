@@ -1,5 +1,5 @@
 """What the bridge remembers across restarts, beside the coin name cache: coins added or removed
-at run time, which connection carries which coin, and the month's message count.
+and holdings set at run time, which connection carries which coin, and the month's credit count.
 
 One small JSON file, written whole and atomically, so a crash mid-write leaves the last good
 copy. An unreadable file is reported and ignored: losing it costs a layout, never a value.
@@ -72,6 +72,32 @@ class StateFile:
     def set_coin_changes(self, added: list[int], removed: list[int]) -> None:
         with self._lock:
             self._data["added"], self._data["removed"] = list(added), list(removed)
+            self._save()
+
+    # --- holdings set at run time ---------------------------------------------------------------
+
+    def holding_changes(self) -> dict[int, tuple[str, str | None]]:
+        """Coin id -> (amount set over MQTT, the configured amount it replaced or None), both
+        as exact decimal texts."""
+        with self._lock:
+            raw = self._data.get("holdings")
+        if not isinstance(raw, dict):
+            return {}
+        changes: dict[int, tuple[str, str | None]] = {}
+        for key, entry in raw.items():
+            if not (isinstance(key, str) and key.isdigit() and isinstance(entry, dict)):
+                continue
+            amount, configured = entry.get("amount"), entry.get("configured")
+            if isinstance(amount, str) and (configured is None or isinstance(configured, str)):
+                changes[int(key)] = (amount, configured)
+        return changes
+
+    def set_holding_changes(self, changes: dict[int, tuple[str, str | None]]) -> None:
+        with self._lock:
+            self._data["holdings"] = {
+                str(cid): {"amount": amount, "configured": configured}
+                for cid, (amount, configured) in sorted(changes.items())
+            }
             self._save()
 
     # --- the connection layout ------------------------------------------------------------------

@@ -213,7 +213,8 @@ def sweep_rules(
 
     rules.append(SweepRule(f"{prefix}/+/value_{cur}", not_held))
     if ctx is not None:
-        wanted_now = _PerCoinSet(coin_ids, lambda ids: wanted_topics(ctx, ids))
+        # Which configs are wanted also depends on the coins held (their Value sensors).
+        wanted_now = _PerCoinSet(coin_ids, lambda ids: wanted_topics(ctx, ids), also=money.held)
 
         def unwanted_config(topic: str) -> list[str]:
             return [topic] if is_own_config(ctx, topic) and topic not in wanted_now() else []
@@ -223,17 +224,26 @@ def sweep_rules(
 
 
 class _PerCoinSet(Generic[T]):
-    """`make(ids)`, made again only when the coin tuple is another object: the sweep asks for
-    every retained topic it finds (130,000 at 10,000 coins) and the coins rarely change."""
+    """`make(ids)`, made again only when the coin tuple is another object (or `also()` another
+    value): the sweep asks for every retained topic it finds (130,000 at 10,000 coins) and the
+    coins rarely change."""
 
-    def __init__(self, coin_ids: Callable[[], tuple[int, ...]], make: Callable[..., T]) -> None:
+    def __init__(
+        self,
+        coin_ids: Callable[[], tuple[int, ...]],
+        make: Callable[..., T],
+        *,
+        also: Callable[[], object] = tuple,
+    ) -> None:
         self._coin_ids = coin_ids
         self._make = make
+        self._also = also
         self._ids: tuple[int, ...] | None = None
+        self._also_was: object = None
         self._value: T | None = None
 
     def __call__(self) -> T:
-        ids = self._coin_ids()
-        if ids is not self._ids or self._value is None:
-            self._ids, self._value = ids, self._make(ids)
+        ids, also = self._coin_ids(), self._also()
+        if ids is not self._ids or also != self._also_was or self._value is None:
+            self._ids, self._also_was, self._value = ids, also, self._make(ids)
         return self._value

@@ -134,9 +134,5 @@ def test_bad_holdings_are_config_errors_naming_the_key(value: object) -> None:
 def test_holdings_change_at_run_time() -> None:
     holdings = Holdings({1: D("0.5"), 74: D(0)})
     assert holdings.snapshot() == {1: D("0.5")}
-    holdings.set(1027, D(2))
-    holdings.set(1, D(0))
-    assert holdings.snapshot() == {1027: D(2)}
-    holdings.set(5, D(1))
-    holdings.keep_only([1027])
+    holdings.replace({1027: D(2), 1: D(0)})
     assert holdings.snapshot() == {1027: D(2)}
