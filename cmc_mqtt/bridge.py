@@ -20,7 +20,7 @@ from .discovery import DiscoveryContext
 from .displays import Displays
 from .extension import PublisherExtension
 from .fiats import FiatDirectory
-from .fx import CmcRateSource, RateTopic, make_keeper
+from .fx import CmcRateSource, RateTopic, make_keeper, monthly_credits
 from .holdingset import HoldingSet
 from .homeassistant import HomeAssistantDiscovery
 from .money import currency as currency_for
@@ -126,11 +126,26 @@ class Bridge:
             self.stream.messages,
             baseline=self._estimate(ids),
             month_usage=self.memory.month_usage(),
-            save=self.memory.set_month_usage,
+            save=lambda month, used, _rest: self.memory.set_month_usage(month, used),
             clock=clock,
         )
+        self.rate_source: CmcRateSource | None = None
+        if fx.converts and fx.source == "coinmarketcap":
+            self.rate_source = CmcRateSource(
+                self.keeper,
+                FiatDirectory(settings.names.cache_dir),
+                settings.stream.api_key,
+                settings.names.rest_url,
+                timeout=REST_TIMEOUT_S,
+                spend=self.meter.spend_rest,
+                run_soon=self.rest.schedule,
+            )
         self.credit_watch = CreditWatch(
-            f"{self.topics.prefix}/bridge/credits", self.meter, self.stream, self.state
+            f"{self.topics.prefix}/bridge/credits",
+            self.meter,
+            self.stream,
+            self.state,
+            paid_calls=[self.rate_source] if self.rate_source is not None else [],
         )
         self.info = BridgeInfo(self.state, VERSION, interval=info_interval)
         self.info.sources["connections"] = self.stream.connections
@@ -168,15 +183,6 @@ class Bridge:
                 wake=self.publisher.wake,
             )
             self.publisher.extensions.append(self.valuing)
-        self.rate_source: CmcRateSource | None = None
-        if fx.converts and fx.source == "coinmarketcap":
-            self.rate_source = CmcRateSource(
-                self.keeper,
-                FiatDirectory(settings.names.cache_dir),
-                settings.stream.api_key,
-                settings.names.rest_url,
-                timeout=REST_TIMEOUT_S,
-            )
         if settings.bridge.allow_requests:
             self.publisher.extensions.append(
                 BridgeRequests(
@@ -256,7 +262,9 @@ class Bridge:
         self.meter.set_baseline(self._estimate(self.state.crypto_ids))
 
     def _estimate(self, ids: Sequence[int]) -> Estimate:
-        return estimate(ids, {cid: self.names.get(cid).rank for cid in ids}, self.settings.credits)
+        """The month's cost of streaming `ids`, with the exchange rate's calls."""
+        ranks = {cid: self.names.get(cid).rank for cid in ids}
+        return estimate(ids, ranks, self.settings.credits, rest=monthly_credits(self.settings.fx))
 
     # --- REST jobs (on the worker's thread) ---------------------------------------------------
 
@@ -301,9 +309,10 @@ class Bridge:
         if budget is None:
             return None
         after = self._estimate([*self.state.crypto_ids, *ids])
-        if after.credits <= budget:
+        if after.total <= budget:
             return None
+        rate = f" (the exchange rate {after.rest_credits:,.0f} of it)" if after.rest_credits else ""
         return (
-            f"with these coins the stream costs about {after.credits:,.0f} credits a month, "
+            f"with these coins the bridge costs about {after.total:,.0f} credits a month{rate}, "
             f"more than the budget of {budget:,.0f}"
         )

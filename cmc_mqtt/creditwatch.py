@@ -1,13 +1,15 @@
 """Credits on the broker and the budget kept: publishes `<prefix>/bridge/credits`, warns once when
 the month's projection passes `[cmc] monthly_credit_budget`, and with `on_budget = "stop"` closes
-the stream before the budget is spent and opens it again when the month turns.
+the stream and pauses the paid REST calls (the exchange rate) before the budget is spent, and
+lets both run again when the month turns.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Final
+from collections.abc import Sequence
+from typing import Final, Protocol
 
 from .credits import CreditMeter
 from .extension import Extension, Outbox
@@ -22,18 +24,37 @@ BUDGET_NOTICE: Final = "credits"
 STOP_AHEAD_S: Final = 10.0
 
 
+class PaidCalls(Protocol):
+    """REST calls that cost credits and stop with the stream (`fx.CmcRateSource`)."""
+
+    #: The most one run of the calls spends: the stop leaves this much room too.
+    @property
+    def credits_per_run(self) -> float: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
 class CreditWatch(Extension):
     def __init__(
-        self, topic: str, meter: CreditMeter, pool: StreamPool, state: BridgeState
+        self,
+        topic: str,
+        meter: CreditMeter,
+        pool: StreamPool,
+        state: BridgeState,
+        *,
+        paid_calls: Sequence[PaidCalls] = (),
     ) -> None:
         self._topic = topic
         self._meter = meter
         self._pool = pool
         self._state = state
+        self._paid = tuple(paid_calls)
         self._next_publish = 0.0
         self._next_roll = 0.0
         self._last = ""
-        self._last_used = (meter.used(), time.monotonic())
+        self._last_used = (meter.stream_used(), time.monotonic())
         self.stopped = False
 
     def on_connected(self, out: Outbox) -> None:
@@ -48,6 +69,8 @@ class CreditWatch(Extension):
                 self.stopped = False
                 self._state.set_notice(BUDGET_NOTICE, None)
                 self._pool.resume()
+                for calls in self._paid:
+                    calls.resume()
         self._check_budget()
         if now >= self._next_publish:
             self._next_publish = now + PUBLISH_EVERY_S
@@ -61,28 +84,37 @@ class CreditWatch(Extension):
         budget = meter.prices.monthly_budget
         if budget is None or self.stopped:
             return
-        used, at = meter.used(), time.monotonic()
-        recent = (used - self._last_used[0]) / max(1e-3, at - self._last_used[1])
-        self._last_used = (used, at)
+        # The stream's own pace: a paid REST call's lump is no pace, and has its own margin.
+        streamed, at = meter.stream_used(), time.monotonic()
+        recent = (streamed - self._last_used[0]) / max(1e-3, at - self._last_used[1])
+        self._last_used = (streamed, at)
         if meter.prices.on_budget == "stop":
-            # Stop ahead of the end by what the stream would spend until it has stopped.
-            margin = max(meter.rate_per_second(), recent) * STOP_AHEAD_S
+            # Stop ahead of the end by what the stream would spend until it has stopped, and
+            # by what a paid call already under way may still spend.
+            margin = max(meter.stream_rate(), recent) * STOP_AHEAD_S
+            margin += sum(calls.credits_per_run for calls in self._paid)
             if meter.budget_spent(margin):
                 self.stopped = True
+                what = "streaming and the exchange-rate calls" if self._paid else "streaming"
                 text = (
-                    f"credit budget of {budget:,.0f} for this month reached: streaming stopped "
+                    f"credit budget of {budget:,.0f} for this month reached: {what} stopped "
                     "until the month turns (raise cmc.monthly_credit_budget to go on)"
                 )
                 LOG.warning(text)
                 self._state.set_notice(BUDGET_NOTICE, text)
                 self._pool.pause()
+                for calls in self._paid:
+                    calls.pause()
                 self._next_publish = 0.0
                 return
         if not meter.warned and meter.over_budget():
             meter.warned = True
+            fewer = "stream fewer coins"
+            if meter.baseline.rest_credits:
+                fewer += ", ask for the exchange rate less often (cmc.fx_interval)"
             text = (
                 f"at this rate the month's credits come to {meter.projected():,.0f}, over the "
-                f'budget of {budget:,.0f}: stream fewer coins, or set cmc.on_budget = "stop"'
+                f'budget of {budget:,.0f}: {fewer}, or set cmc.on_budget = "stop"'
             )
             LOG.warning(text)
             self._state.set_notice(BUDGET_NOTICE, text)

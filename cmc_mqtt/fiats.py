@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from .names import clean_text
-from .rest import Cancel, Cancelled, RestError, get_json
+from .paidcall import Spend, get_paid_json
+from .rest import Cancel, Cancelled, RestError
 from .secret import Secret
 from .statefile import write_json_atomically
 
@@ -88,17 +89,25 @@ class FiatDirectory:
         return found or BUNDLED_FIATS.get(code)
 
     def resolve(
-        self, code: str, api_key: Secret, rest_url: str, *, timeout: float, cancel: Cancel | None
+        self,
+        code: str,
+        api_key: Secret,
+        rest_url: str,
+        *,
+        timeout: float,
+        cancel: Cancel | None,
+        spend: Spend | None = None,
     ) -> Fiat | None:
         """The fiat for `code`; fetches the map (once per run, then cached) when the cache does
-        not have it. None when CoinMarketCap does not list it. `Cancelled` passes through."""
+        not have it, telling `spend` its credit. None when CoinMarketCap does not list it.
+        `Cancelled` passes through."""
         code = code.strip().upper()
         with self._lock:
             found, fetched = self._map.get(code), self._fetched
         if found is not None or fetched:
             return found
         try:
-            entries = fetch_fiat_map(api_key, rest_url, timeout=timeout, cancel=cancel)
+            entries = fetch_fiat_map(api_key, rest_url, timeout=timeout, cancel=cancel, spend=spend)
         except Cancelled:
             raise
         except (RestError, TypeError) as exc:
@@ -141,10 +150,25 @@ class FiatDirectory:
 
 
 def fetch_fiat_map(
-    api_key: Secret, rest_url: str, *, timeout: float, cancel: Cancel | None = None
+    api_key: Secret,
+    rest_url: str,
+    *,
+    timeout: float,
+    cancel: Cancel | None = None,
+    spend: Spend | None = None,
 ) -> dict[str, Fiat]:
-    """`/v1/fiat/map` (1 credit), by code. TypeError when the answer has another shape."""
-    body = get_json(rest_url, FIAT_MAP_PATH, {}, api_key, timeout=timeout, cancel=cancel)
+    """`/v1/fiat/map` (1 credit, told to `spend`), by code. TypeError when the answer has
+    another shape."""
+    body = get_paid_json(
+        rest_url,
+        FIAT_MAP_PATH,
+        {},
+        api_key,
+        price=CREDITS_FIAT_MAP,
+        spend=spend,
+        timeout=timeout,
+        cancel=cancel,
+    )
     entries = _fiats_from(body.get("data") if isinstance(body, dict) else None)
     if not entries:
         raise TypeError("unexpected answer shape")

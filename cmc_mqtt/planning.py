@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .coinset import effective_ids
 from .config import Settings
-from .credits import estimate, fetch_key_info
+from .credits import Estimate, estimate, fetch_key_info
 from .fx import FxSettings, monthly_credits
 from .names import CoinDirectory
 from .pool import DEFAULT_SUB_LIMIT, Limits, format_ids, plan_layout
@@ -42,7 +42,7 @@ def describe_plan(settings: Settings, *, ask_key: bool = True) -> list[str]:
     streamed = [cid for cid in ids if cid not in set(left_out)]
     names = CoinDirectory(settings.names.overrides, settings.names.cache_dir)
     ranks = {cid: names.get(cid).rank for cid in streamed}
-    cost = estimate(streamed, ranks, settings.credits)
+    cost = estimate(streamed, ranks, settings.credits, rest=monthly_credits(settings.fx))
     prices = settings.credits
     price = f"{prices.per_message:g} credits per message"
     if prices.per_subscription:
@@ -56,12 +56,24 @@ def describe_plan(settings: Settings, *, ask_key: bool = True) -> list[str]:
         lines.append(fx_line)
     budget = prices.monthly_budget
     if budget is not None:
-        verdict = "within it" if cost.credits <= budget else "OVER it"
-        action = "streaming stops" if prices.on_budget == "stop" else "a warning"
-        lines.append(f"budget: {budget:,.0f} credits a month, {verdict} (when passed: {action})")
+        lines.append(_budget_line(budget, cost, prices.on_budget))
     if ask_key and settings.names.lookup:
         lines.append(_key_line(settings))
     return lines
+
+
+def _budget_line(budget: float, cost: Estimate, on_budget: str) -> str:
+    """The verdict on everything the bridge spends: the stream and the exchange rate's calls."""
+    verdict = "within it" if cost.total <= budget else "OVER it"
+    if not cost.rest_credits:
+        action = "streaming stops" if on_budget == "stop" else "a warning"
+        return f"budget: {budget:,.0f} credits a month, {verdict} (when passed: {action})"
+    action = "streaming and the rate calls stop" if on_budget == "stop" else "a warning"
+    return (
+        f"budget: {budget:,.0f} credits a month, {verdict} with the stream and the rate "
+        f"together: about {cost.credits:,.0f} + {cost.rest_credits:,.0f} = "
+        f"{cost.total:,.0f} (when passed: {action})"
+    )
 
 
 def describe_fx(fx: FxSettings) -> str | None:

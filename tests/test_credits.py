@@ -53,15 +53,15 @@ class Clock:
 def test_the_count_carries_over_a_restart_and_starts_afresh_each_month() -> None:
     clock = Clock(dt.datetime(2026, 11, 30, 23, 0, tzinfo=dt.UTC))
     messages = [0]
-    saved: list[tuple[str, float]] = []
+    saved: list[tuple[str, float, float]] = []
     meter = CreditMeter(
         CreditSettings(), lambda: messages[0], baseline=estimate([1], {}, CreditSettings()),
-        month_usage=("2026-11", 100.0), save=lambda m, c: saved.append((m, c)), clock=clock,
+        month_usage=("2026-11", 100.0), save=lambda m, c, r: saved.append((m, c, r)), clock=clock,
     )  # fmt: skip
     messages[0] = 400
     assert meter.used() == pytest.approx(110.0)
     assert not meter.roll()
-    assert saved[-1] == ("2026-11", pytest.approx(110.0))
+    assert saved[-1] == ("2026-11", pytest.approx(110.0), 0.0)
     clock.now = dt.datetime(2026, 12, 1, 0, 0, 1, tzinfo=dt.UTC)
     assert meter.roll()
     assert meter.used() == 0.0
