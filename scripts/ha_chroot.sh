@@ -5,7 +5,8 @@
 # /var/cache/cmc-mqtt/forky, outside the repo; delete it to start from nothing).
 #
 #   bash scripts/ha_chroot.sh check            exit 0 if it can run here, else say why (exit 3)
-#   bash scripts/ha_chroot.sh test [ARGS]      build or reuse, then pytest tests_ha/ inside
+#   bash scripts/ha_chroot.sh test [ARGS]      build or reuse, then pytest tests_ha/ inside (or
+#                                              only the tests_ha/test_x.py[::name] named)
 #   bash scripts/ha_chroot.sh bump             move the pin to the newest harness release
 #   bash scripts/ha_chroot.sh pinned           say which Home Assistant the pin gives
 #   bash scripts/ha_chroot.sh shell            a shell inside, the sources in /src/cmc-mqtt
@@ -168,6 +169,25 @@ copy_sources() {
   tar -C "$ROOT" -cf - cmc_mqtt custom_components tests_ha tests/fixtures | tar -C "$CHROOT$SRC" -xf -
 }
 
+# pytest's arguments as seen from tests_ha/ inside: those that name a test file of tests_ha/
+# (`tests_ha/test_x.py[::name]` from the repo, or `test_x.py` from tests_ha/) run alone; without
+# any, the whole folder runs.
+PYTEST_ARGS=()
+pytest_args() {
+  local arg file named=0
+  for arg in "$@"; do
+    file=${arg#tests_ha/}
+    file=${file:-.}
+    if [[ $arg != -* && -e $ROOT/tests_ha/${file%%::*} ]]; then
+      PYTEST_ARGS+=("$file")
+      named=1
+    else
+      PYTEST_ARGS+=("$arg")
+    fi
+  done
+  [ "$named" = 1 ] || PYTEST_ARGS+=(.)
+}
+
 prepare() {
   local reason
   reason=$(why_not)
@@ -199,9 +219,10 @@ case "${1:-}" in
     prepare
     ensure_venv
     copy_sources
+    pytest_args "$@"
     exec_inside sh -c 'cd "$1/tests_ha" && shift && exec "$@"' sh "$SRC" \
       env PYTHONPATH="$SRC" COVERAGE_FILE=/tmp/.coverage-ha \
-      "$VENV/bin/python" -m pytest -c pytest.ini "$@" . &
+      "$VENV/bin/python" -m pytest -c pytest.ini "${PYTEST_ARGS[@]}" &
     CHILD=$!
     wait "$CHILD"
     ;;
@@ -234,7 +255,7 @@ print(re.search(r"^Requires-Dist: homeassistant==(\S+)", wheel.read(meta).decode
     inside sh -c 'cd "$1" && exec bash' sh "$SRC"
     ;;
   *)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from decimal import Decimal
 from typing import Any
 
 from homeassistant.const import __version__ as HA_VERSION
@@ -15,6 +16,15 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_mqtt_message,
 )
 
+from cmc_mqtt.coins import coin_info
+from cmc_mqtt.config import HomeAssistantSettings
+from cmc_mqtt.discovery import DiscoveryContext, coin_messages, portfolio_messages
+from cmc_mqtt.money import CURRENCIES, converted_fields
+from cmc_mqtt.money_configs import MoneyDiscovery
+from cmc_mqtt.portfolio import PortfolioTopics, coin_value_messages, value_from_texts
+from cmc_mqtt.portfolio import portfolio_messages as portfolio_states
+from cmc_mqtt.state import Topics
+from cmc_mqtt.topics import ONLINE
 from custom_components.cmc_mqtt.const import (
     CONF_COINS,
     CONF_FIELDS,
@@ -22,6 +32,9 @@ from custom_components.cmc_mqtt.const import (
     DOMAIN,
     ENTRY_VERSION,
 )
+
+from .bridge_messages import bridge_states
+from .bridge_messages import fire as fire_retained
 
 BTC = "sensor.bitcoin_btc_price"
 HA_RELEASE = tuple(int(part) for part in HA_VERSION.split(".")[:2])
@@ -150,3 +163,60 @@ def coin_entities(hass: HomeAssistant, config_entry_id: str) -> list[er.Registry
 def coin_devices(hass: HomeAssistant, config_entry_id: str) -> list[dr.DeviceEntry]:
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), config_entry_id)
     return [d for d in devices if not any(i[1].endswith("/bridge") for i in d.identifiers)]
+
+
+# The user's money as discovery announces it: EUR at a fixed rate, two holdings, alerts on.
+EUR = CURRENCIES["EUR"]
+RATE = Decimal("0.9213")
+HELD = {1: Decimal("0.25"), 1027: Decimal("2")}
+MONEY = MoneyDiscovery(EUR, frozenset(HELD), alerts=True, rate=RATE)
+
+
+def money_context(**ha: Any) -> DiscoveryContext:
+    settings = HomeAssistantSettings(**ha)
+    return DiscoveryContext(settings, Topics("cmc"), "1.2.3", lambda: MONEY)
+
+
+def usd_texts(states: dict[str, str], cid: int) -> dict[str, str]:
+    """A coin's exact USD texts as the bridge keeps them, from what it published."""
+    prefix = f"cmc/{cid}/"
+    return {t.removeprefix(prefix): p for t, p in states.items() if t.startswith(prefix)}
+
+
+def money_states(states: dict[str, str]) -> list[tuple[str, str]]:
+    """What the bridge publishes in EUR for these states: converted fields, the rate's status,
+    each holding's value and the portfolio."""
+    out: list[tuple[str, str]] = [("cmc/fx/eur/status", ONLINE)]
+    coins = {cid: usd_texts(states, cid) for cid in HELD}
+    for cid, coin in coins.items():
+        out += [(f"cmc/{cid}/{k}", v) for k, v in converted_fields(coin, RATE, EUR).items()]
+    total = value_from_texts(HELD, coins, RATE)
+    assert total is not None
+    assert total.value is not None
+    topics = PortfolioTopics("cmc", EUR)
+    out += coin_value_messages(topics, total, EUR)
+    out += portfolio_states(topics, total, EUR)
+    return out
+
+
+async def discover_money(hass: HomeAssistant, **ha: Any) -> dict[str, str]:
+    """Announce both coins and the portfolio, then deliver every state; returns the states.
+    Configs come from discovery.py, states from the bridge's own money and portfolio code
+    applied to the fixture session's exact texts."""
+    ctx = money_context(**ha)
+    states = dict(bridge_states(*HELD))
+    for cid in HELD:
+        fire_retained(hass, coin_messages(ctx, coin_info(cid), float(states[f"cmc/{cid}/p"])))
+    fire_retained(hass, portfolio_messages(ctx))
+    await hass.async_block_till_done()
+    sent = states | dict(money_states(states))
+    fire_retained(hass, list(sent.items()))
+    await hass.async_block_till_done()
+    return sent
+
+
+def entity_state(hass: HomeAssistant, entity_id: str) -> Any:
+    """The entity's state, which must exist."""
+    found = hass.states.get(entity_id)
+    assert found is not None, entity_id
+    return found

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from homeassistant.components.sensor import DEVICE_CLASS_STATE_CLASSES, SensorDeviceClass
@@ -18,76 +17,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
 from cmc_mqtt.alerts import EVENT_TYPES, Alert, alert_topic
-from cmc_mqtt.coins import coin_info
-from cmc_mqtt.config import HomeAssistantSettings
-from cmc_mqtt.discovery import DiscoveryContext, coin_messages, portfolio_messages
-from cmc_mqtt.money import CURRENCIES, converted_fields
-from cmc_mqtt.money_configs import MoneyDiscovery
-from cmc_mqtt.portfolio import (
-    PortfolioTopics,
-    coin_value_messages,
-    value_from_texts,
-)
-from cmc_mqtt.portfolio import (
-    portfolio_messages as portfolio_states,
-)
-from cmc_mqtt.state import Topics
-from cmc_mqtt.topics import ONLINE
 
-from .bridge_messages import bridge_states, fire, live
-from .helpers import HA_RELEASE
-
-EUR = CURRENCIES["EUR"]
-RATE = Decimal("0.9213")
-HELD = {1: Decimal("0.25"), 1027: Decimal("2")}
-MONEY = MoneyDiscovery(EUR, frozenset(HELD), alerts=True, rate=RATE)
-
-
-def context(**ha: Any) -> DiscoveryContext:
-    settings = HomeAssistantSettings(**ha)
-    return DiscoveryContext(settings, Topics("cmc"), "1.2.3", lambda: MONEY)
-
-
-def texts(states: dict[str, str], cid: int) -> dict[str, str]:
-    """A coin's exact USD texts as the bridge keeps them, from what it published."""
-    prefix = f"cmc/{cid}/"
-    return {t.removeprefix(prefix): p for t, p in states.items() if t.startswith(prefix)}
-
-
-def money_states(states: dict[str, str]) -> list[tuple[str, str]]:
-    """What the bridge publishes in EUR for these states: converted fields, the rate's status,
-    each holding's value and the portfolio."""
-    out: list[tuple[str, str]] = [("cmc/fx/eur/status", ONLINE)]
-    coins = {cid: texts(states, cid) for cid in HELD}
-    for cid, coin in coins.items():
-        out += [(f"cmc/{cid}/{k}", v) for k, v in converted_fields(coin, RATE, EUR).items()]
-    total = value_from_texts(HELD, coins, RATE)
-    assert total is not None
-    assert total.value is not None
-    topics = PortfolioTopics("cmc", EUR)
-    out += coin_value_messages(topics, total, EUR)
-    out += portfolio_states(topics, total, EUR)
-    return out
-
-
-async def discover_money(hass: HomeAssistant, **ha: Any) -> dict[str, str]:
-    """Announce both coins and the portfolio, then deliver every state; returns the states."""
-    ctx = context(**ha)
-    states = dict(bridge_states(*HELD))
-    for cid in HELD:
-        fire(hass, coin_messages(ctx, coin_info(cid), float(states[f"cmc/{cid}/p"])))
-    fire(hass, portfolio_messages(ctx))
-    await hass.async_block_till_done()
-    sent = states | dict(money_states(states))
-    fire(hass, list(sent.items()))
-    await hass.async_block_till_done()
-    return sent
-
-
-def state(hass: HomeAssistant, entity_id: str) -> Any:
-    found = hass.states.get(entity_id)
-    assert found is not None, entity_id
-    return found
+from .bridge_messages import live
+from .helpers import EUR, HA_RELEASE, HELD, RATE, discover_money
+from .helpers import entity_state as state
 
 
 async def test_converted_sensors_show_the_currency(
@@ -151,7 +84,8 @@ async def test_the_portfolio_sensors_keep_long_term_statistics(
     assert pct.state == sent["cmc/portfolio/change_24h_pct"]
     assert pct.attributes["unit_of_measurement"] == "%"
     # Long-term statistics are kept for a sensor with a state class that its device class
-    # allows (Home Assistant's own table; `total` is the only one for monetary).
+    # allows (Home Assistant's own table; `total` is the only one for monetary). The recorder
+    # keeping them is test_portfolio_statistics.py.
     allowed = DEVICE_CLASS_STATE_CLASSES[SensorDeviceClass.MONETARY]
     for amount in (value, change):
         assert amount.attributes["device_class"] == "monetary"
