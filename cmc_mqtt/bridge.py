@@ -311,8 +311,10 @@ class Bridge:
         after = self._estimate([*self.state.crypto_ids, *ids])
         if after.total <= budget:
             return None
-        rate = f" (the exchange rate {after.rest_credits:,.0f} of it)" if after.rest_credits else ""
-        return (
-            f"with these coins the bridge costs about {after.total:,.0f} credits a month{rate}, "
-            f"more than the budget of {budget:,.0f}"
-        )
+        cost = f"the stream costs about {after.total:,.0f} credits a month"
+        if after.rest_credits:
+            cost = (
+                f"the stream and the exchange rate cost about {after.total:,.0f} credits a "
+                f"month (the rate {after.rest_credits:,.0f})"
+            )
+        return f"with these coins {cost}, more than the budget of {budget:,.0f}"
