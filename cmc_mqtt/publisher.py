@@ -51,6 +51,7 @@ class MqttPublisher:
     ) -> None:
         self._settings = settings
         self.extensions = list(extensions or [])
+        self._failed_extensions: set[tuple[str, str]] = set()
         self._next_tick = 0.0
         self._state = state
         self._backoff = backoff or Backoff(0.5, 10.0)
@@ -220,8 +221,7 @@ class MqttPublisher:
                 if client.want_write():
                     return  # the broker is behind: new values coalesce in the state meanwhile
             self._publish(state.take_pending())
-            for extension in self.extensions:
-                extension.on_batch(self)
+            self._each_extension("on_batch")
             if client.want_write():
                 client.loop_write()
             if not state.has_pending:
@@ -245,8 +245,7 @@ class MqttPublisher:
             return
         self._next_tick = now + TICK_INTERVAL_S
         self._state.check_stale()
-        for extension in self.extensions:
-            extension.tick(now, self)
+        self._each_extension("tick", now)
 
     # --- the Outbox extensions use ------------------------------------------------------------
 
@@ -305,13 +304,30 @@ class MqttPublisher:
             LOG.info("connected to MQTT broker %s:%d", self._settings.host, self._settings.port)
         self._outage_logged = False
         self.connected.set()
-        for extension in self.extensions:
-            extension.on_connected(self)
+        self._each_extension("on_connected")
         self._state.mark_all_pending()  # published in bounded batches right after this
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        payload, retained = bytes(message.payload), bool(message.retain)
+        self._each_extension("on_message", message.topic, payload, retained)
+
+    def _each_extension(self, hook: str, *args: object) -> None:
+        """Call `hook(*args, self)` on every extension. One that raises is counted
+        (`extension_errors` in `bridge/info`) and logged once with its traceback, and the rest
+        go on: a bug in one extra must not stop every value from being published."""
         for extension in self.extensions:
-            extension.on_message(message.topic, bytes(message.payload), bool(message.retain), self)
+            try:
+                getattr(extension, hook)(*args, self)
+            except Exception:
+                self._state.count_extension_error()
+                failure = (type(extension).__name__, hook)
+                if failure not in self._failed_extensions:
+                    self._failed_extensions.add(failure)
+                    LOG.exception(
+                        "%s.%s failed; carrying on without it this time (counted in bridge/info "
+                        "as extension_errors, logged once)",
+                        *failure,
+                    )
 
     def _on_disconnect(
         self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any = None

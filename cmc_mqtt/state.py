@@ -75,6 +75,7 @@ class Counters:
     reconnects: int = 0
     publishes: int = 0
     refused_requests: int = 0
+    extension_errors: int = 0
 
 
 class BridgeState:
@@ -212,6 +213,10 @@ class BridgeState:
         with self._lock:
             self.counters.server_errors += 1
 
+    def count_extension_error(self) -> None:
+        with self._lock:
+            self.counters.extension_errors += 1
+
     # --- read by the publisher ----------------------------------------------------------------
 
     @property
@@ -313,6 +318,7 @@ class BridgeState:
                 "reconnects": c.reconnects,
                 "publishes": c.publishes,
                 "refused_requests": c.refused_requests,
+                "extension_errors": c.extension_errors,
                 "last_frame_time": (
                     time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last)) if last else None
                 ),
