@@ -1,8 +1,10 @@
 """What a bridge publishes, produced by the bridge's own code (discovery.py, state.py,
-frames.py) and delivered to Home Assistant as a broker would."""
+frames.py, fx.py, money.py, portfolio.py) and delivered to Home Assistant as a broker would."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 
 from homeassistant.core import HomeAssistant
@@ -14,7 +16,17 @@ from cmc_mqtt.config import CreditSettings, HomeAssistantSettings
 from cmc_mqtt.credits import CreditMeter, KeyInfo, estimate
 from cmc_mqtt.discovery import DiscoveryContext, bridge_messages, coin_messages
 from cmc_mqtt.frames import QuoteFrame, parse_frame
+from cmc_mqtt.fx import FxSettings, make_keeper
+from cmc_mqtt.money import converted_fields
+from cmc_mqtt.money import currency as currency_of
+from cmc_mqtt.portfolio import (
+    PortfolioTopics,
+    coin_value_messages,
+    portfolio_messages,
+    value_from_texts,
+)
 from cmc_mqtt.state import BridgeState, Topics
+from cmc_mqtt.topics import ONLINE
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 SESSION = (FIXTURES / "stream-session.jsonl").read_text().splitlines()
@@ -73,6 +85,56 @@ def bridge_info(*cids: int, frames: bool = True) -> str:
     links = [connection(list(cids), True), connection([], False)]
     info.sources["connections"] = lambda: links
     return info.payload()
+
+
+def money_info(
+    *cids: int,
+    currency: str = "EUR",
+    rate: Decimal = Decimal("0.9213"),
+    holdings: Mapping[int, Decimal] | None = None,
+) -> str:
+    """`cmc/bridge/info` of a bridge converting to `currency` at a fixed rate and valuing
+    `holdings` (None: a bridge that does not value holdings). `fx` is the bridge's own rate
+    keeper's report; `portfolio` is written as the bridge's contract says:
+    `{"currency": "EUR", "holdings": {"1": "0.25"}}`, exact texts keyed by coin id."""
+    info = BridgeInfo(session_state(*cids), "1.2.3")
+    if currency != "USD":
+        keeper = make_keeper(FxSettings(currency=currency, source="fixed", rate=rate))
+        info.sources["fx"] = keeper.info
+    if holdings is not None:
+        held = {str(cid): str(amount) for cid, amount in holdings.items()}
+        info.sources["portfolio"] = lambda: {"currency": currency, "holdings": held}
+    return info.payload()
+
+
+def money_states(
+    *cids: int,
+    currency: str = "EUR",
+    rate: Decimal = Decimal("0.9213"),
+    holdings: Mapping[int, Decimal] | None = None,
+) -> dict[str, str]:
+    """What the bridge publishes after one round of the fixture session for these coins: the
+    USD fields, the converted ones and the rate's status (unless `currency` is USD), each
+    holding's value and the portfolio; by the bridge's own money and portfolio code."""
+    states = dict(bridge_states(*cids))
+    cur = currency_of(currency)
+    usd = cur.code == "USD"
+    if not usd:
+        states[f"cmc/fx/{currency.lower()}/status"] = ONLINE
+    texts: dict[int, dict[str, str]] = {}
+    for cid in cids:
+        base = f"cmc/{cid}/"
+        texts[cid] = {t.removeprefix(base): p for t, p in states.items() if t.startswith(base)}
+        if not usd:
+            for key, value in converted_fields(texts[cid], rate, cur).items():
+                states[base + key] = value
+    if holdings:
+        total = value_from_texts(holdings, texts, Decimal(1) if usd else rate)
+        assert total is not None
+        topics = PortfolioTopics("cmc", cur)
+        states.update(coin_value_messages(topics, total, cur))
+        states.update(portfolio_messages(topics, total, cur))
+    return states
 
 
 def bridge_credits(

@@ -25,6 +25,8 @@ REASONS: Final = {
     "over budget": "over_budget",
     "unknown id": "unknown_id",
     "not streaming": "not_streaming",
+    "not streamed": "not_streamed",
+    "bad payload": "bad_payload",
 }
 
 

@@ -1,6 +1,7 @@
 """Config flow: pick the topic prefix, then the coins the bridge publishes there. Options: the
-coins and fields that become sensors, and coins added to or removed from the bridge itself
-through its request topics, with the bridge's answer shown when it refuses.
+coins and fields that become sensors, coins added to or removed from the bridge itself and
+the amounts held of them (for a bridge that values holdings), through the bridge's request
+topics, with the bridge's answer shown when it refuses.
 
 Written for current Home Assistant and still working on 2024.3: `ConfigFlowResult` falls back
 to `FlowResult`, the options flow keeps its entry under a name of its own (newer versions
@@ -11,6 +12,7 @@ provide `config_entry` themselves and refuse assignment), and reconfigure works 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 from typing import Any
@@ -30,9 +32,10 @@ from homeassistant.helpers.selector import (
 from . import const, ids
 from .bridge_requests import BridgeRequestError, async_request
 from .const import CONF_COINS, CONF_FIELDS, CONF_PREFIX, DEFAULT_PREFIX, DOMAIN, ENTRY_VERSION
-from .data import CmcMqttData
+from .data import CmcMqttData, remember_money
 from .fields import DEFAULT_FIELDS, FIELDS, KNOWN_COINS, coin_label
 from .migration import async_rescope
+from .money import Money, amount, held_coins
 
 try:
     from homeassistant.config_entries import ConfigFlowResult
@@ -42,6 +45,8 @@ except ImportError:  # Home Assistant before 2024.4
 _PREFIX = re.compile(r"[^+#\x00/$][^+#\x00]*")
 CONF_KNOWN = "known"  # coins chosen by name
 CONF_IDS = "ids"  # CoinMarketCap ids typed in
+CONF_COIN = "coin"  # the coin whose holding is set
+CONF_AMOUNT = "amount"
 
 
 def valid_prefix(prefix: str) -> bool:
@@ -189,13 +194,32 @@ class CmcMqttConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-def coin_choice(available: list[int]) -> SelectSelector:
+def coin_choice(available: list[int], *, multiple: bool = True) -> SelectSelector:
     """A list to pick coins from by name or symbol (typing filters it)."""
     options = [SelectOptionDict(value=str(cid), label=f"{coin_label(cid)} [{cid}]")
                for cid in available]  # fmt: skip
     return SelectSelector(
-        SelectSelectorConfig(options=options, multiple=True, mode=SelectSelectorMode.DROPDOWN)
+        SelectSelectorConfig(options=options, multiple=multiple, mode=SelectSelectorMode.DROPDOWN)
     )
+
+
+def parse_amount(text: str) -> str | None:
+    """An amount typed in, as the exact text sent to the bridge (`0.25`, never a float's
+    `0.25000000000000001`); None unless it is a plain number of at least 0."""
+    value = amount(text)
+    if value is None or value < 0:
+        return None
+    return f"{value.normalize():f}" if value else "0"
+
+
+def held_text(info: dict[str, Any] | None) -> str:
+    """What the bridge says is held, for the holdings form: `Bitcoin (BTC) 0.25, …`."""
+    portfolio = info.get("portfolio") if info is not None else None
+    holdings = portfolio.get("holdings") if isinstance(portfolio, dict) else None
+    if not isinstance(holdings, dict):
+        return "none"
+    held = [f"{coin_label(cid)} {holdings[str(cid)]}" for cid in held_coins(holdings)]
+    return ", ".join(held) or "none"
 
 
 def parse_ids(text: str) -> list[int] | None:
@@ -215,9 +239,10 @@ class CmcMqttOptionsFlow(OptionsFlow):
         self._on_bridge: list[int] | None = None  # the bridge's coins, asked once per flow
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        return self.async_show_menu(
-            step_id="init", menu_options=["entities", "add_coins", "remove_coins"]
-        )
+        menu = ["entities", "add_coins", "remove_coins"]
+        if Money.from_entry(self._entry.data).holding_currency is not None:
+            menu.append("holdings")  # the bridge said it values holdings
+        return self.async_show_menu(step_id="init", menu_options=menu)
 
     async def async_step_entities(
         self, user_input: dict[str, Any] | None = None
@@ -295,6 +320,40 @@ class CmcMqttOptionsFlow(OptionsFlow):
         schema = vol.Schema({vol.Optional(CONF_COINS, default=[]): coin_choice(on_bridge)})
         return self._form("remove_coins", schema, errors, answer, user_input)
 
+    async def async_step_holdings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """How much of a coin is held: the bridge keeps it and values it; the entry only
+        follows what the bridge answers (its portfolio's sensors)."""
+        if (data := self._runtime()) is None:
+            return self.async_abort(reason="not_loaded")
+        errors: dict[str, str] = {}
+        answer = ""
+        if user_input is not None:
+            typed = parse_amount(str(user_input.get(CONF_AMOUNT, "")))
+            if typed is None:
+                errors[CONF_AMOUNT] = "invalid_amount"
+            else:
+                body = {"holdings": {str(user_input[CONF_COIN]): typed}}
+                try:
+                    done = await async_request(self.hass, data, "holdings/set", body)
+                except BridgeRequestError as exc:
+                    errors["base"], answer = exc.reason, exc.detail
+                else:  # the bridge's holdings after the change: its portfolio sensors follow
+                    money = Money.from_entry(self._entry.data)
+                    held = held_coins(done.get("holdings"))
+                    remember_money(self.hass, self._entry, dataclasses.replace(money, held=held))
+                    return self.async_create_entry(title="", data=dict(self._entry.options))
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_COIN): coin_choice(self._coins, multiple=False),
+                vol.Required(CONF_AMOUNT): str,
+            }
+        )
+        currency = data.money.holding_currency or "USD"
+        placeholders = {"currency": currency, "held": held_text(data.info)}
+        return self._form("holdings", schema, errors, answer, user_input, placeholders=placeholders)
+
     # --- helpers ----------------------------------------------------------------------------------
 
     @property
@@ -328,6 +387,8 @@ class CmcMqttOptionsFlow(OptionsFlow):
         errors: dict[str, str],
         answer: str,
         user_input: dict[str, Any] | None,
+        *,
+        placeholders: dict[str, str] | None = None,
     ) -> ConfigFlowResult:
         """A bridge step's form, keeping what was chosen; when the bridge refused, its own
         words quoted below."""
@@ -336,5 +397,5 @@ class CmcMqttOptionsFlow(OptionsFlow):
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
             errors=errors,
-            description_placeholders={"answer": quoted},
+            description_placeholders={**(placeholders or {}), "answer": quoted},
         )

@@ -37,3 +37,9 @@ def signal_bridge(entry_id: str) -> str:
     """Dispatcher signal for the bridge device's entities: its status, info or credits
     changed."""
     return f"{DOMAIN}_bridge_{entry_id}"
+
+
+def signal_portfolio(entry_id: str) -> str:
+    """Dispatcher signal for the portfolio device's entities: the bridge's or the portfolio's
+    status changed."""
+    return f"{DOMAIN}_portfolio_{entry_id}"

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+
+from .money import Money
 
 ONLINE = "online"
 
@@ -24,9 +27,30 @@ class CmcMqttData:
     credits: dict[str, Any] | None = None
     #: Requests waiting for the bridge's answer, by transaction.
     pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    #: The bridge's currency and holdings as the entry remembers them: which entities exist.
+    money: Money = field(default_factory=Money)
+    #: `<prefix>/fx/<cur>/status` and `<prefix>/portfolio/status`: offline, as a coin is, until
+    #: the bridge's retained status says online.
+    fx_online: bool = False
+    portfolio_online: bool = False
 
     def available(self, coin_id: int) -> bool:
         return self.bridge_online and self.coin_online.get(coin_id, False)
+
+    def converted_available(self, coin_id: int) -> bool:
+        """A coin's amounts in the converted currency: only while the rate is fresh too."""
+        return self.available(coin_id) and self.fx_online
+
+    def portfolio_available(self) -> bool:
+        return self.bridge_online and self.portfolio_online
+
+
+@callback
+def remember_money(hass: HomeAssistant, entry: ConfigEntry, money: Money) -> None:
+    """The entry follows what the bridge converts to and holds: a change is saved in the
+    entry's data, whose update listener reloads the entry with the entities that now apply."""
+    if money != Money.from_entry(entry.data):
+        hass.config_entries.async_update_entry(entry, data=money.to_entry(entry.data))
 
 
 try:

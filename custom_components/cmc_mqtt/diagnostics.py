@@ -23,5 +23,12 @@ async def async_get_config_entry_diagnostics(
         "bridge_online": data.bridge_online,
         "coins": {str(cid): {"online": data.coin_online.get(cid, False)} for cid in data.coins},
         "fields": data.fields,
+        "money": {
+            "currency": data.money.currency,
+            "fx_online": data.fx_online,
+            "holding_currency": data.money.holding_currency,
+            "held": list(data.money.held),
+            "portfolio_online": data.portfolio_online,
+        },
         "bridge": async_redact_data({"info": data.info, "credits": data.credits}, TO_REDACT),
     }

@@ -1,6 +1,7 @@
 """The bases of cmc_mqtt's entities: one device per coin, its entities available while the
-bridge and the coin are online; and the bridge device, whose entities report the bridge's state
-and so are always available."""
+bridge and the coin are online; the bridge device, whose entities report the bridge's state
+and so are always available; and the portfolio device, whose entities are available while the
+bridge knows the total."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from homeassistant.helpers.entity import Entity, EntityCategory
 
 from . import ids
 from .bridge_entities import BridgeEntityInfo
-from .const import DOMAIN, signal_bridge, signal_coin_availability
+from .const import DOMAIN, signal_bridge, signal_coin_availability, signal_portfolio
 from .data import CmcMqttConfigEntry, CmcMqttData
 from .fields import coin_label, coin_page
 
@@ -50,6 +51,7 @@ class CmcMqttCoinEntity(Entity):
         return self._data.available(self._coin_id)
 
     async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
         self.async_on_remove(
             async_dispatcher_connect(
                 self.hass,
@@ -99,4 +101,44 @@ class CmcMqttBridgeEntity(Entity):
 
     @callback
     def _bridge_changed(self) -> None:
+        self.async_write_ha_state()
+
+
+def portfolio_device(prefix: str) -> DeviceInfo:
+    """As the bridge's discovery describes its "Portfolio" device."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, ids.device_identifier(prefix, ids.PORTFOLIO))},
+        name="Portfolio",
+        manufacturer="cmc-mqtt",
+        model="Portfolio",
+    )
+
+
+class CmcMqttPortfolioEntity(Entity):
+    """An entity of the portfolio device: available while the bridge is online and says the
+    total is known (`<prefix>/portfolio/status`; offline while a held coin has no price or the
+    rate is stale)."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, entry: CmcMqttConfigEntry) -> None:
+        self._entry_id = entry.entry_id
+        self._data: CmcMqttData = entry.runtime_data
+        self._attr_device_info = portfolio_device(self._data.prefix)
+
+    @property
+    def available(self) -> bool:
+        return self._data.portfolio_available()
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, signal_portfolio(self._entry_id), self._availability_changed
+            )
+        )
+
+    @callback
+    def _availability_changed(self) -> None:
         self.async_write_ha_state()

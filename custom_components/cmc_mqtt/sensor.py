@@ -1,8 +1,17 @@
-"""One sensor per chosen field of each chosen coin, fed by the bridge's retained topics; and the
-bridge device's sensors, from its `bridge/info` and `bridge/credits`."""
+"""One sensor per chosen field of each chosen coin, fed by the bridge's retained topics; its
+money fields again in the bridge's currency, and its value while it is held; the portfolio
+device's total and 24 h change; and the bridge device's sensors, from its `bridge/info` and
+`bridge/credits`.
+
+Amounts of money are `device_class: monetary` with `state_class: total` (the only state class
+Home Assistant allows for monetary), as in the bridge's discovery. Their keys, unique ids and
+names carry the currency code, as the topics do, so another currency is another sensor rather
+than statistics in mixed units.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -24,8 +33,9 @@ from . import ids
 from .bridge_entities import BridgeEntityInfo, on_platform, value_of
 from .const import DOMAIN, LOGGER
 from .data import CmcMqttConfigEntry
-from .entity import CmcMqttBridgeEntity, CmcMqttCoinEntity
-from .fields import FIELDS, SYMBOL_UNIT, FieldInfo, coin_symbol, price_precision
+from .entity import CmcMqttBridgeEntity, CmcMqttCoinEntity, CmcMqttPortfolioEntity
+from .fields import FIELDS, FIELDS_BY_KEY, SYMBOL_UNIT, FieldInfo, coin_symbol, price_precision
+from .money import AMOUNT_FIELDS, PERCENT_KEY, PERCENT_PLACES, Money, minor_units, text_places
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -58,6 +68,50 @@ SENSORS: Final[tuple[CmcSensorEntityDescription, ...]] = tuple(describe(f) for f
 SENSORS_BY_KEY: Final = {d.key: d for d in SENSORS}
 
 
+def _amount(key: str, translation_key: str, currency: str) -> CmcSensorEntityDescription:
+    """An amount of money in `currency`, shown to its minor units."""
+    return CmcSensorEntityDescription(
+        key=key,
+        translation_key=translation_key,
+        translation_placeholders={"currency": currency},
+        native_unit_of_measurement=currency,
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=minor_units(currency),
+    )
+
+
+def describe_coin_money(money: Money, key: str) -> CmcSensorEntityDescription:
+    """A coin's money sensor: `p_eur` (a field converted) or `value_eur` (what is held)."""
+    if key == money.value_key() and money.holding_currency is not None:
+        return _amount(key, "value", money.holding_currency)
+    field = FIELDS_BY_KEY[key.rsplit("_", 1)[0]]
+    assert money.currency is not None  # a converted key exists only then
+    price = AMOUNT_FIELDS[field.key] == "price"
+    return dataclasses.replace(
+        _amount(key, f"{field.key}_converted", money.currency),
+        # A price's decimals follow the price (the bridge rounds it for its size); market
+        # amounts are whole units.
+        suggested_display_precision=None if price else 0,
+        precision_from_value=price,
+        entity_registry_enabled_default=field.enabled_by_default,
+    )
+
+
+def describe_portfolio(money: Money, key: str) -> CmcSensorEntityDescription:
+    if key == PERCENT_KEY:
+        return CmcSensorEntityDescription(
+            key=key,
+            translation_key="portfolio_change_pct",
+            native_unit_of_measurement="%",
+            state_class=SensorStateClass.MEASUREMENT,
+            suggested_display_precision=PERCENT_PLACES,
+        )
+    assert money.holding_currency is not None  # portfolio keys exist only then
+    name = "portfolio_value" if key == money.value_key() else "portfolio_change"
+    return _amount(key, name, money.holding_currency)
+
+
 def describe_bridge(info: BridgeEntityInfo) -> SensorEntityDescription:
     return SensorEntityDescription(
         key=info.key,
@@ -78,6 +132,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     data = entry.runtime_data
+    money = data.money
     registry = er.async_get(hass)
     async_add_entities(
         CmcFieldSensor(
@@ -89,6 +144,19 @@ async def async_setup_entry(
         for coin_id in data.coins
         for key in data.fields
         if key in SENSORS_BY_KEY
+    )
+    async_add_entities(
+        CmcMoneySensor(
+            entry,
+            coin_id,
+            describe_coin_money(money, key),
+            _last_precision(registry, ids.unique_id(data.prefix, coin_id, key)),
+        )
+        for coin_id in data.coins
+        for key in money.coin_keys(coin_id, data.fields)
+    )
+    async_add_entities(
+        CmcPortfolioSensor(entry, describe_portfolio(money, key)) for key in money.portfolio_keys()
     )
     async_add_entities(CmcBridgeSensor(entry, info, desc) for info, desc in BRIDGE_SENSORS)
 
@@ -104,26 +172,20 @@ def _last_precision(registry: er.EntityRegistry, unique_id: str) -> int | None:
     return precision if isinstance(precision, int) else None
 
 
-class CmcFieldSensor(CmcMqttCoinEntity, SensorEntity):
-    entity_description: CmcSensorEntityDescription
+class _TopicNumber(SensorEntity):
+    """A sensor whose state is the number on one of the bridge's topics (its unique id, too).
+    Listed after the entity base (coin or portfolio), whose `available` applies and whose
+    `async_added_to_hass` calls this one's."""
 
-    def __init__(
-        self,
-        entry: CmcMqttConfigEntry,
-        coin_id: int,
-        description: CmcSensorEntityDescription,
-        last_precision: int | None = None,
-    ) -> None:
-        super().__init__(entry, coin_id)
-        self.entity_description = description
-        self._topic = f"{self._data.prefix}/{coin_id}/{description.key}"
-        self._bad_payload_logged = False
+    entity_description: CmcSensorEntityDescription
+    _topic: str
+    _bad_payload_logged = False
+
+    def _follow_topic(self, owner: ids.Owner, prefix: str) -> None:
+        key = self.entity_description.key
+        self._topic = f"{prefix}/{owner}/{key}"
         # Not the bridge's discovery ids (`cmc_mqtt_<id>_<field>`, platform mqtt).
-        self._attr_unique_id = ids.unique_id(self._data.prefix, coin_id, description.key)
-        if description.unit_is_symbol:
-            self._attr_native_unit_of_measurement = coin_symbol(coin_id) or "coins"
-        if description.precision_from_value:
-            self._attr_suggested_display_precision = last_precision
+        self._attr_unique_id = ids.unique_id(prefix, owner, key)
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
@@ -142,19 +204,67 @@ class CmcFieldSensor(CmcMqttCoinEntity, SensorEntity):
                 )
             return
         if self.entity_description.precision_from_value:
-            self._follow_precision(float(value))
+            self._follow_precision(value)
         self._attr_native_value = value
         self.async_write_ha_state()
 
-    def _follow_precision(self, price: float) -> None:
+    def _precision_of(self, price: Decimal) -> int:
+        return price_precision(float(price))
+
+    def _follow_precision(self, price: Decimal) -> None:
         """A price's useful decimals depend on the price, as in the bridge's discovery. The
         entity states its own suggestion; the sensor platform stores it in the registry when
         told the entity's settings changed (as it does when the entity is added)."""
-        precision = price_precision(price)
+        precision = self._precision_of(price)
         if precision != self._attr_suggested_display_precision:
             self._attr_suggested_display_precision = precision
             if self.registry_entry is not None:
                 self.async_registry_entry_updated()
+
+
+class CmcFieldSensor(CmcMqttCoinEntity, _TopicNumber):
+    """A field of a coin as the stream gives it (`<prefix>/<id>/<key>`)."""
+
+    def __init__(
+        self,
+        entry: CmcMqttConfigEntry,
+        coin_id: int,
+        description: CmcSensorEntityDescription,
+        last_precision: int | None = None,
+    ) -> None:
+        super().__init__(entry, coin_id)
+        self.entity_description = description
+        self._follow_topic(coin_id, self._data.prefix)
+        if description.unit_is_symbol:
+            self._attr_native_unit_of_measurement = coin_symbol(coin_id) or "coins"
+        if description.precision_from_value:
+            self._attr_suggested_display_precision = last_precision
+
+
+class CmcMoneySensor(CmcFieldSensor):
+    """A coin's amount in the bridge's currency (`p_eur`), or what its holding is worth
+    (`value_eur`): unavailable while the rate is stale, when it is in a converted currency."""
+
+    @property
+    def available(self) -> bool:
+        money = self._data.money
+        if self.entity_description.key == money.value_key() and not money.value_needs_rate():
+            return self._data.available(self._coin_id)  # held coins valued in USD
+        return self._data.converted_available(self._coin_id)
+
+    def _precision_of(self, price: Decimal) -> int:
+        """The bridge has rounded the converted price for its currency and size: its text's
+        decimals are the precision (as its discovery states it)."""
+        return text_places(price)
+
+
+class CmcPortfolioSensor(CmcMqttPortfolioEntity, _TopicNumber):
+    """The portfolio's total, 24 h change or 24 h change in percent (`<prefix>/portfolio/…`)."""
+
+    def __init__(self, entry: CmcMqttConfigEntry, description: CmcSensorEntityDescription) -> None:
+        super().__init__(entry)
+        self.entity_description = description
+        self._follow_topic(ids.PORTFOLIO, self._data.prefix)
 
 
 class CmcBridgeSensor(CmcMqttBridgeEntity, SensorEntity):
