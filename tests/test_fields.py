@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import sys
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 
@@ -10,7 +11,19 @@ import pytest
 
 from cmc_mqtt.coins import BUNDLED_COINS
 from cmc_mqtt.fields import FIELD_KEYS, FIELDS, FieldKind, price_precision
+from cmc_mqtt.fx import FxSettings, make_keeper
+from cmc_mqtt.money import (
+    CURRENCIES,
+    FIELD_AMOUNTS,
+    AmountKind,
+    converted_key,
+    converted_text,
+    currency,
+    decimals,
+)
+from cmc_mqtt.portfolio import PERCENT_PLACES, Holdings
 from cmc_mqtt.text import format_price
+from cmc_mqtt.valuation import Valuation
 
 # The 13 numeric fields of market@crypto_latest_price, as documented.
 PROTOCOL_FIELDS = [
@@ -65,11 +78,11 @@ def test_price_precision_keeps_cents_above_a_dollar_and_digits_below(
     assert price_precision(price) == decimals
 
 
-def _integration_fields() -> ModuleType:
+def _integration_fields(name: str = "fields") -> ModuleType:
     """The integration's own table, loaded from its file: its package imports Home Assistant,
     the table itself does not."""
-    path = Path(__file__).resolve().parent.parent / "custom_components/cmc_mqtt/fields.py"
-    spec = importlib.util.spec_from_file_location("cmc_mqtt_integration_fields", path)
+    path = Path(__file__).resolve().parent.parent / f"custom_components/cmc_mqtt/{name}.py"
+    spec = importlib.util.spec_from_file_location(f"cmc_mqtt_integration_{name}", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -89,3 +102,50 @@ def test_the_integration_and_the_ticker_round_prices_alike(price: float) -> None
     assert decimals == price_precision(price)
     if 0 < price < 1 and round(price, decimals) < 1:
         assert format_price(price) == f"${price:.{decimals}f}"
+
+
+# --- the integration's copy of the money tables (custom_components/cmc_mqtt/money.py) ---------
+
+
+def test_the_integration_converts_the_fields_the_bridge_converts() -> None:
+    money = _integration_fields("money")
+    assert {key: kind.value for key, kind in FIELD_AMOUNTS.items()} == money.AMOUNT_FIELDS
+    ours = _integration_fields()
+    assert set(money.AMOUNT_FIELDS) == {f.key for f in ours.FIELDS if f.unit == "USD"}
+
+
+def test_the_integration_knows_each_currencys_minor_units() -> None:
+    money = _integration_fields("money")
+    for code, known in CURRENCIES.items():
+        assert money.minor_units(code) == known.minor_units, code
+    assert money.minor_units("XYZ") == currency("XYZ").minor_units  # any other code
+    assert money.PERCENT_PLACES == PERCENT_PLACES
+
+
+@pytest.mark.parametrize("code", ["EUR", "JPY", "KWD", "CHF"])
+@pytest.mark.parametrize("usd", ["81187.93284788371", "1.0000", "0.2141253679644425", "0.00001234"])
+def test_a_converted_prices_text_says_its_precision(code: str, usd: str) -> None:
+    """The integration takes a converted price's precision from the bridge's text: it is the
+    precision the bridge's discovery states for the same price."""
+    money = _integration_fields("money")
+    cur = CURRENCIES[code]
+    rate = Decimal("0.9213")
+    text = converted_text(usd, rate, cur, AmountKind.PRICE)
+    expected = decimals(Decimal(usd) * rate, cur, AmountKind.PRICE)
+    assert money.text_places(Decimal(text)) == expected
+
+
+def test_the_integration_names_the_bridges_money_topics() -> None:
+    money = _integration_fields("money")
+    eur = money.Money("EUR", "EUR", (1,))
+    valuation = Valuation(
+        "cmc", CURRENCIES["EUR"], keeper=make_keeper(FxSettings("EUR")), holdings=Holdings(),
+        texts=lambda _cid: None,
+    )  # fmt: skip
+    topics = valuation.topics
+    assert eur.converted_key("p") == converted_key("p", CURRENCIES["EUR"])
+    assert eur.fx_status_topic("cmc") == valuation.fx_status_topic
+    assert f"cmc/1/{eur.value_key()}" == topics.coin_value(1)
+    assert [f"cmc/portfolio/{key}" for key in eur.portfolio_keys()] == [
+        topics.value, topics.change, topics.change_pct]  # fmt: skip
+    assert topics.status == "cmc/portfolio/status"  # the integration's `portfolio` device level
