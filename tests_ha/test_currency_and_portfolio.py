@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,9 +27,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from cmc_mqtt.coins import coin_info
 from cmc_mqtt.config import HomeAssistantSettings
 from cmc_mqtt.discovery import DiscoveryContext
+from cmc_mqtt.holdingset import HoldingSet
 from cmc_mqtt.money import CURRENCIES
 from cmc_mqtt.money_configs import MoneyDiscovery, coin_extras, portfolio_entities
+from cmc_mqtt.portfolio import Holdings, parse_holding
 from cmc_mqtt.state import Topics
+from cmc_mqtt.statefile import StateFile
 from custom_components.cmc_mqtt import ids
 from custom_components.cmc_mqtt.const import CONF_COINS, CONF_FIELDS, CONF_PREFIX, DOMAIN
 from custom_components.cmc_mqtt.diagnostics import async_get_config_entry_diagnostics
@@ -353,12 +358,16 @@ async def test_reconfigure_keeps_the_portfolio(hass: HomeAssistant, mqtt_ready: 
 REQUEST = "cmc/bridge/request/holdings/set"
 
 
+Answer = dict[str, Any] | Callable[[bytes], dict[str, Any]]
+
+
 async def answer_holdings(
-    hass: HomeAssistant, mqtt: Any, step: Any, answer: dict[str, Any], info: str | None = None
+    hass: HomeAssistant, mqtt: Any, step: Any, answer: Answer, info: str | None = None
 ) -> tuple[Any, dict[str, Any]]:
     """Run a step that asks the bridge to set holdings, answering the request it sends (the
-    next one on the topic) as the bridge does: on the response topic, with its transaction;
-    `info` is the bridge's info published in between."""
+    next one on the topic) as the bridge does: on the response topic, with its transaction.
+    `answer` may be made from the request's payload; `info` is the bridge's info published in
+    between."""
 
     def requests() -> list[Any]:
         return [c.args for c in mqtt.async_publish.call_args_list if c.args[0] == REQUEST]
@@ -370,10 +379,12 @@ async def answer_holdings(
             break
         await asyncio.sleep(0.01)
     assert len(requests()) == before + 1, "the step sent no request"
-    request = json.loads(requests()[-1][1])
+    payload = requests()[-1][1]
+    request = json.loads(payload)
     if info is not None:
         await fire(hass, "cmc/bridge/info", info)
-    reply = json.dumps({**answer, "transaction": request["transaction"]})
+    answered = answer(payload.encode()) if callable(answer) else answer
+    reply = json.dumps({**answered, "transaction": request["transaction"]})
     async_fire_mqtt_message(hass, "cmc/bridge/response/holdings/set", reply)
     return await asyncio.wait_for(task, 10), request
 
@@ -408,6 +419,38 @@ async def test_the_holdings_step_asks_the_bridge(hass: HomeAssistant, mqtt_ready
     assert entry.options == {CONF_COINS: [1, 1027], CONF_FIELDS: FIELDS}  # unchanged
     assert entry.data["portfolio"]["held"] == [1, 1027]  # the bridge's answer is the truth
     assert "cmc/1/value_eur" in unique_ids(hass, entry)
+
+
+async def test_the_bridge_takes_the_exact_amount_the_step_sends(
+    hass: HomeAssistant, mqtt_ready: Any, tmp_path: Path
+) -> None:
+    """Each amount read by the bridge's own parser, kept by its own holding set, whose report
+    is the answer and the info's portfolio. (Its request module needs the bridge's network
+    packages, which Home Assistant's environments do not have.)"""
+    held = HoldingSet({1027: Decimal(2)}, StateFile(tmp_path), Holdings(), lambda: (1, 1027))
+
+    def bridge(payload: bytes) -> dict[str, Any]:
+        asked = json.loads(payload)["holdings"]
+        held.set({int(cid): parse_holding(value, cid) for cid, value in asked.items()})
+        return {"status": "ok", "data": {"holdings": held.report()}}
+
+    entry = await set_up(hass, money_entry(money=Money("EUR", "EUR", (1027,))))
+    many = "0.123456789012345678901234"  # more digits than a float keeps
+    for coin, typed in [("1", many), ("1027", "0")]:
+        form = await holdings_form(hass, entry)
+        configure = hass.config_entries.options.async_configure
+        result, _ = await answer_holdings(
+            hass, mqtt_ready, configure(form["flow_id"], {"coin": coin, "amount": typed}), bridge
+        )
+        assert result["type"] == FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+    assert held.wanted() == {1: Decimal(many)}
+    assert entry.data["portfolio"]["held"] == [1]
+    await bridge_says(hass, money_info(1, 1027, holdings=held.wanted()))  # agrees: no reload
+    assert entry.data["portfolio"]["held"] == [1]
+    assert "cmc/1027/value_eur" not in unique_ids(hass, entry)
+    form = await holdings_form(hass, entry)
+    assert form["description_placeholders"]["held"] == f"Bitcoin (BTC) {many}"
 
 
 async def test_info_during_a_request_waits_for_its_answer(
