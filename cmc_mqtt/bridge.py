@@ -245,12 +245,14 @@ class Bridge:
         return {"currency": self.currency.code, "holdings": self.holding_set.report()}
 
     def _holdings_changed(self, _changed: tuple[int, ...]) -> None:
+        self.info.publish_soon()
         self.discovery.refresh_all()
         if self.valuing is not None:
             self.valuing.refresh_all()
         self.sweep.rerun()  # a coin no longer held leaves its value and its sensor behind
 
     def _coins_changed(self, added: tuple[int, ...], removed: tuple[int, ...]) -> None:
+        self.info.publish_soon()
         self.discovery.refresh_all()
         self.holding_set.apply()
         if self.alerts is not None:

@@ -1,11 +1,12 @@
 """`<prefix>/bridge/info`: what an operator looks at first. Published on every connection, at
-once when the stream comes or goes or its first frame arrives, else at most every 10 s when it
-changed.
+once when the stream comes or goes, its first frame arrives or a request changed the coins or
+holdings, else at most every 10 s when it changed.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Final
@@ -30,6 +31,12 @@ class BridgeInfo(Extension):
         self._moment = (False, False)  # stream online, any frame yet
         self._rate_mark = (time.monotonic(), 0)  # for frames per second: when, how many
         self._rate: float | None = None
+        self._soon = threading.Event()
+
+    def publish_soon(self) -> None:
+        """Publish on the MQTT thread's next round, not within 10 s (any thread): after a
+        request changed what the payload says, whoever asked reads the new state at once."""
+        self._soon.set()
 
     def payload(self) -> str:
         fields = self._state.info_fields()
@@ -64,6 +71,9 @@ class BridgeInfo(Extension):
         moment = (self._state.stream_online, self._state.counters.frames > 0)
         if moment != self._moment:
             self._moment = moment
+            force = True
+        if self._soon.is_set():
+            self._soon.clear()
             force = True
         if not force and now < self._next:
             return

@@ -34,11 +34,11 @@ D = Decimal
 def start(broker: Broker, stream: FakeStreamServer, tmp_path: Path) -> Iterator[Start]:
     bridges: list[Bridge] = []
 
-    def run(**sections: Any) -> Bridge:
+    def run(info_interval: float = 0.5, **sections: Any) -> Bridge:
         settings = make_settings(broker, stream, tmp_path / "cache", **sections)
         bridge = Bridge(
             settings, stream_timings=FAST_TIMINGS, mqtt_backoff=Backoff(0.05, 0.5),
-            info_interval=0.5,
+            info_interval=info_interval,
         )  # fmt: skip
         bridges.append(bridge.start())
         retained(broker, "cmc/1/status")  # the request topics are subscribed by now
@@ -89,7 +89,8 @@ def test_a_holding_set_over_mqtt_is_valued_announced_and_remembered(
 
 
 def test_a_coin_must_be_streamed_before_it_is_held(start: Start, broker: Broker) -> None:
-    bridge = start()
+    # bridge/info otherwise waits up to its interval: after a request it goes out at once.
+    bridge = start(info_interval=3600)
     answer = ask(broker, SET, json.dumps({"holdings": {"52": 100, "1": 1}, "transaction": 3}))
     assert answer["status"] == "error"
     assert answer["error"] == "not streamed: 52 (add the coin first: coins/add)"
@@ -99,6 +100,8 @@ def test_a_coin_must_be_streamed_before_it_is_held(start: Start, broker: Broker)
     answer = ask(broker, SET, json.dumps({"holdings": {"52": 100}}))
     assert answer == {"status": "ok", "data": {"holdings": {"52": "100"}}}
     retained(broker, "cmc/52/value_usd")
+    seen = info(broker, lambda i: i["portfolio"]["holdings"] == {"52": "100"})
+    assert seen["crypto_ids"] == [1, 1027, 52]
 
 
 def test_a_holding_set_over_mqtt_is_valued_in_the_chosen_currency(
