@@ -3,6 +3,7 @@ simulator's billing and a real mosquitto."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from pytest_mock import MockerFixture
 
-from cmc_mqtt import creditwatch
+from cmc_mqtt import creditwatch, publisher
 from cmc_mqtt.backoff import Backoff
 from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.config import CreditSettings
@@ -21,7 +22,7 @@ from cmc_mqtt.credits import CreditMeter, estimate
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.limits import Limits
 from cmc_mqtt.simulator.server import Behaviour
-from harness.helpers import TEST_API_KEY, Broker, retained, wait_until
+from harness.helpers import TEST_API_KEY, Broker, Subscriber, retained, wait_until
 
 from .conftest import FAST_TIMINGS, make_settings
 
@@ -77,8 +78,12 @@ def run(broker: Broker, tmp_path: Path) -> Iterator[Callable[..., tuple[Bridge, 
     started: list[tuple[Bridge, FakeStreamServer]] = []
 
     def start(
-        limits: Limits | None = None, clock: Clock | None = None, **cmc: Any
+        limits: Limits | None = None,
+        clock: Clock | None = None,
+        fx: dict[str, Any] | None = None,
+        **cmc: Any,
     ) -> tuple[Bridge, FakeStreamServer]:
+        """`fx`: rate settings below what the configuration allows (a call every second)."""
         server = FakeStreamServer(
             api_key=TEST_API_KEY, fast_interval=0.2, limits=limits,
             behaviour=Behaviour(ping_interval_ms=1000),
@@ -87,6 +92,8 @@ def run(broker: Broker, tmp_path: Path) -> Iterator[Callable[..., tuple[Bridge, 
             broker, server, tmp_path / "cache",
             cmc={"rest_url": server.rest_url, "lookup_names": True, **cmc},
         )  # fmt: skip
+        if fx:
+            settings = dataclasses.replace(settings, fx=dataclasses.replace(settings.fx, **fx))
         extra = {"clock": clock} if clock is not None else {}
         bridge = Bridge(
             settings, stream_timings=FAST_TIMINGS, mqtt_backoff=Backoff(0.05, 0.5),
@@ -97,8 +104,13 @@ def run(broker: Broker, tmp_path: Path) -> Iterator[Callable[..., tuple[Bridge, 
 
     yield start
     for bridge, server in started:
-        bridge.stop()
+        if bridge not in stopped:
+            bridge.stop()
         server.stop()
+
+
+#: Bridges a test stopped itself (a restart), not to be stopped again.
+stopped: set[Bridge] = set()
 
 
 def credits_seen(broker: Broker, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
@@ -182,3 +194,187 @@ def test_a_budget_that_the_projection_passes_warns_once(
     assert len(warnings) == 1
     assert "status" not in warnings[0].getMessage()
     assert retained(broker, "cmc/status")["cmc/status"] == "online"
+
+
+# --- paid REST calls (the exchange rate) ---------------------------------------------------------
+
+EUR = {"currency": "EUR"}
+#: The rate every 15 minutes: 2,880 calls in 30 days and the fiat map once.
+FX_MONTH = 2881
+
+
+def fx_meter(
+    clock: Clock, messages: list[int], **kwargs: Any
+) -> tuple[CreditMeter, list[tuple[str, float, float]]]:
+    saved: list[tuple[str, float, float]] = []
+    prices = CreditSettings()
+    meter = CreditMeter(
+        prices, lambda: messages[0], baseline=estimate([1], {}, prices, rest=FX_MONTH),
+        save=lambda m, c, r: saved.append((m, c, r)), clock=clock, **kwargs,
+    )  # fmt: skip
+    return meter, saved
+
+
+def test_rest_credits_count_in_the_month_and_are_saved_at_once() -> None:
+    clock = Clock(dt.datetime(2026, 11, 10, 12, 0, tzinfo=dt.UTC))
+    messages = [0]
+    meter, saved = fx_meter(clock, messages, month_usage=("2026-11", 100.0))
+    messages[0] = 400  # 10 credits of stream
+    meter.spend_rest(1, "/v1/fiat/map")
+    meter.spend_rest(1, "/v2/tools/price-conversion")
+    assert meter.used() == pytest.approx(112.0)
+    assert (meter.stream_used(), meter.rest_used()) == (pytest.approx(110.0), 2.0)
+    # Saved with each call, not a minute later: a restart at once still carries them.
+    assert saved[-1] == ("2026-11", pytest.approx(112.0), 2.0)
+    restarted, _ = fx_meter(clock, [0], month_usage=saved[-1])
+    assert restarted.used() == pytest.approx(112.0)
+    assert restarted.rest_used() == 2.0
+    # A state file written before REST credits were counted: the total only.
+    older, _ = fx_meter(clock, [0], month_usage=("2026-11", 100.0))
+    assert (older.used(), older.rest_used()) == (100.0, 0.0)
+    payload = json.loads(meter.payload(stopped=False))
+    assert payload["estimated_used"] == pytest.approx(112.0)
+    assert (payload["stream_used"], payload["rest_used"]) == (pytest.approx(110.0), 2.0)
+    assert payload["configured_estimate"] == pytest.approx(12_960 + FX_MONTH)
+    assert payload["stream_estimate"] == pytest.approx(12_960)
+    assert payload["rest_estimate"] == FX_MONTH
+
+
+def test_the_projection_includes_the_rate_before_and_after_observing() -> None:
+    start = dt.datetime(2026, 11, 1, 0, 0, tzinfo=dt.UTC)
+    clock = Clock(start)
+    messages = [0]
+    meter, _ = fx_meter(clock, messages)
+    month = 30 * 86400.0
+    # At once: the configuration's estimate, the rate's calls included.
+    assert meter.projected() == pytest.approx(12_960 + FX_MONTH, rel=1e-3)
+    # Five minutes on, the start's lump (the map and the first call) is no rate: the estimate
+    # still stands for the calls, while the stream's own count is trusted.
+    meter.spend_rest(1, "/v1/fiat/map")
+    meter.spend_rest(1, "/v2/tools/price-conversion")
+    clock.now = start + dt.timedelta(seconds=300)
+    messages[0] = 60  # one coin every 5 s
+    assert meter.rest_rate() == pytest.approx(FX_MONTH / month)
+    assert meter.projected() == pytest.approx(12_960 + FX_MONTH, rel=1e-3)
+    # Half a day of calls on, their own pace is taken: here half the estimate (calls failing
+    # with errors that cost nothing, say).
+    for _ in range(48):
+        meter.spend_rest(1, "/v2/tools/price-conversion")
+    clock.now = start + dt.timedelta(hours=24)
+    messages[0] = 24 * 720
+    assert meter.rest_rate() == pytest.approx(50 / 86400)
+    left = (30 * 86400 - 86400) * 50 / 86400
+    assert meter.projected() == pytest.approx(432 + 50 + 12_960 * 29 / 30 + left, rel=1e-3)
+
+
+def test_a_rate_call_just_after_the_month_turned_counts_in_the_new_month() -> None:
+    clock = Clock(dt.datetime(2026, 11, 30, 23, 59, 30, tzinfo=dt.UTC))
+    meter, saved = fx_meter(clock, [0])
+    meter.spend_rest(1, "/v2/tools/price-conversion")
+    clock.now = dt.datetime(2026, 12, 1, 0, 0, 10, tzinfo=dt.UTC)
+    meter.spend_rest(1, "/v2/tools/price-conversion")  # before the minute's roll saw the turn
+    assert meter.roll()
+    assert (meter.used(), meter.rest_used()) == (1.0, 1.0)
+    assert saved[-1] == ("2026-12", 1.0, 1.0)
+
+
+def test_the_meter_counts_what_the_simulator_billed_for_the_rate(
+    run: Callable[..., tuple[Bridge, FakeStreamServer]], broker: Broker, mocker: MockerFixture
+) -> None:
+    mocker.patch.object(creditwatch, "PUBLISH_EVERY_S", 0.2)
+    # A free stream, so every credit is the rate's: the count must equal the bill exactly.
+    clock = Clock(dt.datetime(2026, 11, 1, 0, 0, tzinfo=dt.UTC))
+    bridge, server = run(
+        limits=Limits(credits_per_message=0), clock=clock, credits_per_message=0, **EUR
+    )
+    credits = credits_seen(broker, lambda c: c["rest_used"] == 2)  # the map and one call
+    assert credits["estimated_used"] == 2
+    assert credits["stream_used"] == 0
+    assert credits["configured_estimate"] == credits["rest_estimate"] == FX_MONTH
+    assert credits["projected"] == pytest.approx(2 + FX_MONTH, abs=1)  # and a month of calls
+    assert server.ledger(TEST_API_KEY).used_month == bridge.meter.used() == 2
+    source = bridge.rate_source
+    assert source is not None
+    bridge.rest.schedule(source)
+    wait_until(lambda: bridge.meter.used() == 3)
+    assert server.ledger(TEST_API_KEY).used_month == 3
+
+
+def test_a_restart_carries_the_months_rest_credits(
+    run: Callable[..., tuple[Bridge, FakeStreamServer]], tmp_path: Path
+) -> None:
+    clock = Clock(dt.datetime(2026, 11, 10, 12, 0, tzinfo=dt.UTC))
+    free = {"limits": Limits(credits_per_message=0), "clock": clock, "credits_per_message": 0}
+    free.update(EUR)
+    first, first_server = run(**free)
+    wait_until(lambda: first.meter.used() == 2)  # the map and one call, saved at once
+    first.stop()
+    stopped.add(first)
+    usage = json.loads((tmp_path / "cache" / "state.json").read_text())["usage"]
+    assert usage["credits"] == 2
+    second, second_server = run(**free)  # the fiat map is cached now: one credit a call
+    wait_until(lambda: second_server.ledger(TEST_API_KEY).used_month == 1)
+    wait_until(lambda: second.meter.used() == 3)
+    billed = first_server.ledger(TEST_API_KEY).used_month + 1
+    assert second.meter.used() == billed == 3
+
+
+def test_the_rate_can_push_the_projection_over_the_budget(
+    run: Callable[..., tuple[Bridge, FakeStreamServer]],
+    broker: Broker,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Two top coins: about 25,920 a month, within 27,000; the rate's 2,881 passes it.
+    run(
+        clock=Clock(dt.datetime(2026, 11, 1, 0, 0, tzinfo=dt.UTC)),
+        monthly_credit_budget=27_000,
+        **EUR,
+    )
+    credits = credits_seen(broker, lambda c: c["over_budget"])
+    assert credits["projected"] > 27_000
+    assert credits["stream_estimate"] < 27_000 < credits["configured_estimate"]
+    warnings = [r.getMessage() for r in caplog.records if "over the budget" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "cmc.fx_interval" in warnings[0]
+
+
+def test_a_budget_with_stop_pauses_the_rate_calls_until_the_month_turns(
+    run: Callable[..., tuple[Bridge, FakeStreamServer]],
+    broker: Broker,
+    subscriber: Subscriber,
+    mocker: MockerFixture,
+) -> None:
+    mocker.patch.object(creditwatch, "ROLL_EVERY_S", 0.2)
+    mocker.patch.object(publisher, "TICK_INTERVAL_S", 0.1)
+    clock = Clock(dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC))
+    # A free stream and a rate every 0.5 s: the map and the first call spend 2 credits, the
+    # next one 3; a run may spend 2 more, so the stop comes there, before the budget of 5.
+    bridge, server = run(
+        limits=Limits(credits_per_message=0), clock=clock, fx={"interval": 0.5, "max_age": 1.5},
+        credits_per_message=0, monthly_credit_budget=5, on_budget="stop", **EUR,
+    )  # fmt: skip
+    source = bridge.rate_source
+    assert source is not None
+    credits = credits_seen(broker, lambda c: c["stopped"])
+    ledger = server.ledger(TEST_API_KEY)
+    assert 3 <= credits["estimated_used"] == credits["rest_used"] <= 5
+    # Paused: the calls' turns come and go without a call, so nothing more is billed ...
+    wait_until(lambda: source.paused)
+    used, calls = ledger.used_month, source.calls
+    assert used == bridge.meter.used()
+    wait_until(lambda: source.skipped >= 3)
+    assert (ledger.used_month, source.calls) == (used, calls)
+    # ... and the rate goes stale: converted values are offline, not old.
+    subscriber.wait_topic("cmc/fx/eur/status", "offline")
+    info = retained(broker, "cmc/bridge/info", expect=lambda s: "budget" in s["cmc/bridge/info"])
+    assert "streaming and the exchange-rate calls stopped" in info["cmc/bridge/info"]
+    before = len(fx_statuses(subscriber))
+    clock.now = dt.datetime(2026, 12, 1, 0, 0, 1, tzinfo=dt.UTC)
+    # The month turns: the rate is asked for at once, and the converted values come back.
+    wait_until(lambda: source.calls > calls, timeout=10)
+    wait_until(lambda: "online" in fx_statuses(subscriber)[before:])
+    assert ledger.used_month > used
+
+
+def fx_statuses(subscriber: Subscriber) -> list[str]:
+    return [p for t, p, _ in list(subscriber.messages) if t == "cmc/fx/eur/status"]

@@ -29,6 +29,7 @@ from cmc_mqtt.fx import (
     parse_rate,
     parse_rate_payload,
 )
+from cmc_mqtt.paidcall import credit_count
 from cmc_mqtt.rest import Cancel, RestError
 from cmc_mqtt.secret import Secret
 from cmc_mqtt.simulator import FakeStreamServer, Limits
@@ -433,3 +434,78 @@ def test_an_inverted_topic_gives_usd_per_unit(broker: Broker) -> None:
     finally:
         outbox.close()
         publisher.close()
+
+
+# --- credits: every call that may be billed is told, and the budget can pause the calls ---
+
+
+def test_each_billed_call_is_told_as_the_simulator_bills_it(
+    api: FakeStreamServer, tmp_path: Path
+) -> None:
+    spent: list[tuple[float, str]] = []
+    keeper = RateKeeper("EUR", max_age=2760)
+    source = CmcRateSource(
+        keeper, FiatDirectory(tmp_path), KEY, api.rest_url, timeout=5,
+        spend=lambda credits, kind: spent.append((credits, kind)),
+    )  # fmt: skip
+    source(Cancel())
+    assert spent == [(1, "/v1/fiat/map"), (1, "/v2/tools/price-conversion")]
+    assert sum(c for c, _ in spent) == api.ledger().used_month == 2
+    source(Cancel())
+    assert sum(c for c, _ in spent) == api.ledger().used_month == 3
+
+
+def test_refused_calls_cost_nothing_and_unanswered_ones_are_counted(
+    api: FakeStreamServer, tmp_path: Path
+) -> None:
+    spent: list[float] = []
+    source = CmcRateSource(
+        RateKeeper("XYZ", max_age=60), FiatDirectory(tmp_path), KEY, api.rest_url, timeout=5,
+        spend=lambda credits, _kind: spent.append(credits),
+    )  # fmt: skip
+    source(Cancel())  # the map is billed; the conversion is refused with HTTP 400, not billed
+    assert spent == [1]
+    assert api.ledger().used_month == 1
+    # No answer at all: CoinMarketCap may have billed the call before the answer was lost, so
+    # it is counted (here nothing listens, so it was not: the count errs on the side of cost).
+    dead = f"http://127.0.0.1:{free_port()}"
+    lost: list[float] = []
+    CmcRateSource(
+        RateKeeper("EUR", max_age=60), FiatDirectory(None), KEY, dead, timeout=2,
+        spend=lambda credits, _kind: lost.append(credits),
+    )(Cancel())  # fmt: skip
+    assert lost == [1, 1]  # the map, then the conversion asked by its bundled id
+    cancel = Cancel()
+    cancel.cancel()  # cancelled before it was sent: not billed, not counted
+    CmcRateSource(
+        RateKeeper("EUR", max_age=60), FiatDirectory(None), KEY, api.rest_url, timeout=5,
+        spend=lambda credits, _kind: lost.append(credits),
+    )(cancel)  # fmt: skip
+    assert lost == [1, 1]
+
+
+def test_the_answers_own_credit_count_is_taken_when_higher() -> None:
+    assert credit_count({"status": {"credit_count": 3}}) == 3
+    for body in ({"status": {"credit_count": None}}, {"status": {}}, [], {"status": True}):
+        assert credit_count(body) == 0
+
+
+def test_a_paused_source_makes_no_call_and_resumes_at_once(
+    api: FakeStreamServer, tmp_path: Path
+) -> None:
+    keeper = RateKeeper("EUR", max_age=2760)
+    soon: list[Any] = []
+    source = CmcRateSource(
+        keeper, FiatDirectory(tmp_path), KEY, api.rest_url, timeout=5, run_soon=soon.append
+    )
+    source.resume()  # not paused: nothing to do
+    assert soon == []
+    source.pause()
+    source(Cancel())
+    assert (source.calls, source.skipped, api.rest_requests) == (0, 1, 0)
+    assert keeper.rate() is None
+    source.resume()
+    assert soon == [source]  # the worker runs it now, not an interval later
+    source(Cancel())
+    assert keeper.rate() == Decimal("0.92")
+    assert api.ledger().used_month == 2

@@ -94,3 +94,30 @@ def test_the_rate_from_coinmarketcap_is_priced_and_the_other_sources_are_free(
     assert not any(
         line.startswith("currency:") for line in check(write_config(tmp_path, [1]), capsys)
     )
+
+
+def test_the_rates_credits_count_in_the_budgets_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two top coins cost about 25,920 credits a month: within 27,000 on their own ...
+    lines = check(write_config(tmp_path, [1, 1027], "monthly_credit_budget = 27000\n"), capsys)
+    assert "budget: 27,000 credits a month, within it (when passed: a warning)" in lines
+    # ... but not with the rate from CoinMarketCap every 15 minutes.
+    extra = 'monthly_credit_budget = 27000\ncurrency = "EUR"\n'
+    lines = check(write_config(tmp_path, [1, 1027], extra), capsys)
+    assert (
+        "budget: 27,000 credits a month, OVER it with the stream and the rate together: about "
+        "25,920 + 2,881 = 28,801 (when passed: a warning)"
+    ) in lines
+    extra = 'monthly_credit_budget = 30000\non_budget = "stop"\ncurrency = "EUR"\n'
+    lines = check(write_config(tmp_path, [1, 1027], extra), capsys)
+    assert (
+        "budget: 30,000 credits a month, within it with the stream and the rate together: "
+        "about 25,920 + 2,881 = 28,801 (when passed: streaming and the rate calls stop)"
+    ) in lines
+    # A rate from a topic costs nothing: the verdict is the stream's alone.
+    extra = (
+        'monthly_credit_budget = 27000\ncurrency = "EUR"\nfx_source = "mqtt"\nfx_topic = "a/b"\n'
+    )
+    lines = check(write_config(tmp_path, [1, 1027], extra), capsys)
+    assert "budget: 27,000 credits a month, within it (when passed: a warning)" in lines
