@@ -126,7 +126,7 @@ class Bridge:
             self.stream.messages,
             baseline=self._estimate(ids),
             month_usage=self.memory.month_usage(),
-            save=lambda month, used, _rest: self.memory.set_month_usage(month, used),
+            save=self.memory.set_month_usage,
             clock=clock,
         )
         self.rate_source: CmcRateSource | None = None

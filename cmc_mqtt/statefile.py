@@ -118,20 +118,26 @@ class StateFile:
 
     # --- credits ----------------------------------------------------------------------------------
 
-    def month_usage(self) -> tuple[str | None, float]:
-        """(month as "YYYY-MM", credits counted in it before this run)."""
+    def month_usage(self) -> tuple[str | None, float, float]:
+        """(month as "YYYY-MM", credits counted in it before this run, of which REST calls')."""
         with self._lock:
             usage = self._data.get("usage")
         if not isinstance(usage, dict):
-            return None, 0.0
-        month, credits = usage.get("month"), usage.get("credits")
+            return None, 0.0, 0.0
+        month, credits, rest = usage.get("month"), usage.get("credits"), usage.get("rest", 0.0)
         if not isinstance(month, str) or not isinstance(credits, int | float) or credits < 0:
-            return None, 0.0
-        return month, float(credits)
+            return None, 0.0, 0.0
+        if not isinstance(rest, int | float) or not 0 <= rest <= credits:
+            rest = 0.0
+        return month, float(credits), float(rest)
 
-    def set_month_usage(self, month: str, credits: float) -> None:
+    def set_month_usage(self, month: str, credits: float, rest: float = 0.0) -> None:
         with self._lock:
-            self._data["usage"] = {"month": month, "credits": round(credits, 3)}
+            self._data["usage"] = {
+                "month": month,
+                "credits": round(credits, 3),
+                "rest": round(rest, 3),
+            }
             self._save()
 
 

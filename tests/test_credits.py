@@ -311,12 +311,13 @@ def test_a_restart_carries_the_months_rest_credits(
     first.stop()
     stopped.add(first)
     usage = json.loads((tmp_path / "cache" / "state.json").read_text())["usage"]
-    assert usage["credits"] == 2
+    assert usage["credits"] == usage["rest"] == 2
     second, second_server = run(**free)  # the fiat map is cached now: one credit a call
     wait_until(lambda: second_server.ledger(TEST_API_KEY).used_month == 1)
     wait_until(lambda: second.meter.used() == 3)
     billed = first_server.ledger(TEST_API_KEY).used_month + 1
     assert second.meter.used() == billed == 3
+    assert second.meter.rest_used() == 3  # the split carried over too, not counted as stream
 
 
 def test_the_rate_can_push_the_projection_over_the_budget(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ SET = "cmc/bridge/request/holdings/set"
 VALUE_CONFIG = "homeassistant/sensor/cmc_mqtt/1_value_usd/config"
 PORTFOLIO_VALUE = "cmc/portfolio/value_usd"
 D = Decimal
+ONE = Decimal(1)
 
 
 @pytest.fixture
@@ -49,6 +50,14 @@ def start(broker: Broker, stream: FakeStreamServer, tmp_path: Path) -> Iterator[
         bridge.stop()
 
 
+def worth(seen: dict[str, str], cid: int, cur: str, amount: Decimal, rate: Decimal = ONE) -> bool:
+    """Whether the retained value of `cid` is its USD price x rate x amount, rounded once."""
+    price, value = seen.get(f"cmc/{cid}/p"), seen.get(f"cmc/{cid}/value_{cur}")
+    if price is None or value is None:
+        return False
+    return D(value) == (D(price) * rate * amount).quantize(D("0.01"), ROUND_HALF_EVEN)
+
+
 def info(broker: Broker, expect: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     def matches(seen: dict[str, str]) -> bool:
         return "cmc/bridge/info" in seen and expect(json.loads(seen["cmc/bridge/info"]))
@@ -62,11 +71,10 @@ def test_a_holding_set_over_mqtt_is_valued_announced_and_remembered(
     bridge = start()
     answer = ask(broker, SET, json.dumps({"holdings": {"1": "0.5"}, "transaction": "h-1"}))
     assert answer == {"status": "ok", "data": {"holdings": {"1": "0.5"}}, "transaction": "h-1"}
-    seen = retained(
-        broker, "#", expect=lambda s: {"cmc/1/value_usd", "cmc/portfolio/value_usd"} <= s.keys()
-    )
-    price = D(seen["cmc/1/p"]) if "cmc/1/p" in seen else None
-    assert price is None or D(seen["cmc/1/value_usd"]) == (price * D("0.5")).quantize(D("0.01"))
+    # The value is the exact price times the amount, rounded once (read until the two topics
+    # come from the same frame).
+    seen = retained(broker, "#", expect=lambda s: worth(s, 1, "usd", D("0.5")))
+    assert "cmc/portfolio/value_usd" in seen
     assert json.loads(seen[VALUE_CONFIG])["state_topic"] == "cmc/1/value_usd"
     portfolio = info(broker, lambda i: i.get("portfolio", {}).get("holdings") == {"1": "0.5"})
     assert portfolio["portfolio"]["currency"] == "USD"
@@ -109,8 +117,7 @@ def test_a_holding_set_over_mqtt_is_valued_in_the_chosen_currency(
 ) -> None:
     start(cmc={"currency": "EUR", "fx_source": "fixed", "fx_rate": 0.92})
     assert ask(broker, SET, json.dumps({"holdings": {"1027": 2}}))["status"] == "ok"
-    seen = retained(broker, "cmc/#", expect=lambda s: "cmc/1027/value_eur" in s)
-    assert D(seen["cmc/1027/value_eur"]) == (D(seen["cmc/1027/p_eur"]) * 2).quantize(D("0.01"))
+    retained(broker, "cmc/#", expect=lambda s: worth(s, 1027, "eur", D(2), rate=D("0.92")))
     retained(broker, "homeassistant/sensor/cmc_mqtt/1027_value_eur/config")
 
 
