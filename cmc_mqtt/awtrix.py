@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -136,6 +137,14 @@ def app_topic(prefix: str, cid: int) -> str:
 
 def chart_topic(prefix: str, cid: int) -> str:
     return f"{prefix}/custom/{APP_PREFIX}{cid}{CHART_SUFFIX}"
+
+
+#: An app topic of ours: the clock's prefix, the coin id, and the chart suffix if a chart.
+APP_TOPIC: Final = re.compile(rf"(.*)/custom/{APP_PREFIX}(\d+)({CHART_SUFFIX})?")
+
+
+def is_app_topic(topic: str) -> bool:
+    return APP_TOPIC.fullmatch(topic) is not None
 
 
 def fragments(

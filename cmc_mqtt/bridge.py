@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .alerts import AlertEngine
+from .awtrix import is_app_topic
 from .backoff import Backoff
 from .bridge_info import INFO_INTERVAL_S, BridgeInfo
 from .bridge_requests import BridgeRequests
@@ -18,7 +19,7 @@ from .credits import Clock, CreditMeter, Estimate, estimate, fetch_key_info, utc
 from .creditwatch import CreditWatch
 from .discovery import DiscoveryContext
 from .displays import Displays
-from .extension import PublisherExtension
+from .extension import Outbox, PublisherExtension
 from .fiats import FiatDirectory
 from .fx import CmcRateSource, RateTopic, make_keeper, monthly_credits
 from .holdingset import HoldingSet
@@ -111,7 +112,10 @@ class Bridge:
         )
         self.discovery = HomeAssistantDiscovery(ctx, self.state, self.names)
         self.sweep = RetainedSweep(
-            f"{self.topics.prefix}/bridge/sync", rules, migrate=self.discovery.migration
+            f"{self.topics.prefix}/bridge/sync",
+            rules,
+            migrate=self.discovery.migration,
+            after_clear=self._after_sweep,
         )
         money = self.valuation.money if self.valuation is not None else None
         self.displays = Displays(
@@ -240,6 +244,11 @@ class Bridge:
         self.stop()
 
     # --- run-time changes ---------------------------------------------------------------------
+
+    def _after_sweep(self, cleared: list[str], out: Outbox) -> None:
+        """A clock deleted more apps than the ones cleared (by prefix): send them again."""
+        if any(is_app_topic(topic) for topic in cleared):
+            self.displays.resend(out)
 
     def _portfolio_info(self) -> dict[str, object]:
         return {"currency": self.currency.code, "holdings": self.holding_set.report()}

@@ -212,6 +212,13 @@ class Displays(Extension):
                 self.signals.append(signals)
 
     def on_connected(self, out: Outbox) -> None:
+        self.resend(out)
+
+    def resend(self, out: Outbox) -> None:
+        """Send every coin's output again now, throttle or not: after a reconnect, or after
+        an app was deleted. An AWTRIX clock deletes every app whose name starts with the one
+        deleted (`cmc_1` takes `cmc_10` and `cmc_1027` with it), so the apps still wanted
+        are sent again right after."""
         for output in self.outputs:
             output.reset()
         self._offer(set(self._state.crypto_ids), out)

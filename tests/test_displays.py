@@ -35,6 +35,7 @@ from cmc_mqtt.text import MoneyValues, TextTemplate
 from cmc_mqtt.topics import Topics
 from harness.helpers import TEST_API_KEY, Broker, Subscriber, retained, wait_until
 
+from .test_bridge_requests import ask
 from .test_fx import ClientOutbox
 
 StartBridge = Callable[..., Bridge]
@@ -123,6 +124,38 @@ def test_removing_a_coin_deletes_its_app(
     start_bridge(cmc={"crypto_ids": [1]}, awtrix=[{"prefix": CLOCK, "min_interval": 0}])
     store = retained(broker, f"{CLOCK}/#", lambda last: list(last) == [BTC_APP])
     assert json.loads(store[BTC_APP])["lifetimeMode"] == 1
+
+
+def clock_apps(messages: list[tuple[str, str, bool]]) -> set[str]:
+    """The apps an AWTRIX 3 clock holds after these messages. It deletes as its firmware does:
+    an empty payload deletes every app whose name starts with the one named
+    (`removeCustomAppFromApps` in DisplayManager.cpp), so `cmc_1` takes `cmc_1027` with it."""
+    apps: set[str] = set()
+    for topic, payload, _ in messages:
+        if topic.startswith(f"{CLOCK}/custom/"):
+            name = topic.rsplit("/", 1)[1]
+            if payload in ("", "{}"):
+                apps = {app for app in apps if not app.startswith(name)}
+            else:
+                apps.add(name)
+    return apps
+
+
+def test_a_removed_coins_app_takes_no_other_app_with_it(
+    broker: Broker, start_bridge: StartBridge, stream: FakeStreamServer
+) -> None:
+    clock = Subscriber(broker, f"{CLOCK}/#")
+    try:
+        # A long throttle: nothing is sent again on its own within the test.
+        start_bridge(awtrix=[{"prefix": CLOCK, "min_interval": 600}])
+        wait_until(lambda: clock_apps(clock.messages) == {"cmc_1", "cmc_1027"})
+        answer = ask(broker, "cmc/bridge/request/coins/remove", json.dumps({"ids": [1]}))
+        assert answer["status"] == "ok"
+        wait_until(lambda: (BTC_APP, "", True) in clock.messages or (BTC_APP, "", False) in
+                   clock.messages)  # fmt: skip
+        wait_until(lambda: clock_apps(clock.messages) == {"cmc_1027"})
+    finally:
+        clock.close()
 
 
 def test_text_topic_can_be_switched_off(
