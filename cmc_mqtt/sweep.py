@@ -27,6 +27,7 @@ from typing import Generic, TypeVar
 
 from paho.mqtt.client import topic_matches_sub
 
+from .awtrix import APP_TOPIC
 from .discovery import (
     MIGRATE_PAYLOAD,
     DiscoveryContext,
@@ -67,11 +68,18 @@ class RetainedSweep(Extension):
     change at run time (`rerun`)."""
 
     def __init__(
-        self, sync_topic: str, rules: list[SweepRule], *, migrate: Migration | None = None
+        self,
+        sync_topic: str,
+        rules: list[SweepRule],
+        *,
+        migrate: Migration | None = None,
+        after_clear: Callable[[list[str], Outbox], None] | None = None,
     ) -> None:
+        """`after_clear(cleared, out)`: told what a sweep cleared, right after clearing it."""
         self._sync_topic = sync_topic
         self._rules = rules
         self._migrate = migrate
+        self._after_clear = after_clear
         self._token = ""
         self._found: set[str] = set()
         self.done = False
@@ -129,6 +137,8 @@ class RetainedSweep(Extension):
         self.done = True
         if self.cleared:
             LOG.info("cleared %d retained topics an earlier configuration left", len(self.cleared))
+            if self._after_clear is not None:
+                self._after_clear(self.cleared, out)
 
 
 def sweep_rules(
@@ -152,6 +162,12 @@ def sweep_rules(
     cur = money.currency.lower()
     coin_status = re.compile(rf"{re.escape(prefix)}/(\d+)/status")
 
+    # A coin removed and a currency changed since the last run meet in whichever order the
+    # broker delivers them: each remembers what it saw, so the removed coin's amounts in the
+    # old currency are cleared either way.
+    removed: set[int] = set()
+    old_codes: set[str] = set()
+
     def money_topics(cid: int, code: str) -> list[str]:
         return [f"{prefix}/{cid}/{level}_{code}" for level in MONEY_LEVELS]
 
@@ -160,15 +176,19 @@ def sweep_rules(
         if match is None or int(match.group(1)) in configured_now():
             return []
         cid = int(match.group(1))
-        return [*Topics(prefix).coin(cid).values(), *money_topics(cid, cur)]
+        removed.add(cid)
+        codes = sorted({cur, *old_codes})
+        return [
+            *Topics(prefix).coin(cid).values(),
+            *(t for c in codes for t in money_topics(cid, c)),
+        ]
 
     rules.append(SweepRule(f"{prefix}/+/status", removed_coin))
     if not text_enabled:
         rules.append(SweepRule(f"{prefix}/+/text", lambda topic: [topic]))
-    app = re.compile(r"(.*)/custom/cmc_(\d+)(_chart)?")
 
     def removed_app(topic: str) -> list[str]:
-        match = app.fullmatch(topic)
+        match = APP_TOPIC.fullmatch(topic)
         if match is None:
             return []
         gone = int(match.group(2)) not in configured_now()
@@ -179,7 +199,9 @@ def sweep_rules(
 
     def old_currency(code: str) -> list[str]:
         """Every coin's topics in `code`, a currency this run does not use."""
-        return [t for cid in configured_now() for t in money_topics(cid, code)]
+        old_codes.add(code)
+        coins = sorted({*configured_now(), *removed})
+        return [t for cid in coins for t in money_topics(cid, code)]
 
     fx_topic = re.compile(rf"{re.escape(prefix)}/fx/([a-z]+)/[^/]+")
 
