@@ -127,6 +127,10 @@ class Holdings:
         with self._lock:
             self._held = {cid: a for cid, a in holdings.items() if a != 0}
 
+    def __bool__(self) -> bool:
+        with self._lock:
+            return bool(self._held)
+
     def snapshot(self) -> dict[int, Decimal]:
         with self._lock:
             return dict(self._held)

@@ -132,6 +132,11 @@ class Valuation:
             fired.extend(self._alerts.check(cid, price, change))
         return fired
 
+    def watching(self) -> bool:
+        """Whether new quotes can change anything here: a currency to convert to, holdings to
+        value or alerts to check (without them the bridge only waits for a holding to be set)."""
+        return self.converts or self._alerts is not None or bool(self._holdings)
+
     def reset(self) -> None:
         with self._lock:
             self._sent.clear()
@@ -217,9 +222,9 @@ class ValuationExtension(Extension):
         with self._flag_lock:
             everything, self._everything = self._everything, False
         changed = self._state.take_changed(self._channel)
+        if not everything and not (changed and self._valuation.watching()):
+            return  # nothing new, or nothing to value: the quotes alone are not worth sorting
         cids = set(self._state.crypto_ids) if everything else changed
-        if not cids and not everything:
-            return
         self._stale = self._valuation.keeper.is_stale()  # what the messages below say
         for topic, payload in self._valuation.messages(sorted(cids)):
             out.publish(topic, payload, retain=True)
