@@ -253,12 +253,14 @@ class Bridge:
     def _portfolio_info(self) -> dict[str, object]:
         return {"currency": self.currency.code, "holdings": self.holding_set.report()}
 
-    def _holdings_changed(self, _changed: tuple[int, ...]) -> None:
+    def _holdings_changed(self, changed: tuple[int, ...]) -> None:
         self.info.publish_soon()
         self.discovery.refresh_all()
         if self.valuing is not None:
             self.valuing.refresh_all()
-        self.sweep.rerun()  # a coin no longer held leaves its value and its sensor behind
+        held = self.holdings.snapshot()
+        if any(cid not in held for cid in changed):
+            self.sweep.rerun()  # a coin no longer held leaves its value and its sensor behind
 
     def _coins_changed(self, added: tuple[int, ...], removed: tuple[int, ...]) -> None:
         self.info.publish_soon()
