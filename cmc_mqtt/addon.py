@@ -8,6 +8,12 @@ it with the bridge's own validation (problems named by option, one line each, ex
 readable by its owner only (it holds the API key and the broker password) and runs the bridge.
 Neither the key nor the password is ever printed.
 
+Most options set one bridge key; two are lists the Supervisor's schema can hold and TOML spells
+otherwise: `holdings` ({coin, amount} entries) becomes `[coins.<id>] holdings`, and `alerts`
+becomes one `[[alerts]]` table per entry. The bridge keeps its state (coins and holdings changed
+over MQTT, the month's credits) in `state.json` under `cache_dir`, which is `/data/cache`: the
+add-on's persistent folder, kept across restarts and updates.
+
 `CMC_ADDON_DATA` (default `/data`) and `CMC_ADDON_SUPERVISOR_URL` (default `http://supervisor`)
 let tests and the image check run it against a fake Supervisor.
 """
@@ -22,7 +28,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from .config import parse_settings
 from .errors import EXIT_CONFIG, ConfigError
@@ -35,6 +41,12 @@ EXIT_NO_BROKER: Final = 1
 HTTP_TIMEOUT_S: Final = 10.0
 
 
+#: How an option becomes bridge config: "value" sets `[section] key`; "per_coin" turns a list of
+#: {coin, amount} entries into `[section.<coin>] key = amount`; "tables" turns a list of dicts
+#: into `[[section]]` tables, one per entry, with the same keys (`key` unused).
+Shape = Literal["value", "per_coin", "tables"]
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     """One add-on option and the bridge option it sets."""
@@ -42,6 +54,7 @@ class Option:
     name: str
     section: str
     key: str
+    shape: Shape = "value"
 
 
 #: Every option of the add-on's `config.yaml`, in its order; a test checks the two agree.
@@ -56,13 +69,28 @@ OPTIONS: Final = (
     Option("deadband", "mqtt", "deadband"),
     Option("text_template", "text", "template"),
     Option("lookup_names", "cmc", "lookup_names"),
+    Option("currency", "cmc", "currency"),
+    Option("fx_source", "cmc", "fx_source"),
+    Option("fx_rate", "cmc", "fx_rate"),
+    Option("fx_topic", "cmc", "fx_topic"),
+    Option("fx_inverted", "cmc", "fx_inverted"),
+    Option("fx_interval", "cmc", "fx_interval"),
+    Option("holdings", "coins", "holdings", "per_coin"),
+    Option("alerts", "alerts", "", "tables"),
+    Option("monthly_credit_budget", "cmc", "monthly_credit_budget"),
+    Option("on_budget", "cmc", "on_budget"),
+    Option("allow_requests", "bridge", "allow_requests"),
     Option("log_level", "log", "level"),
     Option("mqtt_host", "mqtt", "host"),
     Option("mqtt_port", "mqtt", "port"),
     Option("mqtt_username", "mqtt", "username"),
     Option("mqtt_password", "mqtt", "password"),
 )
-_BY_DOTTED: Final = {f"{o.section}.{o.key}": o.name for o in OPTIONS}
+#: The keys of a "per_coin" option's entries.
+COIN: Final = "coin"
+AMOUNT: Final = "amount"
+_BY_DOTTED: Final = {f"{o.section}.{o.key}": o.name for o in OPTIONS if o.shape == "value"}
+_BY_SECTION: Final = {o.section: o for o in OPTIONS if o.shape != "value"}
 _SECRET_OPTIONS: Final = frozenset({"api_key", "mqtt_password"})
 
 
@@ -178,9 +206,21 @@ def bridge_config(options: Mapping[str, Any], broker: Broker, data_dir: Path) ->
         if option.section == "mqtt" and option.name.startswith("mqtt_"):
             continue  # the broker comes from `broker`, whichever source it had
         value = options.get(option.name)
-        if value is None or value == "":
+        if _unset(value):
             continue
-        raw.setdefault(option.section, {})[option.key] = value
+        if option.shape == "per_coin":
+            for entry in _entries(value):  # a coin named twice: the first one (and a problem)
+                if _is_coin(entry.get(COIN)) and not _unset(entry.get(AMOUNT)):
+                    coin = raw.setdefault(option.section, {}).setdefault(str(entry[COIN]), {})
+                    coin.setdefault(option.key, entry[AMOUNT])
+        elif option.shape == "tables":  # anything but a list of dicts: the bridge says why
+            raw[option.section] = [
+                {k: v for k, v in entry.items() if not _unset(v)} if isinstance(entry, dict)
+                else entry
+                for entry in value
+            ] if isinstance(value, list) else value  # fmt: skip
+        else:
+            raw.setdefault(option.section, {})[option.key] = value
     mqtt = raw["mqtt"]
     mqtt.update(host=broker.host, port=broker.port, tls=broker.tls)
     if broker.username:
@@ -188,6 +228,20 @@ def bridge_config(options: Mapping[str, Any], broker: Broker, data_dir: Path) ->
         if broker.password:
             mqtt["password"] = broker.password
     return raw
+
+
+def _unset(value: Any) -> bool:
+    """An option left empty: the Supervisor's form may keep a cleared field as "" or null."""
+    return value is None or value == ""
+
+
+def _entries(value: Any) -> list[dict[str, Any]]:
+    """The dicts of a list option (anything else in it is reported by `_entry_problems`)."""
+    return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+
+
+def _is_coin(value: Any) -> bool:
+    return type(value) is int and value >= 1
 
 
 def check(raw: dict[str, Any], options: Mapping[str, Any]) -> None:
@@ -199,32 +253,110 @@ def check(raw: dict[str, Any], options: Mapping[str, Any]) -> None:
             "in this add-on's Configuration tab"
         )
         raw = {**raw, "cmc": {**raw["cmc"], "api_key": "placeholder"}}  # report the rest too
+    lines.extend(_entry_problems(options))
     try:
         parse_settings(raw, environ={})
     except ConfigError as exc:
-        lines.extend(_by_option(problem) for problem in exc.problems)
+        lines.extend(_by_option(problem, options) for problem in exc.problems)
     if lines:
         raise AddonError(lines, EXIT_CONFIG)
 
 
-def _by_option(problem: str) -> str:
+def _entry_problems(options: Mapping[str, Any]) -> list[str]:
+    """What the bridge cannot name in a "per_coin" option: entries it never sees as such (the
+    Supervisor checks them too; this is for options.json written by other hands)."""
+    lines: list[str] = []
+    for option in OPTIONS:
+        value = options.get(option.name)
+        if option.shape != "per_coin" or _unset(value):
+            continue
+        if not isinstance(value, list):
+            lines.append(f"{option.name}: expected a list of {{{COIN}, {AMOUNT}}} entries")
+            continue
+        first: dict[int, int] = {}  # coin -> the entry that named it first
+        for index, entry in enumerate(value):
+            where = f"{option.name}[{index}]"
+            if not isinstance(entry, dict):
+                lines.append(f"{where}: expected {{{COIN}, {AMOUNT}}}, got {entry!r}")
+                continue
+            coin: Any = entry.get(COIN)
+            if not _is_coin(coin):
+                lines.append(f"{where}.{COIN}: expected a CoinMarketCap id, got {coin!r}")
+            elif coin in first:
+                lines.append(f"{where}.{COIN}: coin {coin} is in {option.name}[{first[coin]}] too")
+            else:
+                first[coin] = index
+            if _unset(entry.get(AMOUNT)):
+                lines.append(f"{where}.{AMOUNT}: required: how many coins you hold")
+    return lines
+
+
+def _by_option(problem: str, options: Mapping[str, Any]) -> str:
+    """The bridge's problem line with its key replaced by the add-on option it came from:
+    `cmc.fx_rate: …` -> `fx_rate: …`, `coins.1.holdings: …` -> `holdings[0].amount: …`,
+    `alerts[0].price: …` as it is (the option has the bridge's name and keys)."""
     key, sep, message = problem.partition(": ")
+    if not sep:
+        return problem
     base, bracket, index = key.partition("[")
     name = _BY_DOTTED.get(base)
-    if not sep or name is None:
+    if name is not None:
+        return f"{name}{bracket}{index}: {message}"
+    section, _, rest = key.partition(".")
+    option = _BY_SECTION.get(section) or _BY_SECTION.get(base)
+    if option is None:
         return problem
-    return f"{name}{bracket}{index}: {message}"
+    if option.shape == "per_coin":
+        coin, _, _ = rest.partition(".")
+        for i, entry in enumerate(options.get(option.name) or ()):
+            if isinstance(entry, dict) and str(entry.get(COIN)) == coin:
+                return f"{option.name}[{i}].{AMOUNT}: {message}"
+        return f"{option.name}[coin {coin}]: {message}" if coin else f"{option.name}: {message}"
+    return option.name + key[len(option.section) :] + f": {message}"
 
 
 def to_toml(raw: Mapping[str, Any]) -> str:
-    """TOML for the bridge's config: tables of strings, numbers, booleans and their lists.
-
-    JSON's string escapes are a subset of TOML's basic strings, so `json.dumps` quotes safely."""
+    """TOML for the bridge's config: tables (nested ones as `[coins.1]`), arrays of tables
+    (`[[alerts]]`), and strings, numbers, booleans and their lists as values."""
     out = ["# Written by the cmc-mqtt add-on at each start from its options; edits are lost."]
-    for section, values in raw.items():
-        out.append(f"\n[{section}]")
-        out.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+    for name, value in raw.items():
+        if isinstance(value, dict):
+            _toml_table(out, [name], value)
+        elif _is_tables(value):
+            for table in value:
+                out.append(f"\n[[{_toml_key(name)}]]")
+                out.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items())
+        else:
+            raise TypeError(f"{name}: the top level holds tables only")
     return "\n".join(out) + "\n"
+
+
+def _toml_table(out: list[str], path: list[str], values: Mapping[str, Any]) -> None:
+    """`[a.b]` with its values, then its subtables (a table's own keys must come first)."""
+    plain = {k: v for k, v in values.items() if not isinstance(v, dict)}
+    nested = {k: v for k, v in values.items() if isinstance(v, dict)}
+    if plain or not nested:
+        out.append(f"\n[{'.'.join(_toml_key(p) for p in path)}]")
+        out.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in plain.items())
+    for key, table in nested.items():
+        _toml_table(out, [*path, key], table)
+
+
+def _is_tables(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+def _toml_key(key: str) -> str:
+    """A bare key where TOML allows one (`crypto_ids`, `1`), else a quoted one."""
+    bare = key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key)
+    return key if bare else _toml_string(key)
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string. JSON's escapes are TOML's, but `\\uD83D\\uDE80` (how JSON spells a
+    character beyond U+FFFF) is not: characters stay themselves, and DEL, which TOML wants
+    escaped and JSON leaves, is escaped."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _toml_value(value: Any) -> str:
@@ -233,7 +365,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value)
+        return _toml_string(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise TypeError(f"no TOML form for {type(value).__name__}")

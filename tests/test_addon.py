@@ -10,37 +10,44 @@ import signal
 import struct
 import subprocess
 import sys
+import tomllib
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
+import voluptuous as vol
 import yaml
 
 from cmc_mqtt import addon, config
-from cmc_mqtt.config import load_settings
+from cmc_mqtt.alerts import AlertRule, Directions
+from cmc_mqtt.config import BridgeSettings, CreditSettings, load_settings
 from cmc_mqtt.fields import FIELD_KEYS
+from cmc_mqtt.fx import SOURCES, FxSettings
+from cmc_mqtt.portfolio import parse_holding
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.version import VERSION
 from harness.fake_supervisor import TOKEN, FakeSupervisor
-from harness.helpers import TEST_API_KEY, Subscriber, free_port
+from harness.helpers import TEST_API_KEY, Broker, Subscriber, free_port
 from harness.pki import PASSWORD, password_broker
+from harness.supervisor_options import (
+    CONFIG_SCHEMA,
+    RE_SCHEMA_ELEMENT,
+    TRANSLATION,
+    supervisor_options,
+)
+
+from .test_bridge_requests import ask
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = ROOT / "cmc-mqtt"
 
-# The Supervisor's own rules (supervisor/apps/validate.py, apps/options.py, const.py).
+# The Supervisor's own rules (supervisor/apps/validate.py, const.py); its option schema language
+# is in harness/supervisor_options.py.
 REQUIRED_KEYS = ("name", "version", "slug", "description", "arch")
 ARCHES = {"aarch64", "amd64"}  # ARCH_ALL; armhf, armv7 and i386 are deprecated
 RE_SLUG = re.compile(r"^[-_.A-Za-z0-9]+$")
 RE_SERVICE = re.compile(r"^(?P<service>mqtt|mysql):(?P<rights>provide|want|need)$")
-RE_SCHEMA_ELEMENT = re.compile(
-    r"^(?:|bool|email|url|port|device(?:\((?P<filter>subsystem=[a-z]+)\))?"
-    r"|str(?:\((?P<s_min>\d+)?,(?P<s_max>\d+)?\))?"
-    r"|password(?:\((?P<p_min>\d+)?,(?P<p_max>\d+)?\))?"
-    r"|int(?:\((?P<i_min>-?\d+)?,(?P<i_max>-?\d+)?\))?"
-    r"|float(?:\((?P<f_min>-?\d*\.?\d+)?,(?P<f_max>-?\d*\.?\d+)?\))?"
-    r"|match\((?P<match>.*)\)|list\((?P<list>.+)\))\??$"
-)
 
 
 def load_yaml(path: Path) -> Any:
@@ -53,31 +60,11 @@ def addon_config() -> dict[str, Any]:
     return data
 
 
-def accepts(typ: str, value: Any) -> bool:
-    """What the Supervisor's option validation accepts for one element."""
+def choices(typ: str) -> tuple[str, ...]:
     match = RE_SCHEMA_ELEMENT.match(typ)
     assert match, typ
-    bounds = {
-        name[2:]: float(match.group(name))
-        for name in ("i_min", "i_max", "f_min", "f_max")
-        if match.group(name)
-    }
-    if typ.startswith(("str", "password")):
-        return isinstance(value, str)
-    if typ.startswith(("int", "float")):
-        kind = int if typ.startswith("int") else (int, float)
-        return (
-            isinstance(value, kind)
-            and not isinstance(value, bool)
-            and bounds.get("min", value) <= value <= bounds.get("max", value)
-        )
-    if typ.startswith("bool"):
-        return isinstance(value, bool)
-    if typ.startswith("port"):
-        return isinstance(value, int) and 1 <= value <= 65535
-    if typ.startswith("list"):
-        return str(value) in match.group("list").split("|")
-    raise AssertionError(f"type {typ} not used by this add-on")
+    assert match.group("list"), typ
+    return tuple(match.group("list").split("|"))
 
 
 # --- the add-on's files -----------------------------------------------------------------------
@@ -97,50 +84,86 @@ def test_config_yaml_follows_the_supervisors_rules() -> None:
     assert "image" not in cfg, "without `image` the Supervisor builds the Dockerfile locally"
 
 
-def test_every_option_default_is_valid_under_its_schema_and_only_the_key_is_left_to_fill() -> None:
+def test_the_schema_and_its_defaults_pass_the_supervisors_checks_and_only_the_key_is_left() -> None:
     cfg = addon_config()
-    schema, options = cfg["schema"], cfg["options"]
-    for name, typ in schema.items():
-        element = typ[0] if isinstance(typ, list) else typ
-        assert isinstance(element, str), name
-        assert RE_SCHEMA_ELEMENT.match(element), name
-        if name in options:
-            values = options[name] if isinstance(typ, list) else [options[name]]
-            assert all(accepts(element, v) for v in values), (name, options[name])
-        elif not element.endswith("?"):
-            assert name == "api_key", f"{name}: required but without a default"
-    assert set(options) <= set(schema)
+    schema, defaults = cfg["schema"], cfg["options"]
+    CONFIG_SCHEMA(schema)
+    assert set(defaults) <= set(schema)
+    # What the Supervisor writes for a user who typed only the key: the defaults, as they are
+    # (it refuses an option missing that has no default and no "?").
+    assert supervisor_options(cfg, {"api_key": TEST_API_KEY}) == {
+        **defaults, "api_key": TEST_API_KEY, "deadband": 0.0
+    }  # fmt: skip
+    with pytest.raises(vol.Invalid, match="Missing option 'api_key' in root"):
+        supervisor_options(cfg, {})
     assert schema["api_key"] == "password", "the key is shown masked in the UI"
 
 
 def test_the_options_are_the_mapping_table_and_every_one_is_translated() -> None:
     cfg = addon_config()
-    assert list(cfg["schema"]) == [o.name for o in addon.OPTIONS]
-    sections = {s: set(getattr(config, f"{s.upper()}_SCHEMA").schema) for s in ("cmc", "mqtt")}
-    sections |= {"homeassistant": set(config.HOMEASSISTANT_SCHEMA.schema)}
-    sections |= {"text": set(config.TEXT_SCHEMA.schema), "log": set(config.LOG_SCHEMA.schema)}
+    schema = cfg["schema"]
+    assert list(schema) == [o.name for o in addon.OPTIONS]
+    sections = {
+        "cmc": config.CMC_SCHEMA, "mqtt": config.MQTT_SCHEMA, "log": config.LOG_SCHEMA,
+        "homeassistant": config.HOMEASSISTANT_SCHEMA, "text": config.TEXT_SCHEMA,
+        "bridge": config.BRIDGE_SCHEMA, "coins": config.COIN_SCHEMA,
+    }  # fmt: skip
     for option in addon.OPTIONS:
-        assert option.key in sections[option.section], option
+        if option.shape == "tables":  # the entries' keys are the bridge's table's, all of them
+            assert schema[option.name][0].keys() == {str(k) for k in config.ALERT_SCHEMA.schema}
+            assert option.section == "alerts"
+        else:
+            assert option.key in {str(k) for k in sections[option.section].schema}, option
+        if option.shape == "per_coin":
+            assert schema[option.name][0].keys() == {addon.COIN, addon.AMOUNT}
+            assert option.section == "coins"
     translations = load_yaml(ADDON / "translations" / "en.yaml")["configuration"]
-    assert set(translations) == set(cfg["schema"])
+    assert set(translations) == set(schema)
     for name, text in translations.items():
-        assert text.get("name"), name
+        assert TRANSLATION(text) == text, name
         assert text.get("description"), name
+        element = schema[name][0] if isinstance(schema[name], list) else schema[name]
+        if isinstance(element, dict):  # the UI names each field of an entry too
+            assert text["fields"].keys() == element.keys(), name
+            assert all(f.get("name") and f.get("description") for f in text["fields"].values())
+        else:
+            assert "fields" not in text, name
 
 
 def test_choices_are_the_bridges_own() -> None:
     schema = addon_config()["schema"]
-
-    def choices(typ: str) -> tuple[str, ...]:
-        match = RE_SCHEMA_ELEMENT.match(typ)
-        assert match
-        return tuple(match.group("list").split("|"))
-
     assert choices(schema["enabled_fields"][0]) == FIELD_KEYS
     assert choices(schema["publish_mode"]) == config.PUBLISH_MODES
     assert choices(schema["discovery_mode"]) == config.DISCOVERY_MODES
     assert choices(schema["log_level"]) == config.LOG_LEVELS
+    assert choices(schema["fx_source"]) == SOURCES
+    assert choices(schema["on_budget"]) == config.BUDGET_ACTIONS
+    assert choices(schema["alerts"][0]["direction"]) == get_args(Directions)
     assert tuple(addon_config()["options"]["enabled_fields"]) == config.DEFAULT_ENABLED
+
+
+@pytest.mark.parametrize(
+    ("amount", "accepted"),
+    [
+        ("0.123456789012345678", "0.123456789012345678"), (0.25, "0.25"), (2, "2"),
+        (1e-08, "1e-08"), (" 3.5 ", " 3.5 "), ("+1.", "+1."), (".5", ".5"),
+        ("-1", None), ("0,25", None), ("abc", None), ("", None), ("1e", None), ("nan", None),
+    ],
+)  # fmt: skip
+def test_a_holding_amount_is_text_the_supervisor_checks_and_the_bridge_reads(
+    amount: Any, accepted: str | None
+) -> None:
+    """`match(…)` rather than `str`: YAML's unquoted `amount: 0.25` is a float, which `str`
+    refuses and `match` takes as its text. What it takes, the bridge takes."""
+    cfg = addon_config()
+    holdings = [{"coin": 1, "amount": amount}]
+    if accepted is None:
+        with pytest.raises(vol.Invalid):
+            supervisor_options(cfg, {"api_key": TEST_API_KEY, "holdings": holdings})
+        return
+    written = supervisor_options(cfg, {"api_key": TEST_API_KEY, "holdings": holdings})
+    assert written["holdings"] == [{"coin": 1, "amount": accepted}]
+    assert parse_holding(accepted, "x") == Decimal(accepted)
 
 
 def test_build_files_and_repository() -> None:
@@ -241,6 +264,88 @@ def test_a_broker_in_the_options_is_used_without_asking_the_supervisor(
     assert supervisor.requests == []
 
 
+def supervised(**changes: Any) -> dict[str, Any]:
+    """What the Supervisor writes to options.json for these options: checked and converted."""
+    return supervisor_options(addon_config(), options(**changes))
+
+
+def test_currency_holdings_alerts_and_the_budget_become_the_bridges_tables(
+    supervisor: FakeSupervisor, tmp_path: Path
+) -> None:
+    write_options(
+        tmp_path,
+        supervised(
+            currency="EUR", fx_source="fixed", fx_rate=0.92,
+            holdings=[{"coin": 1, "amount": "0.123456789012345678"}, {"coin": 1027, "amount": 2}],
+            alerts=[
+                {"price": 100000, "coin": 1, "direction": "up"}, {"change": 5, "hysteresis": 0.5}
+            ],
+            monthly_credit_budget=200000, on_budget="stop", allow_requests=False,
+        ),
+    )  # fmt: skip
+    path, _ = addon.prepare(environ(tmp_path, supervisor))
+    text = path.read_text()
+    assert '[coins.1]\nholdings = "0.123456789012345678"' in text
+    assert text.count("[[alerts]]") == 2
+    raw = tomllib.loads(text)
+    assert raw["coins"] == {"1": {"holdings": "0.123456789012345678"}, "1027": {"holdings": "2"}}
+    assert raw["alerts"] == [
+        {"price": 100000.0, "coin": 1, "direction": "up"}, {"change": 5.0, "hysteresis": 0.5}
+    ]  # fmt: skip
+    s = load_settings(path, environ={})
+    assert (s.fx.currency, s.fx.source, s.fx.rate) == ("EUR", "fixed", Decimal("0.92"))
+    assert s.holdings == {1: Decimal("0.123456789012345678"), 1027: Decimal(2)}
+    assert s.alerts == (
+        AlertRule("price", Decimal(100000), "up", None, 1),
+        AlertRule("change", Decimal(5), "both", Decimal("0.5"), None),
+    )
+    assert (s.credits.monthly_budget, s.credits.on_budget) == (200000.0, "stop")
+    assert s.bridge.allow_requests is False
+    # Holdings and coins changed over MQTT go to state.json there: the add-on's persistent /data.
+    assert s.names.cache_dir == tmp_path / "cache"
+
+
+def test_a_rate_from_an_mqtt_topic(supervisor: FakeSupervisor, tmp_path: Path) -> None:
+    write_options(
+        tmp_path,
+        supervised(currency="chf", fx_source="mqtt", fx_topic="home/fx/usd_chf", fx_inverted=True),
+    )
+    path, _ = addon.prepare(environ(tmp_path, supervisor))
+    fx = load_settings(path, environ={}).fx
+    assert (fx.currency, fx.source, fx.inverted) == ("CHF", "mqtt", True)
+    assert fx.topic == "home/fx/usd_chf"
+    write_options(tmp_path, supervised(currency="EUR", fx_interval=3600))
+    path, _ = addon.prepare(environ(tmp_path, supervisor))
+    fx = load_settings(path, environ={}).fx
+    assert (fx.source, fx.interval) == ("coinmarketcap", 3600.0)
+
+
+def test_options_left_unset_keep_the_bridges_defaults(
+    supervisor: FakeSupervisor, tmp_path: Path
+) -> None:
+    write_options(tmp_path, supervised())
+    path, _ = addon.prepare(environ(tmp_path, supervisor))
+    text = path.read_text()
+    for key in ("currency", "fx_", "holdings", "alerts", "budget", "allow_requests"):
+        assert key not in text
+    s = load_settings(path, environ={})
+    assert s.fx == FxSettings()
+    assert s.credits == CreditSettings()
+    assert s.bridge == BridgeSettings()
+    assert (s.holdings, s.alerts) == ({}, ())
+
+
+def test_to_toml_writes_nested_tables_arrays_of_tables_and_any_text() -> None:
+    raw = {
+        "cmc": {"api_key": 'k"\\\n\t\x7f\x01 é 🚀', "crypto_ids": [1, 2], "fx_rate": 0.92},
+        "coins": {"1": {"holdings": "0.25"}, "1027": {"holdings": "2", "name": "Ether"}},
+        "text": {"template": "{symbol} 🚀 {price}", "enabled": False},
+        "alerts": [{"price": 1.5, "coin": 1}, {"change": 5.0}],
+        "odd keys": {"a.b": {"c d": 1}},
+    }
+    assert tomllib.loads(addon.to_toml(raw)) == raw
+
+
 def run_addon(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CMC_", "SUPERVISOR"))}
     return subprocess.run(
@@ -305,6 +410,54 @@ def test_bad_options_are_one_line_each_named_by_option_and_exit_2(
     assert not (tmp_path / "cmc-mqtt.toml").exists()
 
 
+def test_bad_holdings_alerts_and_money_options_are_named_by_option(
+    supervisor: FakeSupervisor, tmp_path: Path
+) -> None:
+    """Written past the Supervisor (it refuses most of these itself): the add-on and the bridge
+    still name each by the add-on's option and the entry, one line each."""
+    holdings = [
+        {"coin": 1, "amount": "abc"}, {"coin": 1, "amount": "2"}, {"coin": 0, "amount": "1"},
+        {"coin": 52}, {"coin": 74, "amount": "-3"}, 7,
+    ]  # fmt: skip
+    alerts = [{"price": 0}, {"change": 5, "direction": "sideways"}, {"price": 5, "change": 1}]
+    write_options(
+        tmp_path,
+        options(
+            holdings=holdings, alerts=alerts, currency="EURO", fx_interval=10,
+            monthly_credit_budget=0, on_budget="never", allow_requests="no",
+        ),
+    )  # fmt: skip
+    result = run_addon(environ(tmp_path, supervisor))
+    assert result.returncode == 2
+    assert sorted(result.stderr.strip().splitlines()) == [
+        "alerts[0].price: expected a number > 0, got 0",
+        "alerts[1].direction: must be one of up, down, both, got 'sideways'",
+        "alerts[2]: give exactly one of price (a level) or change (a percent)",
+        "allow_requests: expected bool, got 'no'",
+        "currency: expected an ISO 4217 code such as \"EUR\", got 'EURO'",
+        "fx_interval: value must be at least 60, got 10",
+        "holdings[0].amount: expected a number of coins >= 0, got 'abc'",
+        "holdings[1].coin: coin 1 is in holdings[0] too",
+        "holdings[2].coin: expected a CoinMarketCap id, got 0",
+        "holdings[3].amount: required: how many coins you hold",
+        "holdings[4].amount: expected a number of coins >= 0, got '-3'",
+        "holdings[5]: expected {coin, amount}, got 7",
+        "monthly_credit_budget: value must be at least 1, got 0",
+        "on_budget: must be one of warn, stop, got 'never'",
+    ]
+    assert not (tmp_path / "cmc-mqtt.toml").exists()
+
+
+def test_a_fixed_rate_without_the_rate_is_named_by_the_options_to_set(
+    supervisor: FakeSupervisor, tmp_path: Path
+) -> None:
+    write_options(tmp_path, supervised(currency="EUR", fx_source="fixed"))
+    with pytest.raises(addon.AddonError) as caught:
+        addon.prepare(environ(tmp_path, supervisor))
+    assert caught.value.lines == ['fx_rate: required with fx_source = "fixed"']
+    assert caught.value.code == 2
+
+
 def test_unreadable_options_are_one_line(tmp_path: Path) -> None:
     result = run_addon(environ(tmp_path / "absent", None))
     assert result.returncode == 2
@@ -312,6 +465,25 @@ def test_unreadable_options_are_one_line(tmp_path: Path) -> None:
         f"{tmp_path / 'absent' / 'options.json'}: no add-on options "
         "(this runs inside a Home Assistant add-on)"
     )
+
+
+def start_addon(data: Path, supervisor: FakeSupervisor, stream: FakeStreamServer) -> Any:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("CMC_", "SUPERVISOR"))}
+    # The stream's address is not an add-on option: the bridge's own variables set it.
+    env = {**base, **environ(data, supervisor), "CMC_MQTT_CMC_URL": stream.url}
+    return subprocess.Popen(
+        [sys.executable, "-m", "cmc_mqtt.addon"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop_addon(process: Any) -> str:
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    return str(output)
 
 
 def test_the_addon_runs_the_bridge_with_the_supervisors_login_until_prices_arrive(
@@ -323,22 +495,12 @@ def test_the_addon_runs_the_bridge_with_the_supervisors_login_until_prices_arriv
     ).start()
     subscriber = Subscriber(broker, "cmc/#")
     write_options(tmp_path, options(coins=[1, 1027]))
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("CMC_", "SUPERVISOR"))}
-    # The stream's address is not an add-on option: the bridge's own variables set it.
-    env = {**base, **environ(tmp_path, fake), "CMC_MQTT_CMC_URL": stream.url}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cmc_mqtt.addon"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_addon(tmp_path, fake, stream)
     try:
         subscriber.wait_for(lambda last: "cmc/1/p" in last and "cmc/1027/p" in last, timeout=30)
         assert float(subscriber.last["cmc/1/p"]) > 0
     finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+        output = stop_addon(process)
         subscriber.close()
         fake.stop()
         broker.cleanup()
@@ -347,3 +509,36 @@ def test_the_addon_runs_the_bridge_with_the_supervisors_login_until_prices_arriv
     assert TEST_API_KEY not in output
     assert PASSWORD not in output
     assert (tmp_path / "cmc-mqtt.toml").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_addon_converts_to_the_currency_and_keeps_holdings_set_over_mqtt_in_data(
+    broker: Broker, stream: FakeStreamServer, tmp_path: Path
+) -> None:
+    fake = FakeSupervisor({"host": broker.host, "port": broker.port}).start()
+    subscriber = Subscriber(broker, "cmc/#")
+    write_options(
+        tmp_path,
+        supervised(
+            currency="EUR", fx_source="fixed", fx_rate=0.92,
+            holdings=[{"coin": 1, "amount": "0.5"}],
+        ),
+    )  # fmt: skip
+    process = start_addon(tmp_path, fake, stream)
+    wanted = {"cmc/1/p_eur", "cmc/1027/p_eur", "cmc/1/value_eur", "cmc/portfolio/value_eur"}
+    try:
+        subscriber.wait_for(lambda last: wanted <= last.keys(), timeout=30)
+        assert Decimal(subscriber.last["cmc/fx/eur/rate"]) == Decimal("0.92")
+        assert Decimal(subscriber.last["cmc/1/p_eur"]) > 0
+        # A holding set at run time is kept in state.json under the add-on's /data.
+        request = {"holdings": {"1027": "2"}, "transaction": "addon-1"}
+        answer = ask(broker, "cmc/bridge/request/holdings/set", json.dumps(request))
+        assert answer["status"] == "ok", answer
+        assert answer["data"]["holdings"] == {"1": "0.5", "1027": "2"}
+        subscriber.wait_for(lambda last: "cmc/1027/value_eur" in last, timeout=15)
+        saved = json.loads((tmp_path / "cache" / "state.json").read_text())
+        assert saved["holdings"]["1027"]["amount"] == "2"
+    finally:
+        output = stop_addon(process)
+        subscriber.close()
+        fake.stop()
+    assert process.returncode == 0, output
