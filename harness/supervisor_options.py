@@ -1,11 +1,21 @@
-"""The Home Assistant Supervisor's add-on option checks, for the add-on's tests.
+"""A model of how the Home Assistant Supervisor treats an add-on's options, for the add-on's tests.
 
-`supervisor_options` is what the Supervisor writes to `/data/options.json`: config.yaml's
-defaults with the user's options on top, checked and converted by its schema language as
-supervisor/apps/options.py (`AppOptions`) does, without devices and `!secret`s. `CONFIG_SCHEMA`
-and `TRANSLATION` are its checks of config.yaml's `schema` and of translations/<lang>.yaml
-(supervisor/apps/validate.py). Copied from the Supervisor's source (2026-08); kept apart from
-fake_supervisor.py, which scripts/check_image.sh runs with a bare python3 (no voluptuous).
+Written from the Supervisor's documented option language (developers.home-assistant.io,
+"App configuration" → Options / Schema), not taken from its code:
+
+- a schema element is a type: `str`, `password` (each optionally `(min,max)` long), `int`,
+  `float` (optionally `(min,max)`), `bool`, `email`, `url`, `port`, `match(<regex>)` or
+  `list(a|b|…)` (one of the choices); a trailing `?` makes the option optional;
+- an option's schema is an element, a list of one element or one dict of elements, or a dict of
+  elements (nested no deeper than that);
+- the options written to `/data/options.json` are config.yaml's defaults with the user's on
+  top, each checked (numbers and booleans converted, `match` and `list` checked as text);
+  options the schema does not name are dropped, and a missing one is refused unless its type
+  ends in `?` (a list of dicts cannot be missing: it needs a default, such as `[]`).
+
+Observed behaviour the tests rely on is asserted by the tests themselves; this module only has
+to be as strict as the Supervisor, never more lenient. It is kept apart from fake_supervisor.py,
+which scripts/check_image.sh runs with a bare python3 (no voluptuous).
 """
 
 from __future__ import annotations
@@ -16,34 +26,51 @@ from typing import Any
 
 import voluptuous as vol
 
-RE_SCHEMA_ELEMENT = re.compile(
-    r"^(?:"
-    r"|bool"
-    r"|email"
-    r"|url"
-    r"|port"
-    r"|device(?:\((?P<filter>subsystem=[a-z]+)\))?"
-    r"|str(?:\((?P<s_min>\d+)?,(?P<s_max>\d+)?\))?"
-    r"|password(?:\((?P<p_min>\d+)?,(?P<p_max>\d+)?\))?"
-    r"|int(?:\((?P<i_min>-?\d+)?,(?P<i_max>-?\d+)?\))?"
-    r"|float(?:\((?P<f_min>-?\d*\.?\d+)?,(?P<f_max>-?\d*\.?\d+)?\))?"
-    r"|match\((?P<match>.*)\)"
-    r"|list\((?P<list>.+)\)"
-    r")\??$"
-)
-_LENGTH_PARTS = ("i_min", "i_max", "f_min", "f_max", "s_min", "s_max", "p_min", "p_max")
+#: One element: a type name, its arguments in parentheses if any, and "?" when optional.
+_ELEMENT = re.compile(r"(?P<type>[a-z]+)(?:\((?P<args>.*)\))?(?P<optional>\?)?", re.DOTALL)
+_NUMBER = r"-?(?:\d+\.?\d*|\.\d+)"
+_BOUNDS = re.compile(rf"(?P<min>{_NUMBER})?,(?P<max>{_NUMBER})?")
+_WHOLE_BOUNDS = re.compile(r"(?P<min>-?\d+)?,(?P<max>-?\d+)?")
+_PLAIN = frozenset({"bool", "email", "url", "port"})
 
-#: config.yaml's `schema`: an element, a list of one element or dict (no list in a list), a dict.
-SCHEMA_ELEMENT = vol.Schema(
-    vol.Any(
-        vol.Match(RE_SCHEMA_ELEMENT),
-        [vol.Any(vol.Match(RE_SCHEMA_ELEMENT), {str: vol.Self})],
-        {str: vol.Self},
-    )
-)
-CONFIG_SCHEMA = vol.Schema({str: SCHEMA_ELEMENT})
 
-#: One option in translations/<lang>.yaml `configuration`; `fields` for a dict's keys.
+def parse_element(text: str) -> tuple[str, str | None, bool]:
+    """(type, arguments, optional) of one element; `vol.Invalid` for anything undocumented."""
+    found = _ELEMENT.fullmatch(text) if isinstance(text, str) else None
+    if found is None:
+        raise vol.Invalid(f"not a schema element: {text!r}")
+    kind, args, optional = found["type"], found["args"], found["optional"] is not None
+    if kind in _PLAIN and args is None:
+        return kind, None, optional
+    if kind in ("str", "password", "int") and (args is None or _WHOLE_BOUNDS.fullmatch(args)):
+        return kind, args, optional
+    if kind == "float" and (args is None or _BOUNDS.fullmatch(args)):
+        return kind, args, optional
+    if kind in ("match", "list") and args:
+        if kind == "match":
+            re.compile(args)
+        return kind, args, optional
+    raise vol.Invalid(f"not a schema element: {text!r}")
+
+
+def _element_text(value: Any) -> str:
+    parse_element(value)
+    return str(value)
+
+
+_DICT_OF_ELEMENTS = vol.Schema({str: _element_text})
+#: config.yaml's `schema`.
+CONFIG_SCHEMA = vol.Schema(
+    {
+        str: vol.Any(
+            _element_text,
+            vol.All([vol.Any(_element_text, _DICT_OF_ELEMENTS)], vol.Length(min=1, max=1)),
+            _DICT_OF_ELEMENTS,
+        )
+    }
+)
+
+#: One option in translations/<lang>.yaml `configuration`; `fields` names a dict's keys.
 TRANSLATION = vol.Schema(
     {
         vol.Required("name"): str,
@@ -53,85 +80,68 @@ TRANSLATION = vol.Schema(
     extra=vol.REMOVE_EXTRA,
 )
 
-_NETWORK_PORT = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
-
 
 def supervisor_options(config: Mapping[str, Any], user: Mapping[str, Any]) -> dict[str, Any]:
-    """The add-on's options.json for `user`'s options: `App.options` (defaults merged with the
-    user's: dicts merged, anything else replaced) through `AppOptions`; vol.Invalid if refused."""
-    return validate_options(config["schema"], _merge(config.get("options", {}), user))
+    """What the Supervisor writes to `/data/options.json` for `user`'s options; `vol.Invalid`
+    when it refuses them."""
+    merged = {**config.get("options", {}), **user}
+    return check_dict(config["schema"], merged, "root")
 
 
-def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in top.items():
-        old = merged.get(key)
-        merged[key] = (
-            _merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
-        )
-    return merged
-
-
-def validate_options(schema: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
-    """`AppOptions.__call__`: unknown options dropped, each known one checked and converted."""
-    result = {
-        key: _element(schema[key], value, key) for key, value in options.items() if key in schema
-    }
-    _check_missing(schema, result, "root")
-    return result
-
-
-def _element(typ: Any, value: Any, key: str) -> Any:
-    if isinstance(typ, list):
-        if not isinstance(value, list):
-            raise vol.Invalid(f"Invalid list for option '{key}'")
-        return [_element(typ[0], item, key) for item in value]
-    if isinstance(typ, dict):
-        if not isinstance(value, dict):
-            raise vol.Invalid(f"Invalid dict for option '{key}'")
-        result = {k: _element(typ[k], v, k) for k, v in value.items() if k in typ}
-        _check_missing(typ, result, key)
-        return result
-    return _single(typ, value, key)
-
-
-def _single(typ: str, value: Any, key: str) -> Any:
-    if value is None:
-        raise vol.Invalid(f"Missing required option '{key}'")
-    match = RE_SCHEMA_ELEMENT.match(typ)
-    if not match:
-        raise vol.Invalid(f"Unknown type '{typ}'")
-    bounds: dict[str, Any] = {
-        name[2:]: float(match.group(name)) for name in _LENGTH_PARTS if match.group(name)
-    }
-    if typ.startswith(("str", "password")):
-        return vol.All(str, vol.Length(**bounds))(value)
-    if typ.startswith("int"):
-        return vol.All(vol.Coerce(int), vol.Range(**bounds))(value)
-    if typ.startswith("float"):
-        return vol.All(vol.Coerce(float), vol.Range(**bounds))(value)
-    if typ.startswith("bool"):
-        return vol.Boolean()(value)
-    if typ.startswith("email"):
-        return vol.Email()(value)
-    if typ.startswith("url"):
-        return vol.Url()(value)
-    if typ.startswith("port"):
-        return _NETWORK_PORT(value)
-    if typ.startswith("match"):
-        return vol.Match(match.group("match"))(str(value))
-    if typ.startswith("list"):
-        return vol.In(match.group("list").split("|"))(str(value))
-    raise vol.Invalid(f"Fatal error for option '{key}' with type '{typ}'")  # devices: not here
-
-
-def _check_missing(origin: Mapping[str, Any], exists: Mapping[str, Any], root: str) -> None:
-    """Only an element ending in "?" may be missing (for a list, its element decides; a list
-    of dicts never may, so it needs a default)."""
-    for name in set(origin) - set(exists):
-        typ = origin[name]
-        if isinstance(typ, list) and typ:
-            typ = typ[0]
-        if isinstance(typ, str) and typ.endswith("?"):
+def check_dict(schema: Mapping[str, Any], values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    checked = {name: check(schema[name], value, name) for name, value in values.items()
+               if name in schema}  # fmt: skip
+    for name, kind in schema.items():
+        if name in checked:
             continue
-        raise vol.Invalid(f"Missing option '{name}' in {root}")
+        inner = kind[0] if isinstance(kind, list) else kind
+        if not (isinstance(inner, str) and parse_element(inner)[2]):
+            raise vol.Invalid(f"Missing option '{name}' in {where}")
+    return checked
+
+
+def check(kind: Any, value: Any, name: str) -> Any:
+    if isinstance(kind, list):
+        if not isinstance(value, list):
+            raise vol.Invalid(f"option '{name}' expects a list")
+        return [check(kind[0], item, name) for item in value]
+    if isinstance(kind, dict):
+        if not isinstance(value, dict):
+            raise vol.Invalid(f"option '{name}' expects a dict")
+        return check_dict(kind, value, name)
+    return check_value(kind, value, name)
+
+
+def _bounds(args: str | None) -> dict[str, float]:
+    found = _BOUNDS.fullmatch(args) if args else None
+    if found is None:
+        return {}
+    return {side: float(found[side]) for side in ("min", "max") if found[side] is not None}
+
+
+def check_value(element: str, value: Any, name: str) -> Any:
+    """One value under one element, converted as the Supervisor converts it."""
+    if value is None:
+        raise vol.Invalid(f"Missing required option '{name}'")
+    kind, args, _optional = parse_element(element)
+    bounds = _bounds(args)
+    try:
+        if kind in ("str", "password"):
+            return vol.All(str, vol.Length(**bounds))(value)
+        if kind == "int":
+            return vol.All(vol.Coerce(int), vol.Range(**bounds))(value)
+        if kind == "float":
+            return vol.All(vol.Coerce(float), vol.Range(**bounds))(value)
+        if kind == "bool":
+            return vol.Boolean()(value)
+        if kind == "port":
+            return vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))(value)
+        if kind == "email":
+            return vol.Email()(value)
+        if kind == "url":
+            return vol.Url()(value)
+        if kind == "match":
+            return vol.Match(args)(str(value))
+        return vol.In((args or "").split("|"))(str(value))  # list(a|b|…)
+    except vol.Invalid as exc:
+        raise vol.Invalid(f"option '{name}': {exc}") from None

@@ -32,8 +32,8 @@ from harness.helpers import TEST_API_KEY, Broker, Subscriber, free_port
 from harness.pki import PASSWORD, password_broker
 from harness.supervisor_options import (
     CONFIG_SCHEMA,
-    RE_SCHEMA_ELEMENT,
     TRANSLATION,
+    parse_element,
     supervisor_options,
 )
 
@@ -42,8 +42,8 @@ from .test_bridge_requests import ask
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = ROOT / "cmc-mqtt"
 
-# The Supervisor's own rules (supervisor/apps/validate.py, const.py); its option schema language
-# is in harness/supervisor_options.py.
+# The Supervisor's rules for an add-on's config.yaml (its developer documentation); its option
+# schema language is modelled in harness/supervisor_options.py.
 REQUIRED_KEYS = ("name", "version", "slug", "description", "arch")
 ARCHES = {"aarch64", "amd64"}  # ARCH_ALL; armhf, armv7 and i386 are deprecated
 RE_SLUG = re.compile(r"^[-_.A-Za-z0-9]+$")
@@ -61,10 +61,10 @@ def addon_config() -> dict[str, Any]:
 
 
 def choices(typ: str) -> tuple[str, ...]:
-    match = RE_SCHEMA_ELEMENT.match(typ)
-    assert match, typ
-    assert match.group("list"), typ
-    return tuple(match.group("list").split("|"))
+    kind, args, _optional = parse_element(typ)
+    assert kind == "list", typ
+    assert args, typ
+    return tuple(args.split("|"))
 
 
 # --- the add-on's files -----------------------------------------------------------------------
