@@ -27,6 +27,7 @@ from .homeassistant import HomeAssistantDiscovery
 from .money import currency as currency_for
 from .money_configs import MoneyDiscovery
 from .names import CoinDirectory, fetch_map
+from .names_report import NamesReport
 from .pool import StreamPool
 from .portfolio import Holdings
 from .publisher import MqttPublisher
@@ -151,6 +152,9 @@ class Bridge:
             self.state,
             paid_calls=[self.rate_source] if self.rate_source is not None else [],
         )
+        self.names_report = NamesReport(
+            f"{self.topics.prefix}/bridge/names", self.names, lambda: self.state.crypto_ids
+        )
         self.info = BridgeInfo(self.state, VERSION, interval=info_interval)
         self.info.sources["connections"] = self.stream.connections
         self.info.sources["left_out"] = lambda: list(self.stream.left_out)
@@ -160,6 +164,7 @@ class Bridge:
             self.info.sources["portfolio"] = self._portfolio_info
         extensions: list[PublisherExtension] = [
             self.info,
+            self.names_report,
             self.sweep,
             self.discovery,
             self.displays,

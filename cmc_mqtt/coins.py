@@ -46,4 +46,9 @@ def coin_info(coin_id: int, overrides: dict[int, CoinInfo] | None = None) -> Coi
     known = BUNDLED_COINS.get(coin_id)
     if known is not None:
         return known
+    return unnamed(coin_id)
+
+
+def unnamed(coin_id: int) -> CoinInfo:
+    """What a coin is called while nothing better is known."""
     return CoinInfo(coin_id, f"CMC #{coin_id}", f"#{coin_id}")
