@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
 from cmc_mqtt.bridge_info import BridgeInfo
-from cmc_mqtt.coins import coin_info
+from cmc_mqtt.coins import CoinInfo, coin_info
 from cmc_mqtt.config import CreditSettings, HomeAssistantSettings
 from cmc_mqtt.credits import CreditMeter, KeyInfo, estimate
 from cmc_mqtt.discovery import DiscoveryContext, bridge_messages, coin_messages
@@ -19,6 +19,8 @@ from cmc_mqtt.frames import QuoteFrame, parse_frame
 from cmc_mqtt.fx import FxSettings, make_keeper
 from cmc_mqtt.money import converted_fields
 from cmc_mqtt.money import currency as currency_of
+from cmc_mqtt.names import CoinDirectory
+from cmc_mqtt.names_report import NamesReport
 from cmc_mqtt.portfolio import (
     PortfolioTopics,
     coin_value_messages,
@@ -148,6 +150,18 @@ def bridge_credits(
     )
     meter.key = key
     return meter.payload(stopped=False)
+
+
+def bridge_names(
+    *cids: int,
+    fetched: tuple[CoinInfo, ...] = (),
+    overrides: Mapping[int, CoinInfo] | None = None,
+) -> str:
+    """`cmc/bridge/names` as the bridge writes it for the coins it streams, by its own report:
+    names `fetched` from CoinMarketCap, the user's `overrides`, else the bundled ones."""
+    directory = CoinDirectory(dict(overrides or {}), None)
+    directory.update(fetched)
+    return NamesReport("cmc/bridge/names", directory, lambda: cids).payload()
 
 
 def context(**ha: object) -> DiscoveryContext:

@@ -32,11 +32,16 @@ from .const import (
     signal_portfolio,
 )
 from .data import ONLINE, CmcMqttConfigEntry, CmcMqttData, remember_money
+from .entity import rename_coin_devices
 from .fields import DEFAULT_FIELDS
 from .migration import async_migrate_entry
 from .money import Money
+from .names import CoinName, parse_names
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR]
+#: The bridge's last names by topic prefix, kept through reloads: entities made on a reload
+#: (coins added in the options) are named before the retained names come again.
+NAMES_SEEN = f"{DOMAIN}_names"
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: CmcMqttConfigEntry) -> bool:
@@ -49,6 +54,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: CmcMqttConfigEntry) -> b
         fields=list(entry.options.get(CONF_FIELDS, DEFAULT_FIELDS)),
         money=Money.from_entry(entry.data),
     )
+    names_seen: dict[str, dict[int, CoinName]] = hass.data.setdefault(NAMES_SEEN, {})
+    data.names = names_seen.get(prefix, {})
     entry.runtime_data = data
 
     @callback
@@ -116,6 +123,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: CmcMqttConfigEntry) -> b
         follow_money()
 
     @callback
+    def bridge_names(message: mqtt.ReceiveMessage) -> None:
+        """`bridge/names`: what the coins' devices, option lists and units are called."""
+        names = parse_names(message.payload)
+        if names is not None and names != data.names:
+            data.names = names_seen[prefix] = names
+            rename_coin_devices(hass, entry)
+
+    @callback
     def coin_status(message: mqtt.ReceiveMessage) -> None:
         level = message.topic.split("/")[-2]
         if not level.isdigit():
@@ -130,6 +145,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: CmcMqttConfigEntry) -> b
     for report in ("info", "credits"):
         topic = f"{prefix}/bridge/{report}"
         entry.async_on_unload(await mqtt.async_subscribe(hass, topic, bridge_report))
+    topic = f"{prefix}/bridge/names"
+    entry.async_on_unload(await mqtt.async_subscribe(hass, topic, bridge_names))
     entry.async_on_unload(await async_subscribe_answers(hass, data))
     if (fx_topic := data.money.fx_status_topic(prefix)) is not None:
         entry.async_on_unload(await mqtt.async_subscribe(hass, fx_topic, fx_status))

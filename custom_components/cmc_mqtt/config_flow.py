@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import voluptuous as vol
@@ -36,6 +37,7 @@ from .data import CmcMqttData, remember_money
 from .fields import DEFAULT_FIELDS, FIELDS, KNOWN_COINS, coin_label
 from .migration import async_rescope
 from .money import Money, amount, held_coins
+from .names import CoinName
 
 try:
     from homeassistant.config_entries import ConfigFlowResult
@@ -87,8 +89,13 @@ async def async_find_coins(hass: HomeAssistant, prefix: str) -> list[int]:
     return sorted(found)
 
 
-def coins_schema(available: list[int], coins: list[int], fields: list[str]) -> vol.Schema:
-    coin_choices = {str(cid): f"{coin_label(cid)} [{cid}]" for cid in available}
+def coins_schema(
+    available: list[int],
+    coins: list[int],
+    fields: list[str],
+    names: Mapping[int, CoinName] | None = None,
+) -> vol.Schema:
+    coin_choices = {str(cid): f"{coin_label(cid, names)} [{cid}]" for cid in available}
     field_choices = {f.key: f.name for f in FIELDS}
     return vol.Schema(
         {
@@ -194,9 +201,11 @@ class CmcMqttConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-def coin_choice(available: list[int], *, multiple: bool = True) -> SelectSelector:
+def coin_choice(
+    available: list[int], names: Mapping[int, CoinName], *, multiple: bool = True
+) -> SelectSelector:
     """A list to pick coins from by name or symbol (typing filters it)."""
-    options = [SelectOptionDict(value=str(cid), label=f"{coin_label(cid)} [{cid}]")
+    options = [SelectOptionDict(value=str(cid), label=f"{coin_label(cid, names)} [{cid}]")
                for cid in available]  # fmt: skip
     return SelectSelector(
         SelectSelectorConfig(options=options, multiple=multiple, mode=SelectSelectorMode.DROPDOWN)
@@ -212,13 +221,13 @@ def parse_amount(text: str) -> str | None:
     return f"{value.normalize():f}" if value else "0"
 
 
-def held_text(info: dict[str, Any] | None) -> str:
+def held_text(info: dict[str, Any] | None, names: Mapping[int, CoinName]) -> str:
     """What the bridge says is held, for the holdings form: `Bitcoin (BTC) 0.25, …`."""
     portfolio = info.get("portfolio") if info is not None else None
     holdings = portfolio.get("holdings") if isinstance(portfolio, dict) else None
     if not isinstance(holdings, dict):
         return "none"
-    held = [f"{coin_label(cid)} {holdings[str(cid)]}" for cid in held_coins(holdings)]
+    held = [f"{coin_label(cid, names)} {holdings[str(cid)]}" for cid in held_coins(holdings)]
     return ", ".join(held) or "none"
 
 
@@ -257,7 +266,7 @@ class CmcMqttOptionsFlow(OptionsFlow):
         return self.async_show_form(
             step_id="entities",
             data_schema=coins_schema(
-                sorted(set(found) | set(self._coins)), self._coins, self._fields
+                sorted(set(found) | set(self._coins)), self._coins, self._fields, self._names
             ),
             errors=errors,
         )
@@ -290,7 +299,7 @@ class CmcMqttOptionsFlow(OptionsFlow):
         schema = vol.Schema(
             {
                 vol.Optional(CONF_KNOWN, default=[]): coin_choice(
-                    [cid for cid in KNOWN_COINS if cid not in on_bridge]
+                    [cid for cid in KNOWN_COINS if cid not in on_bridge], data.names
                 ),
                 vol.Optional(CONF_IDS, default=""): str,
             }
@@ -317,7 +326,9 @@ class CmcMqttOptionsFlow(OptionsFlow):
                 else:
                     return self._save(coins=[c for c in self._coins if c not in chosen])
         on_bridge = await self._bridge_coins(data.prefix)
-        schema = vol.Schema({vol.Optional(CONF_COINS, default=[]): coin_choice(on_bridge)})
+        schema = vol.Schema(
+            {vol.Optional(CONF_COINS, default=[]): coin_choice(on_bridge, data.names)}
+        )
         return self._form("remove_coins", schema, errors, answer, user_input)
 
     async def async_step_holdings(
@@ -346,12 +357,12 @@ class CmcMqttOptionsFlow(OptionsFlow):
                     return self.async_create_entry(title="", data=dict(self._entry.options))
         schema = vol.Schema(
             {
-                vol.Required(CONF_COIN): coin_choice(self._coins, multiple=False),
+                vol.Required(CONF_COIN): coin_choice(self._coins, data.names, multiple=False),
                 vol.Required(CONF_AMOUNT): str,
             }
         )
         currency = data.money.holding_currency or "USD"
-        placeholders = {"currency": currency, "held": held_text(data.info)}
+        placeholders = {"currency": currency, "held": held_text(data.info, data.names)}
         return self._form("holdings", schema, errors, answer, user_input, placeholders=placeholders)
 
     # --- helpers ----------------------------------------------------------------------------------
@@ -363,6 +374,12 @@ class CmcMqttOptionsFlow(OptionsFlow):
     @property
     def _fields(self) -> list[str]:
         return list(self._entry.options.get(CONF_FIELDS, DEFAULT_FIELDS))
+
+    @property
+    def _names(self) -> dict[int, CoinName]:
+        """The bridge's names of its coins, as the loaded entry last heard them."""
+        data = self._runtime()
+        return data.names if data is not None else {}
 
     async def _bridge_coins(self, prefix: str) -> list[int]:
         if self._on_bridge is None:

@@ -10,6 +10,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 
 from .money import Money
+from .names import CoinName
 
 ONLINE = "online"
 
@@ -25,6 +26,8 @@ class CmcMqttData:
     #: The bridge's last `bridge/info` and `bridge/credits` (None until seen, or not JSON).
     info: dict[str, Any] | None = None
     credits: dict[str, Any] | None = None
+    #: The bridge's names of its coins (`bridge/names`), which beat the bundled table.
+    names: dict[int, CoinName] = field(default_factory=dict)
     #: Requests waiting for the bridge's answer, by transaction.
     pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     #: The bridge's currency and holdings as the entry remembers them: which entities exist.

@@ -5,7 +5,10 @@ bridge knows the total."""
 
 from __future__ import annotations
 
-from homeassistant.core import callback
+from collections.abc import Mapping
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityCategory
@@ -15,22 +18,39 @@ from .bridge_entities import BridgeEntityInfo
 from .const import DOMAIN, signal_bridge, signal_coin_availability, signal_portfolio
 from .data import CmcMqttConfigEntry, CmcMqttData
 from .fields import coin_label, coin_page
+from .names import CoinName
 
 BRIDGE_DEVICE_NAME = "cmc-mqtt bridge"  # as the bridge's own discovery names it
 PROJECT_URL = "https://github.com/cmc-mqtt/cmc-mqtt"
 
 
-def coin_device(prefix: str, coin_id: int) -> DeviceInfo:
+def coin_device(prefix: str, coin_id: int, names: Mapping[int, CoinName]) -> DeviceInfo:
+    """Named as known when the entity is made; `rename_coin_devices` follows later names."""
     device = DeviceInfo(
         identifiers={(DOMAIN, ids.device_identifier(prefix, coin_id))},
-        name=coin_label(coin_id),
+        name=coin_label(coin_id, names),
         manufacturer="CoinMarketCap",
         model="Cryptocurrency",
     )
-    page = coin_page(coin_id)
+    page = coin_page(coin_id, names)
     if page is not None:
         device["configuration_url"] = page
     return device
+
+
+@callback
+def rename_coin_devices(hass: HomeAssistant, entry: CmcMqttConfigEntry) -> None:
+    """The bridge's names arrived or changed after the devices were made: their registry
+    name follows (never the name the user gave), and with it their entities' names."""
+    data: CmcMqttData = entry.runtime_data
+    registry = dr.async_get(hass)
+    devices = dr.async_entries_for_config_entry(registry, entry.entry_id)
+    for coin_id in data.coins:
+        identifier = (DOMAIN, ids.device_identifier(data.prefix, coin_id))
+        device = next((d for d in devices if identifier in d.identifiers), None)
+        label, page = coin_label(coin_id, data.names), coin_page(coin_id, data.names)
+        if device is not None and (device.name, device.configuration_url) != (label, page):
+            registry.async_update_device(device.id, name=label, configuration_url=page)
 
 
 class CmcMqttCoinEntity(Entity):
@@ -44,7 +64,7 @@ class CmcMqttCoinEntity(Entity):
         self._entry_id = entry.entry_id
         self._data: CmcMqttData = entry.runtime_data
         self._coin_id = coin_id
-        self._attr_device_info = coin_device(self._data.prefix, coin_id)
+        self._attr_device_info = coin_device(self._data.prefix, coin_id, self._data.names)
 
     @property
     def available(self) -> bool:

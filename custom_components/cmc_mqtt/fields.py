@@ -7,8 +7,12 @@ agree on every key, unit, state class, precision and default.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:  # only then: the bridge's tests load this file on its own, outside its package
+    from .names import CoinName
 
 SYMBOL_UNIT: Final = "{symbol}"
 
@@ -56,19 +60,26 @@ KNOWN_COINS: Final[dict[int, tuple[str, str, str]]] = {
 }
 
 
-def coin_label(coin_id: int) -> str:
+def coin_label(coin_id: int, names: Mapping[int, CoinName] | None = None) -> str:
+    """ "Bitcoin (BTC)": the bridge's name for the coin, else the bundled one, else its id."""
+    if names and (named := names.get(coin_id)) is not None:
+        return f"{named.name} ({named.symbol})"
     known = KNOWN_COINS.get(coin_id)
     return f"{known[0]} ({known[1]})" if known else f"CMC #{coin_id}"
 
 
-def coin_symbol(coin_id: int) -> str | None:
+def coin_symbol(coin_id: int, names: Mapping[int, CoinName] | None = None) -> str | None:
+    if names and (named := names.get(coin_id)) is not None:
+        return named.symbol
     known = KNOWN_COINS.get(coin_id)
     return known[1] if known else None
 
 
-def coin_page(coin_id: int) -> str | None:
+def coin_page(coin_id: int, names: Mapping[int, CoinName] | None = None) -> str | None:
+    named = names.get(coin_id) if names else None
     known = KNOWN_COINS.get(coin_id)
-    return f"https://coinmarketcap.com/currencies/{known[2]}/" if known else None
+    slug = (named.slug if named is not None else None) or (known[2] if known else None)
+    return f"https://coinmarketcap.com/currencies/{slug}/" if slug else None
 
 
 def price_precision(price: float) -> int:

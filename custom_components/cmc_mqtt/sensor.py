@@ -235,10 +235,16 @@ class CmcFieldSensor(CmcMqttCoinEntity, _TopicNumber):
         super().__init__(entry, coin_id)
         self.entity_description = description
         self._follow_topic(coin_id, self._data.prefix)
-        if description.unit_is_symbol:
-            self._attr_native_unit_of_measurement = coin_symbol(coin_id) or "coins"
         if description.precision_from_value:
             self._attr_suggested_display_precision = last_precision
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """Circulating supply counts coins: its unit is the coin's symbol, as the bridge names
+        it now (names may come after the sensor)."""
+        if self.entity_description.unit_is_symbol:
+            return coin_symbol(self._coin_id, self._data.names) or "coins"
+        return super().native_unit_of_measurement
 
 
 class CmcMoneySensor(CmcFieldSensor):
