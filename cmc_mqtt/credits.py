@@ -56,10 +56,6 @@ class Estimate:
         return self.credits + self.rest_credits
 
 
-def month_seconds(now: dt.datetime) -> float:
-    return calendar.monthrange(now.year, now.month)[1] * 86400.0
-
-
 def estimate(
     ids: Sequence[int],
     ranks: Mapping[int, int | None],

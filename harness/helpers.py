@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -190,6 +191,20 @@ def retained(
         if time.monotonic() > deadline:
             raise AssertionError(f"retained store never matched; last read: {sorted(snapshot)}")
         time.sleep(0.05)
+
+
+def retained_json(
+    broker: Broker,
+    topic: str,
+    expect: Callable[[Any], Any] = bool,
+    timeout: float = 10.0,
+) -> Any:
+    """The retained JSON on `topic` (one topic, no wildcard), once `expect` holds for it."""
+
+    def matches(seen: dict[str, str]) -> bool:
+        return topic in seen and bool(expect(json.loads(seen[topic])))
+
+    return json.loads(retained(broker, topic, expect=matches, timeout=timeout)[topic])
 
 
 def _read_retained(broker: Broker, topic: str) -> dict[str, str]:

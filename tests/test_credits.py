@@ -22,7 +22,7 @@ from cmc_mqtt.credits import CreditMeter, estimate
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.limits import Limits
 from cmc_mqtt.simulator.server import Behaviour
-from harness.helpers import TEST_API_KEY, Broker, Subscriber, retained, wait_until
+from harness.helpers import TEST_API_KEY, Broker, Subscriber, retained, retained_json, wait_until
 
 from .conftest import FAST_TIMINGS, make_settings
 
@@ -114,10 +114,7 @@ stopped: set[Bridge] = set()
 
 
 def credits_seen(broker: Broker, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-    def ok(seen: dict[str, str]) -> bool:
-        return CREDITS in seen and check(json.loads(seen[CREDITS]))
-
-    return dict(json.loads(retained(broker, CREDITS, expect=ok, timeout=20)[CREDITS]))
+    return dict(retained_json(broker, CREDITS, check, timeout=20))
 
 
 def test_credits_on_the_broker_beside_the_keys_own_figures(

@@ -18,7 +18,7 @@ from cmc_mqtt.holdingset import HoldingSet
 from cmc_mqtt.portfolio import Holdings
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.statefile import StateFile
-from harness.helpers import Broker, retained
+from harness.helpers import Broker, retained, retained_json
 
 from .conftest import FAST_TIMINGS, make_settings
 from .test_bridge_requests import ADD, ask
@@ -59,10 +59,7 @@ def worth(seen: dict[str, str], cid: int, cur: str, amount: Decimal, rate: Decim
 
 
 def info(broker: Broker, expect: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-    def matches(seen: dict[str, str]) -> bool:
-        return "cmc/bridge/info" in seen and expect(json.loads(seen["cmc/bridge/info"]))
-
-    return dict(json.loads(retained(broker, "cmc/bridge/info", expect=matches)["cmc/bridge/info"]))
+    return dict(retained_json(broker, "cmc/bridge/info", expect))
 
 
 def test_a_holding_set_over_mqtt_is_valued_announced_and_remembered(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.simulator import FakeStreamServer
-from harness.helpers import Broker, retained
+from harness.helpers import Broker, retained_json
 
 from .test_bridge_requests import ADD, ask
 
@@ -20,10 +20,7 @@ Names = dict[str, dict[str, str]]
 
 
 def names_seen(broker: Broker, expect: Callable[[Names], bool]) -> Names:
-    def matches(seen: dict[str, str]) -> bool:
-        return NAMES in seen and expect(json.loads(seen[NAMES]))
-
-    return dict(json.loads(retained(broker, NAMES, expect=matches)[NAMES]))
+    return dict(retained_json(broker, NAMES, expect))
 
 
 def test_names_from_the_map_and_the_config_follow_the_coins(
