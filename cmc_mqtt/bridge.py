@@ -24,6 +24,7 @@ from .fiats import FiatDirectory
 from .fx import CmcRateSource, RateTopic, make_keeper, monthly_credits
 from .holdingset import HoldingSet
 from .homeassistant import HomeAssistantDiscovery
+from .identity import memory_dir
 from .money import currency as currency_for
 from .money_configs import MoneyDiscovery
 from .names import CoinDirectory, fetch_map
@@ -56,7 +57,8 @@ class Bridge:
         clock: Clock = utc_now,
     ) -> None:
         self.settings = settings
-        self.memory = StateFile(settings.names.cache_dir)
+        memory = memory_dir(settings)
+        self.memory = StateFile(memory)
         ids = effective_ids(settings.stream.crypto_ids, *self.memory.coin_changes())
         self.topics = Topics(settings.mqtt.topic_prefix)
         self.state = BridgeState(
@@ -66,7 +68,7 @@ class Bridge:
             changed_only=settings.mqtt.publish_mode == "changed",
             deadband=settings.mqtt.deadband,
         )
-        self.names = CoinDirectory(settings.names.overrides, settings.names.cache_dir)
+        self.names = CoinDirectory(settings.names.overrides, memory)
         self.rest = RestWorker()
         self.stream = StreamPool(
             settings.stream.url,
@@ -138,7 +140,7 @@ class Bridge:
         if fx.converts and fx.source == "coinmarketcap":
             self.rate_source = CmcRateSource(
                 self.keeper,
-                FiatDirectory(settings.names.cache_dir),
+                FiatDirectory(memory),
                 settings.stream.api_key,
                 settings.names.rest_url,
                 timeout=REST_TIMEOUT_S,

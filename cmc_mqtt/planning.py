@@ -7,6 +7,7 @@ from .coinset import effective_ids
 from .config import Settings
 from .credits import Estimate, estimate, fetch_key_info
 from .fx import FxSettings, monthly_credits
+from .identity import memory_dir
 from .names import CoinDirectory
 from .pool import DEFAULT_SUB_LIMIT, Limits, format_ids, plan_layout
 from .rest import Cancel, RestError
@@ -19,7 +20,7 @@ def describe_plan(settings: Settings, *, ask_key: bool = True) -> list[str]:
     """One line each: coins, connections, what is left out, credits, the key's allowance."""
     lines: list[str] = []
     configured = settings.stream.crypto_ids
-    added, removed = StateFile(settings.names.cache_dir).coin_changes()
+    added, removed = StateFile(memory_dir(settings)).coin_changes()
     ids = effective_ids(configured, added, removed)
     if added or removed:
         lines.append(
@@ -40,7 +41,7 @@ def describe_plan(settings: Settings, *, ask_key: bool = True) -> list[str]:
             f"{format_ids(left_out)}"
         )
     streamed = [cid for cid in ids if cid not in set(left_out)]
-    names = CoinDirectory(settings.names.overrides, settings.names.cache_dir)
+    names = CoinDirectory(settings.names.overrides, memory_dir(settings))
     ranks = {cid: names.get(cid).rank for cid in streamed}
     cost = estimate(streamed, ranks, settings.credits, rest=monthly_credits(settings.fx))
     prices = settings.credits
