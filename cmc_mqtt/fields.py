@@ -38,22 +38,42 @@ class Field:
     minimum: float | None  # values below this are rejected as corrupt
     short: str  # short label for ticker texts
     state_class: str = "measurement"
+    #: Values above this are rejected as corrupt: every amount that enters is bounded, and
+    #: these bounds keep every product the bridge computes exact (see `bounds.py`).
+    maximum: float = 0.0
+
+
+#: The largest value a field of each kind may carry. Generous beyond anything CoinMarketCap
+#: lists (a price of 10^12 USD, a market cap of 10^18 USD, a supply of 10^30 coins, a change of
+#: 10^15 percent), so only a corrupt or hostile frame is refused.
+MAXIMUM: Final[dict[FieldKind, float]] = {
+    FieldKind.PRICE: 1e12,
+    FieldKind.USD: 1e18,
+    FieldKind.SUPPLY: 1e30,
+    FieldKind.PERCENT: 1e15,
+}
 
 
 def _price(key: str, name: str, icon: str, short: str) -> Field:
-    return Field(key, name, FieldKind.PRICE, "USD", icon, True, None, 0.0, short)
+    kind = FieldKind.PRICE
+    return Field(key, name, kind, "USD", icon, True, None, 0.0, short, maximum=MAXIMUM[kind])
 
 
 def _usd(key: str, name: str, icon: str, short: str, *, enabled: bool) -> Field:
-    return Field(key, name, FieldKind.USD, "USD", icon, enabled, 0, 0.0, short)
+    kind = FieldKind.USD
+    return Field(key, name, kind, "USD", icon, enabled, 0, 0.0, short, maximum=MAXIMUM[kind])
 
 
 def _supply(key: str, name: str, icon: str, short: str) -> Field:
-    return Field(key, name, FieldKind.SUPPLY, SYMBOL_UNIT, icon, False, 0, 0.0, short)
+    kind = FieldKind.SUPPLY
+    return Field(key, name, kind, SYMBOL_UNIT, icon, False, 0, 0.0, short, maximum=MAXIMUM[kind])
 
 
 def _percent(key: str, name: str, short: str, *, enabled: bool = False) -> Field:
-    return Field(key, name, FieldKind.PERCENT, "%", "mdi:chart-line", enabled, 2, -100.0, short)
+    kind = FieldKind.PERCENT
+    return Field(
+        key, name, kind, "%", "mdi:chart-line", enabled, 2, -100.0, short, maximum=MAXIMUM[kind]
+    )
 
 
 FIELDS: Final[tuple[Field, ...]] = (

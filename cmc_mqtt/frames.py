@@ -2,7 +2,10 @@
 
 This is the one boundary where untrusted stream text is judged. Numbers keep the exact text the
 server sent (`81187.93284788371`, `0.00001234`), so MQTT subscribers see what CoinMarketCap
-published, not a re-rendered float such as `1.234e-05`.
+published, not a re-rendered float such as `1.234e-05`; a number the server did write in
+exponent form (`1.234E-5`) is written out as the same exact decimal (`0.00001234`). Every
+field is bounded by the field table (`Field.minimum`, `Field.maximum`) and its text by
+`MAX_FIELD_TEXT`: a corrupt or hostile value is dropped alone, never published.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Final
 
 from .errors import FrameError
@@ -20,7 +24,10 @@ CHANNEL: Final = "market@crypto_latest_price"
 MAX_FRAME_BYTES: Final = 64 * 1024
 DEFAULT_PING_INTERVAL_MS: Final = 10_000
 _KNOWN_DATA_KEYS: Final = frozenset(f.key for f in FIELDS) | {"cid"}
-_FIELD_LIMITS: Final = tuple((f.key, f.minimum) for f in FIELDS)
+_FIELD_LIMITS: Final = tuple((f.key, f.minimum, f.maximum) for f in FIELDS)
+#: The longest number text a field may be published as: a double has at most 17 significant
+#: digits, so anything longer is not a price but padding (or an attack on every subscriber).
+MAX_FIELD_TEXT: Final = 40
 
 
 class NumberText(str):
@@ -125,11 +132,11 @@ def _quote(obj: dict[str, Any]) -> QuoteFrame:
         raise FrameError(f"bad cid {str(cid)[:40]!r}")
     texts: dict[str, str] = {}
     rejected: list[tuple[str, str]] = []
-    for key, minimum in _FIELD_LIMITS:
+    for key, minimum, maximum in _FIELD_LIMITS:
         value = data.get(key)
         if value is None:
             continue
-        text, problem = _field_text(value, minimum)
+        text, problem = _field_text(value, minimum, maximum)
         if problem is not None:
             rejected.append((key, problem))
         else:
@@ -141,7 +148,7 @@ def _quote(obj: dict[str, Any]) -> QuoteFrame:
     return QuoteFrame(cid, _opt_int(obj.get("ts")), texts, unknown, tuple(rejected))
 
 
-def _field_text(value: Any, minimum: float | None) -> tuple[str, str | None]:
+def _field_text(value: Any, minimum: float | None, maximum: float) -> tuple[str, str | None]:
     """A field's exact text, or why it cannot be used (one bad field drops only itself: a
     wrong market cap must not freeze the coin's price)."""
     kind = type(value)
@@ -151,14 +158,28 @@ def _field_text(value: Any, minimum: float | None) -> tuple[str, str | None]:
         text = str(value)
     else:
         return "", f"is a {kind.__name__}, not a number"
+    if len(text) > MAX_FIELD_TEXT:
+        return "", f"has {len(text)} characters, more than {MAX_FIELD_TEXT}"
     try:
-        number = float(value)
+        number = float(text)
     except (OverflowError, ValueError):
         return "", "is out of range"
     if not math.isfinite(number):
         return "", "is not finite"
     if minimum is not None and number < minimum:
         return "", f"= {text[:40]} is below {minimum:g}"
+    if number > maximum:
+        return "", f"= {text[:40]} is above {maximum:g}"
+    if "e" in text or "E" in text:
+        exact = Decimal(text)
+        if not exact:
+            return "0", None  # `0e-99999999` written out would be a hundred million zeros
+        # Bounded above already; a tiny value written out could still run to any length.
+        if exact.adjusted() < -MAX_FIELD_TEXT:
+            return "", f"= {text} has more than {MAX_FIELD_TEXT} digits written out"
+        text = f"{exact:f}"  # the same number, written out
+        if len(text) > MAX_FIELD_TEXT:
+            return "", f"= {text[:40]} has more than {MAX_FIELD_TEXT} digits written out"
     return text, None
 
 

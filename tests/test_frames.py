@@ -51,12 +51,55 @@ def test_documented_example_keeps_exact_number_text() -> None:
     assert len(frame.texts) == 13
 
 
-@pytest.mark.parametrize("text", ["0.00001234", "1E-7", "2.50", "-0.0", "1e+3"])
+@pytest.mark.parametrize("text", ["0.00001234", "2.50", "-0.0", "131301167.42003132"])
 def test_number_text_is_published_as_received(text: str) -> None:
     raw = f'{{"type":"data","channel":"{CHANNEL}","data":{{"cid":5,"p24h":{text}}}}}'
     frame = parse_frame(raw)
     assert isinstance(frame, QuoteFrame)
     assert frame.texts == {"p24h": text}
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("1E-7", "0.0000001"),
+        ("1e+3", "1000"),
+        ("1.626089237758E12", "1626089237758"),
+        ("1.234e-05", "0.00001234"),
+        ("0e-99999999", "0"),
+    ],
+)
+def test_number_in_exponent_form_is_written_out_exactly(text: str, written: str) -> None:
+    raw = f'{{"type":"data","channel":"{CHANNEL}","data":{{"cid":5,"vu":{text}}}}}'
+    frame = parse_frame(raw)
+    assert isinstance(frame, QuoteFrame)
+    assert frame.texts == {"vu": written}
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "why"),
+    [
+        ("p", "1e70", "above"),
+        ("p", "1000000000001", "above"),
+        ("mc", "1e19", "above"),
+        ("cs", "1e31", "above"),
+        ("p24h", "1e16", "above"),
+        ("p24h", "-100.5", "below"),
+        ("p", "1e-300", "digits written out"),
+        ("p", "1e-99999999", "digits written out"),
+        ("p", "1" * 41, "characters"),
+        ("p", "0." + "0" * 60 + "1", "characters"),
+    ],
+)
+def test_a_field_out_of_its_bounds_is_dropped_alone(field: str, text: str, why: str) -> None:
+    raw = f'{{"type":"data","channel":"{CHANNEL}","data":{{"cid":5,"{field}":{text},"vu":7}}}}'
+    frame = parse_frame(raw)
+    assert isinstance(frame, QuoteFrame)
+    assert frame.texts == {"vu": "7"}
+    ((key, problem),) = frame.rejected
+    assert key == field
+    assert why in problem
+    assert len(problem) < 100
 
 
 def test_nulls_and_absent_fields_are_left_out() -> None:
