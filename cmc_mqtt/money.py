@@ -40,8 +40,15 @@ from .fields import FIELDS, FieldKind
 
 #: Enough digits for any product of a stream text and a rate to be exact (texts carry at most
 #: about 20 significant digits, rates 12): rounding happens once, on purpose, in `round_amount`.
+#: The exponent range is bounded too: every amount that enters is (`bounds.py`, the field
+#: table), so a result beyond 10^999 can only be a bug, and it traps (`Overflow`, an
+#: `ArithmeticError` the valuation contains to its coin) instead of growing without limit.
 CONTEXT: Final = Context(
-    prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
+    prec=60,
+    rounding=ROUND_HALF_EVEN,
+    Emax=999,
+    Emin=-999,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
 )
 #: Decimals shown at most for a tiny price (the USD rule's cap, `fields.price_precision`).
 MAX_PRICE_DECIMALS: Final = 12

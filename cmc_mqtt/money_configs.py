@@ -106,7 +106,8 @@ def coin_extras(
     ctx: DiscoveryContext, coin: CoinInfo, price: float | None, money: MoneyDiscovery
 ) -> list[Entry]:
     """The configs of the entities `money` adds to one coin (see `extra_keys`). Converted
-    amounts are unavailable while the bridge, the coin or the rate is not live."""
+    amounts and the value are unavailable while the bridge, the coin or the rate is not live,
+    or while this coin's amounts cannot be computed (`<prefix>/<id>/status_<cur>`)."""
     base = ctx.topics.coin_base(coin.id)
     status = ctx.topics.status
     coin_status = ctx.topics.coin(coin.id)["status"]
@@ -114,6 +115,7 @@ def coin_extras(
     currency = money.holding_currency
     code = currency.code
     live = [status, coin_status] + ([_fx_status(ctx, currency)] if money.converts else [])
+    live.append(PortfolioTopics(ctx.topics.prefix, currency).coin_status(coin.id))
     for platform, key in extra_keys(money, ctx.ha.fields, coin.id):
         config: dict[str, Any] = {"unique_id": f"{ctx.ha.node_id}_{coin.id}_{key}"}
         if platform == "event":

@@ -12,7 +12,7 @@ Coins held in zero amounts are ignored.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
@@ -47,13 +47,17 @@ class CoinWorth:
 
 @dataclass(frozen=True, slots=True)
 class PortfolioTotal:
-    """The whole portfolio; `value` None while a held coin has no price (see `missing`)."""
+    """The whole portfolio; `value` None while a held coin has no price (see `missing`) or
+    could not be valued (see `failed`)."""
 
     value: Decimal | None
     change_24h: Decimal | None
     change_24h_pct: Decimal | None
     coins: tuple[CoinWorth, ...]
     missing: tuple[int, ...]
+    #: Held coins whose value could not be computed (an amount beyond every bound): each is
+    #: unavailable alone, and the total with them.
+    failed: tuple[int, ...] = ()
 
 
 def value_24h_ago(value: Decimal, p24h: Decimal | None) -> Decimal | None:
@@ -75,29 +79,52 @@ def total(
     holdings: Mapping[int, Decimal],
     prices: Mapping[int, Decimal],
     changes: Mapping[int, Decimal],
+    *,
+    failed: tuple[int, ...] = (),
 ) -> PortfolioTotal:
     """Value every non-zero holding with `prices` (in the chosen currency) and `changes`
-    (p24h in percent); the sum only when every one of them has a price."""
+    (p24h in percent); the sum only when every one of them has a price and a value. A coin
+    whose value cannot be computed (`ArithmeticError`) joins `failed` (those given already
+    failed before: their price could not be converted); the others are still valued."""
     coins: list[CoinWorth] = []
     missing: list[int] = []
+    broken = list(failed)
     for cid, amount in sorted(holdings.items()):
-        if amount == 0:
+        if amount == 0 or cid in failed:
             continue
         price = prices.get(cid)
         if price is None:
             missing.append(cid)
             continue
-        coins.append(coin_worth(cid, amount, price, changes.get(cid)))
-    if missing:
-        return PortfolioTotal(None, None, None, tuple(coins), tuple(missing))
-    value = sum((c.value for c in coins), Decimal(0))
+        try:
+            coins.append(coin_worth(cid, amount, price, changes.get(cid)))
+        except ArithmeticError:
+            broken.append(cid)
+    if missing or broken:
+        return PortfolioTotal(None, None, None, tuple(coins), tuple(missing), tuple(broken))
+    try:
+        return _summed(tuple(coins))
+    except ArithmeticError:
+        return PortfolioTotal(None, None, None, tuple(coins), (), tuple(c.cid for c in coins))
+
+
+def _summed(coins: tuple[CoinWorth, ...]) -> PortfolioTotal:
+    value = _sum(c.value for c in coins)
     agos = [c.value_24h_ago for c in coins]
     if any(ago is None for ago in agos):
-        return PortfolioTotal(value, None, None, tuple(coins), ())
-    before = sum((ago for ago in agos if ago is not None), Decimal(0))
+        return PortfolioTotal(value, None, None, coins, ())
+    before = _sum(ago for ago in agos if ago is not None)
     change = CONTEXT.subtract(value, before)
     pct = CONTEXT.divide(CONTEXT.multiply(change, _HUNDRED), before) if before else None
-    return PortfolioTotal(value, change, pct, tuple(coins), ())
+    return PortfolioTotal(value, change, pct, coins, ())
+
+
+def _sum(values: Iterable[Decimal]) -> Decimal:
+    """An exact sum: the default context would round it to 28 digits."""
+    result = Decimal(0)
+    for value in values:
+        result = CONTEXT.add(result, value)
+    return result
 
 
 def parse_holding(value: object, key: str) -> Decimal:
@@ -157,6 +184,11 @@ class PortfolioTopics:
     def coin_value(self, cid: int) -> str:
         return f"{self.prefix}/{cid}/value_{self.suffix}"
 
+    def coin_status(self, cid: int) -> str:
+        """`online` while this coin's amounts in the currency (converted fields, its value)
+        are computed from its newest quote; `offline` when one of them could not be."""
+        return f"{self.prefix}/{cid}/status_{self.suffix}"
+
 
 def percent_text(value: Decimal) -> str:
     return amount_text(quantize(value, PERCENT_PLACES))
@@ -170,8 +202,17 @@ def portfolio_messages(
     sensors unavailable."""
     if result is None or result.value is None:
         return [(topics.status, OFFLINE)]
+    try:
+        return _portfolio_messages(topics, result, result.value, currency)
+    except ArithmeticError:  # an amount no rounding can hold: unknown, not frozen
+        return [(topics.status, OFFLINE)]
+
+
+def _portfolio_messages(
+    topics: PortfolioTopics, result: PortfolioTotal, total_value: Decimal, currency: Currency
+) -> list[Message]:
     out: list[Message] = []
-    value = amount_text(round_amount(result.value, currency, AmountKind.HOLDING))
+    value = amount_text(round_amount(total_value, currency, AmountKind.HOLDING))
     out.append((topics.value, value))
     change = pct = "null"
     if result.change_24h is not None:
@@ -196,13 +237,27 @@ def portfolio_messages(
 
 
 def coin_value_messages(
-    topics: PortfolioTopics, result: PortfolioTotal, currency: Currency
+    topics: PortfolioTopics,
+    result: PortfolioTotal,
+    currency: Currency,
+    *,
+    unconverted: Collection[int] = (),
 ) -> list[Message]:
-    """`<prefix>/<id>/value_<cur>` for every held coin that has a price."""
-    return [
-        (topics.coin_value(c.cid), amount_text(round_amount(c.value, currency, AmountKind.HOLDING)))
-        for c in result.coins
-    ]
+    """`<prefix>/<id>/value_<cur>` for every held coin that has a price, and each held coin's
+    `status_<cur>`: `offline` for one that could not be valued, or whose converted fields
+    could not be computed (`unconverted`)."""
+    out: list[Message] = []
+    failed = list(result.failed)
+    for coin in result.coins:
+        try:
+            value = amount_text(round_amount(coin.value, currency, AmountKind.HOLDING))
+        except ArithmeticError:
+            failed.append(coin.cid)
+            continue
+        out.append((topics.coin_value(coin.cid), value))
+        out.append((topics.coin_status(coin.cid), OFFLINE if coin.cid in unconverted else ONLINE))
+    out.extend((topics.coin_status(cid), OFFLINE) for cid in failed)
+    return out
 
 
 def value_from_texts(
@@ -211,15 +266,20 @@ def value_from_texts(
     rate: Decimal | None,
 ) -> PortfolioTotal | None:
     """The total from the stream's exact USD texts (`{"p": ..., "p24h": ...}` per coin) and
-    the rate (1 for USD); None without a usable rate."""
+    the rate (1 for USD); None without a usable rate. A coin whose texts cannot be converted
+    is `failed`, alone."""
     if rate is None:
         return None
     prices: dict[int, Decimal] = {}
     changes: dict[int, Decimal] = {}
+    failed: list[int] = []
     for cid in holdings:
         coin = texts.get(cid) or {}
-        if coin.get("p") is not None:
-            prices[cid] = convert(coin["p"], rate)
-        if coin.get("p24h") is not None:
-            changes[cid] = to_decimal(coin["p24h"])
-    return total(holdings, prices, changes)
+        try:
+            if coin.get("p") is not None:
+                prices[cid] = convert(coin["p"], rate)
+            if coin.get("p24h") is not None:
+                changes[cid] = to_decimal(coin["p24h"])
+        except (ArithmeticError, ValueError):
+            failed.append(cid)
+    return total(holdings, prices, changes, failed=tuple(failed))

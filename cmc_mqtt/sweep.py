@@ -46,7 +46,7 @@ Migration = Callable[[list[str]], tuple[list[str], list[Message]]]
 
 
 #: Per-coin topics whose last level names a currency (`p_eur`, `value_eur`).
-MONEY_LEVELS = ("p", "vu", "mc", "value")
+MONEY_LEVELS = ("p", "vu", "mc", "value", "status")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ sensors that list it as an availability topic show unavailable instead of an old
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
@@ -17,7 +18,7 @@ from typing import Protocol
 from .alerts import Alert, AlertEngine, alert_topic
 from .extension import Extension, Outbox
 from .fx import RateKeeper, rate_text
-from .money import FIELD_AMOUNTS, Currency, convert, converted_fields, to_decimal
+from .money import CONTEXT, FIELD_AMOUNTS, Currency, convert, converted_fields, to_decimal
 from .portfolio import (
     Holdings,
     PortfolioTopics,
@@ -29,6 +30,7 @@ from .portfolio import (
 from .text import MoneyValues
 from .topics import OFFLINE, ONLINE, Message
 
+LOG = logging.getLogger(__name__)
 #: coin id -> its last good USD texts by field key (None: not streamed).
 Texts = Callable[[int], Mapping[str, str] | None]
 #: Shows alerts on the displays (`Displays.show_alerts`).
@@ -37,7 +39,12 @@ ShowAlerts = Callable[[list[Alert], Outbox], None]
 
 class Valuation:
     """Thread-safe: `money` is read by the displays, `messages` and `alerts` run on the MQTT
-    thread."""
+    thread.
+
+    A value that cannot be computed (an amount beyond every bound: a bug, as every amount is
+    bounded where it enters) is contained to its coin: that coin's `status_<cur>` goes
+    `offline`, so Home Assistant shows exactly its amounts unavailable, the failure is logged
+    once per coin and counted (`errors`, in `bridge/info`), and every other coin goes on."""
 
     def __init__(
         self,
@@ -62,6 +69,10 @@ class Valuation:
         self.fx_status_topic = f"{prefix}/fx/{cur}/status"
         self._lock = threading.Lock()
         self._sent: dict[str, str] = {}
+        #: Coins whose converted fields could not be computed from their newest quote.
+        self._unconverted: set[int] = set()
+        self._logged: set[int] = set()
+        self.errors = 0
 
     def coin_base(self, cid: int) -> str:
         return f"{self._prefix}/{cid}/"
@@ -74,14 +85,18 @@ class Valuation:
         rate = self._keeper.rate()
         texts = self._texts(cid) or {}
         fields: dict[str, Decimal] | None = None
-        if self.converts:
-            fields = {}
-            if rate is not None:
-                fields = {k: convert(t, rate) for k, t in texts.items() if k in FIELD_AMOUNTS}
         holdings = self._holdings.snapshot()
         value = None
-        if rate is not None and cid in holdings and texts.get("p") is not None:
-            value = convert(texts["p"], rate) * holdings[cid]
+        try:
+            if self.converts:
+                fields = {}
+                if rate is not None:
+                    fields = {k: convert(t, rate) for k, t in texts.items() if k in FIELD_AMOUNTS}
+            if rate is not None and cid in holdings and texts.get("p") is not None:
+                value = CONTEXT.multiply(convert(texts["p"], rate), holdings[cid])
+        except (ArithmeticError, ValueError) as exc:
+            self._failed(cid, exc)
+            fields, value = ({} if self.converts else None), None
         total = self._total(holdings, rate)
         return MoneyValues(
             self.currency,
@@ -99,6 +114,7 @@ class Valuation:
         time (`reset` after a reconnect sends everything again)."""
         rate = self._keeper.rate()
         out: list[Message] = []
+        holdings = self._holdings.snapshot()
         if self.converts:
             last = self._keeper.last()
             if last is not None:  # the rate first: whoever sees `online` finds it there
@@ -106,17 +122,49 @@ class Valuation:
             out.append((self.fx_status_topic, OFFLINE if rate is None else ONLINE))
             if rate is not None:
                 for cid in cids:
-                    base = self.coin_base(cid)
-                    texts = self._texts(cid) or {}
-                    for key, text in converted_fields(texts, rate, self.currency).items():
-                        out.append((base + key, text))
-        holdings = self._holdings.snapshot()
+                    out.extend(self._converted(cid, rate, held=cid in holdings))
         if holdings:
             total = self._total(holdings, rate)
             if total is not None:
-                out.extend(coin_value_messages(self.topics, total, self.currency))
+                out.extend(
+                    coin_value_messages(
+                        self.topics, total, self.currency, unconverted=self._unconverted
+                    )
+                )
+            if self._unconverted & holdings.keys():
+                total = None  # a held coin's amounts are unavailable: so is the total
             out.extend(portfolio_messages(self.topics, total, self.currency))
         return self._changed(out)
+
+    def _converted(self, cid: int, rate: Decimal, *, held: bool) -> list[Message]:
+        """One coin's converted fields and, unless it is held (its value decides then too),
+        its `status_<cur>`; `offline` alone when they cannot be computed."""
+        base = self.coin_base(cid)
+        status = self.topics.coin_status(cid)
+        try:
+            fields = converted_fields(self._texts(cid) or {}, rate, self.currency)
+        except (ArithmeticError, ValueError) as exc:
+            self._failed(cid, exc)
+            self._unconverted.add(cid)
+            return [(status, OFFLINE)]
+        self._unconverted.discard(cid)
+        out = [(base + key, text) for key, text in fields.items()]
+        return out if held else [*out, (status, ONLINE)]
+
+    def _failed(self, cid: int, exc: BaseException) -> None:
+        with self._lock:
+            self.errors += 1
+            first = cid not in self._logged
+            self._logged.add(cid)
+        if first:
+            LOG.warning(
+                "coin %d: its amounts in %s cannot be computed (%s: %s); marked unavailable, "
+                "the other coins go on (further failures are counted in bridge/info)",
+                cid,
+                self.currency.code,
+                type(exc).__name__,
+                str(exc)[:80],
+            )
 
     def alerts(self, cids: Iterable[int]) -> list[Alert]:
         """Feed the alert rules each coin's converted price and 24 h change."""
@@ -127,8 +175,12 @@ class Valuation:
         for cid in cids:
             texts = self._texts(cid) or {}
             price_text, change_text = texts.get("p"), texts.get("p24h")
-            price = convert(price_text, rate) if price_text and rate is not None else None
-            change = to_decimal(change_text) if change_text else None
+            try:
+                price = convert(price_text, rate) if price_text and rate is not None else None
+                change = to_decimal(change_text) if change_text else None
+            except (ArithmeticError, ValueError) as exc:
+                self._failed(cid, exc)
+                continue
             fired.extend(self._alerts.check(cid, price, change))
         return fired
 
@@ -136,6 +188,13 @@ class Valuation:
         """Whether new quotes can change anything here: a currency to convert to, holdings to
         value or alerts to check (without them the bridge only waits for a holding to be set)."""
         return self.converts or self._alerts is not None or bool(self._holdings)
+
+    def forget(self, cids: Iterable[int]) -> None:
+        """Coins no longer streamed: their failures are history (the sweep clears topics)."""
+        gone = set(cids)
+        with self._lock:
+            self._unconverted -= gone
+            self._logged -= gone
 
     def reset(self) -> None:
         with self._lock:
@@ -151,7 +210,11 @@ class Valuation:
         if not holdings:
             return None
         texts = {cid: t for cid in holdings if (t := self._texts(cid)) is not None}
-        return value_from_texts(holdings, texts, rate)
+        total = value_from_texts(holdings, texts, rate)
+        if total is not None:
+            for cid in total.failed:
+                self._failed(cid, ArithmeticError("value out of range"))
+        return total
 
 
 class Changes(Protocol):
@@ -235,3 +298,21 @@ class ValuationExtension(Extension):
             self._show_alerts(alerts, out)
         if everything and self._refresh_displays is not None:
             self._refresh_displays(out)
+
+
+def valuation_messages(
+    prefix: str,
+    currency: Currency,
+    rate: Decimal,
+    holdings: Mapping[int, Decimal],
+    texts: Mapping[int, Mapping[str, str]],
+) -> list[Message]:
+    """Everything the bridge publishes in `currency` for coins with these USD texts at this
+    fixed rate (units per USD; 1 for USD): for whoever must show what the bridge would send
+    (the Home Assistant tests) without running one."""
+    keeper = RateKeeper(currency.code, max_age=None)
+    keeper.offer(rate, "fixed")
+    valuation = Valuation(
+        prefix, currency, keeper=keeper, holdings=Holdings(holdings), texts=texts.get
+    )
+    return valuation.messages(sorted(texts))

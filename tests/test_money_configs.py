@@ -75,7 +75,8 @@ def test_converted_amounts_are_monetary_in_the_currency(
     assert config["suggested_display_precision"] == precision
     assert config["enabled_by_default"] is enabled
     assert config["availability"] == [
-        {"topic": "cmc/status"}, {"topic": "cmc/1/status"}, {"topic": "cmc/fx/eur/status"}
+        {"topic": "cmc/status"}, {"topic": "cmc/1/status"}, {"topic": "cmc/fx/eur/status"},
+        {"topic": "cmc/1/status_eur"},
     ]  # fmt: skip
     assert config["availability_mode"] == "all"
     assert config["device"]["identifiers"] == ["cmc_mqtt_1"]  # on the coin's device
@@ -130,7 +131,9 @@ def test_holdings_in_usd_are_valued_without_an_fx_status() -> None:
     found = configs(context(money))
     value = found[CFG.format("sensor", "1_value_usd")]
     assert value["unit_of_measurement"] == "USD"
-    assert value["availability"] == [{"topic": "cmc/status"}, {"topic": "cmc/1/status"}]
+    assert value["availability"] == [
+        {"topic": "cmc/status"}, {"topic": "cmc/1/status"}, {"topic": "cmc/1/status_usd"}
+    ]  # fmt: skip
     assert not [t for t in found if "_usd/" in t and "value" not in t]
 
 
@@ -188,7 +191,7 @@ def test_device_mode_carries_the_extras_with_their_own_availability() -> None:
     components = json.loads(payload)["components"]
     assert components["1_alert"]["platform"] == "event"
     assert components["1_p_eur"]["platform"] == "sensor"
-    assert len(components["1_p_eur"]["availability"]) == 3  # overrides the device's two
+    assert len(components["1_p_eur"]["availability"]) == 4  # overrides the device's two
     ((topic, payload),) = portfolio_messages(ctx)
     assert topic == "homeassistant/device/cmc_mqtt_portfolio/config"
     assert sorted(json.loads(payload)["components"]) == [

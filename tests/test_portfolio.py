@@ -45,7 +45,10 @@ def test_a_coin_without_a_price_makes_the_total_unavailable() -> None:
     assert [c.cid for c in result.coins] == [1]  # the priced one is still valued
     topics = PortfolioTopics("cmc", EUR)
     assert portfolio_messages(topics, result, EUR) == [("cmc/portfolio/status", "offline")]
-    assert coin_value_messages(topics, result, EUR) == [("cmc/1/value_eur", "40000.00")]
+    assert coin_value_messages(topics, result, EUR) == [
+        ("cmc/1/value_eur", "40000.00"),
+        ("cmc/1/status_eur", "online"),
+    ]
 
 
 def test_a_coin_without_a_change_keeps_the_total_but_not_its_change() -> None:
@@ -100,7 +103,8 @@ def test_yen_values_have_no_minor_units_and_usd_needs_a_rate_of_one() -> None:
     usd = value_from_texts({1: D("0.1")}, texts, D(1))
     assert usd is not None
     assert coin_value_messages(PortfolioTopics("cmc", USD), usd, USD) == [
-        ("cmc/1/value_usd", "8118.79")
+        ("cmc/1/value_usd", "8118.79"),
+        ("cmc/1/status_usd", "online"),
     ]
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
+import pytest
+
 from cmc_mqtt.alerts import AlertEngine, AlertRule
 from cmc_mqtt.fx import RateKeeper
 from cmc_mqtt.money import CURRENCIES, USD
@@ -57,6 +59,8 @@ def test_converted_topics_holdings_and_portfolio() -> None:
         "cmc/74/p_eur": "0.1970",
         "cmc/1/value_eur": "18673.22",
         "cmc/74/value_eur": "197.00",
+        "cmc/1/status_eur": "online",
+        "cmc/74/status_eur": "online",
         "cmc/portfolio/value_eur": "18870.22",
         "cmc/portfolio/change_24h_eur": "96.25",
         "cmc/portfolio/change_24h_pct": "0.51",
@@ -144,3 +148,50 @@ def test_alerts_watch_the_converted_price() -> None:
     (alert,) = valuation.alerts([1])
     assert (alert.event_type, f"{alert.value}") == ("price_up", "75072.00")
     assert '"unit":"EUR"' in alert.payload()
+
+
+def test_a_coin_that_cannot_be_valued_is_unavailable_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A value beyond every bound (only a bug can make one: amounts are bounded where they
+    enter) marks exactly that coin's amounts offline; the others go on, nothing says online
+    over a frozen value, and the failure is logged once and counted."""
+    clock = FakeClock()
+    broken = {"p": "1e2000", "p24h": "1"}  # the texts a bug could hand over
+    valuation, keeper, source = make({1: BTC, 74: broken}, {1: D("0.25"), 74: D(1)}, clock)
+    keeper.offer("0.92", "test")
+    for _ in range(3):
+        messages = dict(valuation.messages([1, 74]))
+    first = dict(valuation.messages([]))  # nothing new: nothing sent again
+    assert first == {}
+    valuation.reset()
+    messages = dict(valuation.messages([1, 74]))
+    assert messages["cmc/1/p_eur"] == "74692.90"
+    assert messages["cmc/1/status_eur"] == "online"
+    assert messages["cmc/74/status_eur"] == "offline"
+    assert not [t for t in messages if t.startswith("cmc/74/") and "status" not in t]
+    assert messages["cmc/portfolio/status"] == "offline"  # the total cannot be known
+    assert "cmc/fx/eur/status" in messages
+    assert messages["cmc/fx/eur/status"] == "online"  # the rate itself is fine
+    assert valuation.errors >= 4
+    warnings = [r for r in caplog.records if "coin 74" in r.getMessage()]
+    assert len(warnings) == 1
+    assert valuation.money(74).fields == {}
+    assert valuation.alerts([74]) == []
+
+    source.texts[74] = dict(DOGE)  # a good quote comes: the coin is back, and the total
+    messages = dict(valuation.messages([74]))
+    assert messages["cmc/74/status_eur"] == "online"
+    assert messages["cmc/74/p_eur"] == "0.1970"
+    assert messages["cmc/portfolio/status"] == "online"
+
+
+def test_an_unconvertible_coin_that_is_held_stays_offline_until_it_converts() -> None:
+    clock = FakeClock()
+    bad_volume = {"p": "81187.93284788371", "vu": "1e2000"}
+    valuation, keeper, source = make({1: bad_volume}, {1: D(1)}, clock)
+    keeper.offer("0.92", "test")
+    messages = dict(valuation.messages([1]))
+    assert messages["cmc/1/status_eur"] == "offline"  # valued, but a converted field failed
+    source.texts[1] = dict(BTC)
+    assert dict(valuation.messages([1]))["cmc/1/status_eur"] == "online"

@@ -17,18 +17,11 @@ from cmc_mqtt.credits import CreditMeter, KeyInfo, estimate
 from cmc_mqtt.discovery import DiscoveryContext, bridge_messages, coin_messages
 from cmc_mqtt.frames import QuoteFrame, parse_frame
 from cmc_mqtt.fx import FxSettings, make_keeper
-from cmc_mqtt.money import converted_fields
 from cmc_mqtt.money import currency as currency_of
 from cmc_mqtt.names import CoinDirectory
 from cmc_mqtt.names_report import NamesReport
-from cmc_mqtt.portfolio import (
-    PortfolioTopics,
-    coin_value_messages,
-    portfolio_messages,
-    value_from_texts,
-)
 from cmc_mqtt.state import BridgeState, Topics
-from cmc_mqtt.topics import ONLINE
+from cmc_mqtt.valuation import valuation_messages
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 SESSION = (FIXTURES / "stream-session.jsonl").read_text().splitlines()
@@ -120,22 +113,14 @@ def money_states(
     holding's value and the portfolio; by the bridge's own money and portfolio code."""
     states = dict(bridge_states(*cids))
     cur = currency_of(currency)
-    usd = cur.code == "USD"
-    if not usd:
-        states[f"cmc/fx/{currency.lower()}/status"] = ONLINE
     texts: dict[int, dict[str, str]] = {}
     for cid in cids:
         base = f"cmc/{cid}/"
         texts[cid] = {t.removeprefix(base): p for t, p in states.items() if t.startswith(base)}
-        if not usd:
-            for key, value in converted_fields(texts[cid], rate, cur).items():
-                states[base + key] = value
-    if holdings:
-        total = value_from_texts(holdings, texts, Decimal(1) if usd else rate)
-        assert total is not None
-        topics = PortfolioTopics("cmc", cur)
-        states.update(coin_value_messages(topics, total, cur))
-        states.update(portfolio_messages(topics, total, cur))
+    usd = cur.code == "USD"
+    states.update(
+        valuation_messages("cmc", cur, Decimal(1) if usd else rate, holdings or {}, texts)
+    )
     return states
 
 

@@ -19,12 +19,10 @@ from pytest_homeassistant_custom_component.common import (
 from cmc_mqtt.coins import coin_info
 from cmc_mqtt.config import HomeAssistantSettings
 from cmc_mqtt.discovery import DiscoveryContext, coin_messages, portfolio_messages
-from cmc_mqtt.money import CURRENCIES, converted_fields
+from cmc_mqtt.money import CURRENCIES
 from cmc_mqtt.money_configs import MoneyDiscovery
-from cmc_mqtt.portfolio import PortfolioTopics, coin_value_messages, value_from_texts
-from cmc_mqtt.portfolio import portfolio_messages as portfolio_states
 from cmc_mqtt.state import Topics
-from cmc_mqtt.topics import ONLINE
+from cmc_mqtt.valuation import valuation_messages
 from custom_components.cmc_mqtt.const import (
     CONF_COINS,
     CONF_FIELDS,
@@ -185,18 +183,9 @@ def usd_texts(states: dict[str, str], cid: int) -> dict[str, str]:
 
 def money_states(states: dict[str, str]) -> list[tuple[str, str]]:
     """What the bridge publishes in EUR for these states: converted fields, the rate's status,
-    each holding's value and the portfolio."""
-    out: list[tuple[str, str]] = [("cmc/fx/eur/status", ONLINE)]
+    each holding's value and its status, and the portfolio (the bridge's own valuation)."""
     coins = {cid: usd_texts(states, cid) for cid in HELD}
-    for cid, coin in coins.items():
-        out += [(f"cmc/{cid}/{k}", v) for k, v in converted_fields(coin, RATE, EUR).items()]
-    total = value_from_texts(HELD, coins, RATE)
-    assert total is not None
-    assert total.value is not None
-    topics = PortfolioTopics("cmc", EUR)
-    out += coin_value_messages(topics, total, EUR)
-    out += portfolio_states(topics, total, EUR)
-    return out
+    return valuation_messages("cmc", EUR, RATE, HELD, coins)
 
 
 async def discover_money(hass: HomeAssistant, **ha: Any) -> dict[str, str]:
