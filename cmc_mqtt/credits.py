@@ -143,16 +143,19 @@ class CreditMeter:
         prices: CreditSettings,
         messages: Callable[[], int],
         *,
+        subscriptions: Callable[[], int] = lambda: 0,
         baseline: Estimate,
         month_usage: MonthUsage = (None, 0.0),
         save: Callable[[str, float, float], None] | None = None,
         clock: Clock = utc_now,
     ) -> None:
-        """`save(month, credits, rest)` keeps the month's count (all of it, and the REST
-        calls' part of it) for the next run; it is called about once a minute and after each
-        paid REST call."""
+        """`messages()` and `subscriptions()` count what the stream received and subscribed
+        since start (each priced by `prices`); `save(month, credits, rest)` keeps the month's
+        count (all of it, and the REST calls' part of it) for the next run; it is called about
+        once a minute and after each paid REST call."""
         self.prices = prices
         self._messages = messages
+        self._subscriptions = subscriptions
         self._baseline = baseline
         self._save = save
         self._clock = clock
@@ -164,8 +167,10 @@ class CreditMeter:
         self._carried = saved if same else 0.0
         self._carried_rest = min(saved, max(0.0, saved_rest[0])) if same and saved_rest else 0.0
         self._mark_messages = messages()
+        self._mark_subscriptions = subscriptions()
         self._mark_time = now
         self._rest = 0.0  # paid REST credits since the mark
+        self._saved_at = self._carried  # the count as last saved
         self._rest_next_month = 0.0  # spent after the month turned, before `roll` saw it
         self.key: KeyInfo | None = None
         self.key_error: str | None = None  # why the last /v1/key/info gave no answer
@@ -208,11 +213,30 @@ class CreditMeter:
             return self._rest_used_locked()
 
     def _used_locked(self) -> float:
-        counted = self._messages() - self._mark_messages
-        return self._carried + counted * self.prices.per_message + self._rest
+        return self._carried + self._streamed_locked() + self._rest
+
+    def _streamed_locked(self) -> float:
+        """The stream's credits since the mark: its messages and its subscriptions."""
+        messages = self._messages() - self._mark_messages
+        subscriptions = self._subscriptions() - self._mark_subscriptions
+        return messages * self.prices.per_message + subscriptions * self.prices.per_subscription
 
     def _rest_used_locked(self) -> float:
         return self._carried_rest + self._rest
+
+    def checkpoint(self, *, force: bool = False) -> None:
+        """Save the count when it passed another whole credit since it was last saved (call
+        often: about once a second), or now with `force` (at exit): a restart loses less than
+        a credit, never a minute's worth."""
+        with self._lock:
+            used = self._used_locked()
+            if force or int(used) != int(self._saved_at):
+                self._save_locked(used)
+
+    def _save_locked(self, used: float) -> None:
+        self._saved_at = used
+        if self._save is not None:
+            self._save(self._month, used, self._rest_used_locked())
 
     def roll(self) -> bool:
         """Call about once a minute: saves the count, and starts afresh when the month turned.
@@ -220,15 +244,16 @@ class CreditMeter:
         now = self._clock()
         with self._lock:
             if month_of(now) == self._month:
-                if self._save is not None:
-                    self._save(self._month, self._used_locked(), self._rest_used_locked())
+                self._save_locked(self._used_locked())
                 return False
             self._month = month_of(now)
             self._carried = self._carried_rest = 0.0
             self._rest, self._rest_next_month = self._rest_next_month, 0.0
             self._mark_messages = self._messages()
+            self._mark_subscriptions = self._subscriptions()
             self._mark_time = now
             self.warned = False
+            self._saved_at = self._rest
             if self._save is not None:
                 self._save(self._month, self._rest, self._rest)
             return True
@@ -244,8 +269,7 @@ class CreditMeter:
         with self._lock:
             observed = (now - self._mark_time).total_seconds()
             if observed >= MIN_OBSERVATION_S:
-                counted = self._messages() - self._mark_messages
-                return counted * self.prices.per_message / observed
+                return self._streamed_locked() / observed
             return self._baseline.credits / MONTH_S
 
     def rest_rate(self) -> float:

@@ -57,11 +57,15 @@ class CreditWatch(Extension):
         self._last_used = (meter.stream_used(), time.monotonic())
         self.stopped = False
 
+    def stop(self) -> None:
+        self._meter.checkpoint(force=True)  # the count at exit is the next run's start
+
     def on_connected(self, out: Outbox) -> None:
         self._last = ""
         self._next_publish = 0.0
 
     def tick(self, now: float, out: Outbox) -> None:
+        self._meter.checkpoint()
         if now >= self._next_roll:
             self._next_roll = now + ROLL_EVERY_S
             if self._meter.roll() and self.stopped:

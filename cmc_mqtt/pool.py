@@ -105,6 +105,9 @@ class StreamPool:
         self._left_out: list[int] = []
         self._online = False
         self._started = False
+        #: What ended sessions counted, kept when they are let go: the month's bill stays.
+        self._ended_messages = 0
+        self._ended_subscriptions = 0
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -211,7 +214,14 @@ class StreamPool:
     def messages(self) -> int:
         """Data frames received on every connection since start: what CoinMarketCap bills."""
         with self._lock:
-            return sum(s.messages for s in self._sessions + self._retired)
+            return self._ended_messages + sum(s.messages for s in self._sessions + self._retired)
+
+    def subscriptions(self) -> int:
+        """Subscriptions made on every connection since start (each resubscribe after a
+        reconnect, each coin added): what CoinMarketCap may bill per subscription."""
+        with self._lock:
+            live = self._sessions + self._retired
+            return self._ended_subscriptions + sum(s.subscriptions_billed for s in live)
 
     def connections(self) -> list[dict[str, Any]]:
         """For `bridge/info`: one entry per connection."""
@@ -312,7 +322,10 @@ class StreamPool:
         """Apply a new layout: existing connections get their new ids, emptied ones close, new
         ones open one after another. Holds the lock."""
         layout, left_out = plan_layout(current, self._wanted, self._limits)
-        self._retired = [s for s in self._retired if s.alive]  # months of changes stay bounded
+        for ended in [s for s in self._retired if not s.alive]:  # months of changes stay bounded
+            self._ended_messages += ended.messages
+            self._ended_subscriptions += ended.subscriptions_billed
+        self._retired = [s for s in self._retired if s.alive]
         if left_out != self._left_out and left_out:
             LOG.warning(
                 "%d coins do not fit this key's limits (%d connections x %d subscriptions%s); "

@@ -117,6 +117,10 @@ class StreamSession:
         self.retry_delay: float | None = None
         self.sub_count: int | None = None
         self.sub_limit: int | None = None
+        #: Subscriptions CoinMarketCap may have billed (its overview prices each one): what
+        #: each ack's `sub_count` grew by, or the ids of a subscribe whose answer never came.
+        self.subscriptions_billed = 0
+        self._held_subscriptions = 0  # the last ack's sub_count on this connection
 
     # --- what the pool sees and does ------------------------------------------------------------
 
@@ -204,7 +208,17 @@ class StreamSession:
                 self._stopping.wait(self._backoff.next_delay())
             finally:
                 self._close_ws()
+        with self._lock:
+            self._count_unanswered()
         self._set_online(False)
+
+    def _count_unanswered(self) -> None:
+        """Subscribes that got no answer may have been billed: counted, the count errs high
+        (lock held). Clears what was in flight."""
+        for pending in self._inflight.values():
+            if pending.method == "subscribe":
+                self.subscriptions_billed += len(pending.ids)
+        self._inflight.clear()
 
     def _wait_after(self, exc: StreamError) -> None:
         if exc.permanent:
@@ -249,8 +263,9 @@ class StreamSession:
         ping_interval = self._await_welcome(ws)
         with self._lock:
             self._subscribed.clear()
-            self._inflight.clear()
+            self._count_unanswered()
             self._changed = True
+            self._held_subscriptions = 0  # as the server counts them: none on a new connection
         now = time.monotonic()
         last_alive = now
         next_ping = now + ping_interval
@@ -356,9 +371,17 @@ class StreamSession:
                 return
             if answered.method == "subscribe":
                 self._subscribed.update(answered.ids)
+                # What the server counts: the growth of its sub_count; without one, each id.
+                if ack.sub_count is not None:
+                    growth = ack.sub_count - self._held_subscriptions
+                else:
+                    growth = len(answered.ids)
+                self.subscriptions_billed += max(0, growth)
             else:
                 self._subscribed.difference_update(answered.ids)
             count = len(self._subscribed)
+            if ack.sub_count is not None:
+                self._held_subscriptions = ack.sub_count
         self.sub_count, self.sub_limit = ack.sub_count, ack.sub_limit
         per_request = None
         if ack.sub_count is not None and count > 1:
