@@ -24,7 +24,7 @@ import paho.mqtt.client as mqtt
 
 from .backoff import Backoff
 from .config import MqttSettings
-from .diagnosis import ConnectionDiagnosis
+from .diagnosis import ConnectionDiagnosis, Drops
 from .extension import PublisherExtension
 from .mqtt_adapter import defer_writes, publish_qos0
 from .mqtt_client import make_client
@@ -33,6 +33,13 @@ from .state import OFFLINE, BridgeState, Message
 LOG = logging.getLogger(__name__)
 SHUTDOWN_FLUSH_S: Final = 0.5
 TICK_INTERVAL_S: Final = 1.0
+#: The largest payload the bridge writes (README: "Limits"): brokers may refuse larger
+#: packets and drop the client that sends one; one beyond it is refused here, counted and
+#: logged, never sent. Every payload the bridge builds stays far below it.
+MAX_PAYLOAD_BYTES: Final = 256 * 1024
+#: Messages other threads may leave for this one to send (answers to requests); beyond it
+#: they are dropped, as QoS 0 messages to an unreachable broker are.
+MAX_POSTED: Final = 1000
 #: How long the thread sleeps when nothing happens; new quotes wake it sooner (`wake`).
 IDLE_WAIT_S = 1.0
 
@@ -71,10 +78,13 @@ class MqttPublisher:
         self._posted_lock = threading.Lock()
         self._ready = False
         self._outage_logged = False
+        self._back_off = False  # the broker dropped us soon after accepting us: wait first
+        self._oversized_logged: set[str] = set()
         self.connected = threading.Event()  # set while the broker has accepted us
         # The first attempt's outcome: a refused login or an untrusted certificate then is a
         # configuration mistake the CLI reports with exit code 2 instead of retrying forever.
         self.diagnosis = ConnectionDiagnosis(settings)
+        self.drops = Drops(settings)
         self._client = self._make_client(connect_timeout)
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -120,6 +130,8 @@ class MqttPublisher:
         """Publish from any thread: sent by the MQTT thread on its next round (dropped when the
         broker is away, like any QoS 0 message; retained state is republished on reconnect)."""
         with self._posted_lock:
+            if len(self._posted) >= MAX_POSTED:
+                return
             self._posted.append((topic, payload, retain))
         self._signal()
 
@@ -151,6 +163,10 @@ class MqttPublisher:
                         message = self.diagnosis.closed_before_accepted()
                         if message is not None:
                             self._log_outage(message)
+                        self._stopping.wait(self._backoff.next_delay())
+                        continue
+                    if self._back_off:
+                        self._back_off = False
                         self._stopping.wait(self._backoff.next_delay())
                         continue
                     if not self._connect():
@@ -244,17 +260,40 @@ class MqttPublisher:
         if now < self._next_tick:
             return
         self._next_tick = now + TICK_INTERVAL_S
+        if self.drops.held():
+            LOG.info("the MQTT connection holds again")
+            self._backoff.reset()
+            self._outage_logged = False
         self._state.check_stale()
         self._each_extension("tick", now)
 
     # --- the Outbox extensions use ------------------------------------------------------------
 
     def publish(self, topic: str, payload: str, *, retain: bool = True) -> None:
+        size = len(payload)
+        if size > MAX_PAYLOAD_BYTES // 4:  # up to 4 bytes a character in UTF-8
+            size = len(payload.encode("utf-8", "surrogatepass"))
+            if size > MAX_PAYLOAD_BYTES:
+                self._refuse_oversized(topic, size)
+                return
+        self.drops.sent(size)
         if self._settings.qos == 0:
             publish_qos0(self._client, ((topic, payload),), retain=retain)
         else:
             self._client.publish(topic, payload, self._settings.qos, retain)
         self._state.count_publishes(1)
+
+    def _refuse_oversized(self, topic: str, size: int) -> None:
+        self._state.count_oversized_payload()
+        if topic not in self._oversized_logged and len(self._oversized_logged) < 100:
+            self._oversized_logged.add(topic)
+            LOG.error(
+                "not publishing %s: %d bytes, more than the %d a payload may have (a bug: "
+                "counted in bridge/info as oversized_payloads)",
+                topic,
+                size,
+                MAX_PAYLOAD_BYTES,
+            )
 
     def subscribe(self, topic: str) -> None:
         self._client.subscribe(topic, qos=0)
@@ -296,13 +335,18 @@ class MqttPublisher:
             self._log_outage(self.diagnosis.refused(reason))
             return
         self.diagnosis.accepted()
+        self.drops.accepted()
         self._ready = True
-        self._backoff.reset()
-        if self._outage_logged:
+        if self.drops.in_a_row:
+            # Dropped soon after the last acceptance: restored only once this one holds.
+            LOG.debug("accepted again by the MQTT broker (dropped %d times)", self.drops.in_a_row)
+        elif self._outage_logged:
             LOG.info("MQTT connection restored; republishing all retained values")
         else:
             LOG.info("connected to MQTT broker %s:%d", self._settings.host, self._settings.port)
-        self._outage_logged = False
+        if not self.drops.in_a_row:
+            self._backoff.reset()
+            self._outage_logged = False
         self.connected.set()
         self._each_extension("on_connected")
         self._state.mark_all_pending()  # published in bounded batches right after this
@@ -336,7 +380,13 @@ class MqttPublisher:
         self._ready = False
         self.connected.clear()
         self._signal()  # the stream thread may have seen it first: the MQTT thread reconnects
-        if was_ready and not self._stopping.is_set():
+        if not was_ready or self._stopping.is_set():
+            return
+        cause = self.drops.dropped(reason)
+        if cause is not None:
+            self._back_off = True
+            self._log_outage(f"{cause}; reconnecting with backoff")
+        else:
             self._log_outage(f"lost the MQTT connection ({reason}); reconnecting")
 
     def _log_outage(self, message: str) -> None:
