@@ -34,6 +34,8 @@ from .errors import ConfigError
 MAX_NUMBER_TEXT: Final = 64
 MAX_HOLDING: Final = Decimal("1e18")
 HOLDING_PLACES: Final = 18
+#: Units per US dollar run from about 0.3 (Kuwaiti dinar) to about 10^5 (Iranian rial, market):
+#: anything outside these bounds is a unit mix-up, not a rate.
 MIN_RATE: Final = Decimal("1e-6")
 MAX_RATE: Final = Decimal("1e9")
 MAX_PRICE_LEVEL: Final = Decimal("1e15")

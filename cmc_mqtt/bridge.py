@@ -32,6 +32,7 @@ from .names_report import NamesReport
 from .pool import StreamPool
 from .portfolio import Holdings
 from .publisher import MqttPublisher
+from .ratelimit import RequestLimiter
 from .rest import Cancel, Cancelled, RestError
 from .restworker import RestWorker
 from .session import StreamTimings
@@ -55,6 +56,7 @@ class Bridge:
         mqtt_backoff: Backoff | None = None,
         info_interval: float = INFO_INTERVAL_S,
         clock: Clock = utc_now,
+        request_limiter: RequestLimiter | None = None,
     ) -> None:
         self.settings = settings
         memory = memory_dir(settings)
@@ -131,6 +133,7 @@ class Bridge:
         self.meter = CreditMeter(
             settings.credits,
             self.stream.messages,
+            subscriptions=self.stream.subscriptions,
             baseline=self._estimate(ids),
             month_usage=self.memory.month_usage(),
             save=self.memory.set_month_usage,
@@ -162,8 +165,9 @@ class Bridge:
         self.info.sources["left_out"] = lambda: list(self.stream.left_out)
         if fx.converts:
             self.info.sources["fx"] = self.keeper.info
-        if self.valuation is not None:
+        if (valuation := self.valuation) is not None:
             self.info.sources["portfolio"] = self._portfolio_info
+            self.info.sources["valuation_errors"] = lambda: valuation.errors
         extensions: list[PublisherExtension] = [
             self.info,
             self.names_report,
@@ -182,6 +186,7 @@ class Bridge:
             backoff=mqtt_backoff,
             extensions=extensions,
         )
+        self.info.sources["mqtt"] = self.publisher.drops.report
         self.valuing: ValuationExtension | None = None
         if self.valuation is not None:
             self.valuing = ValuationExtension(
@@ -204,9 +209,11 @@ class Bridge:
                     post=self.publisher.post,
                     check_ids=self._unknown_ids if settings.names.lookup else None,
                     check_budget=self._over_budget,
+                    check_reconnect=self._reconnect_over_budget,
                     republish=self.discovery.refresh_all,
                     reconnect=self.stream.reconnect,
                     holdings=self.holding_set if self.valuation is not None else None,
+                    limiter=request_limiter,
                 )
             )
         self.coins.add_listener(self._coins_changed)
@@ -275,6 +282,8 @@ class Bridge:
         self.holding_set.apply()
         if self.alerts is not None:
             self.alerts.keep_only(self.state.crypto_ids)
+        if self.valuation is not None:
+            self.valuation.forget(removed)
         if self.valuing is not None:
             self.valuing.refresh_all()
         if removed:
@@ -309,8 +318,8 @@ class Bridge:
         else:
             self.meter.key_error = None
 
-    def _unknown_ids(self, ids: list[int], cancel: Cancel) -> list[int] | None:
-        """Ids CoinMarketCap's map does not list; None when the map cannot be asked now."""
+    def _unknown_ids(self, ids: list[int], cancel: Cancel) -> list[int] | str:
+        """Ids CoinMarketCap's map does not list; why it cannot tell, when it cannot now."""
         try:
             found = fetch_map(
                 self.settings.stream.api_key,
@@ -319,10 +328,24 @@ class Bridge:
                 REST_TIMEOUT_S,
                 cancel,
             )
-        except (RestError, TypeError):
-            return None
+        except (RestError, TypeError) as exc:
+            return f"CoinMarketCap's coin map did not answer ({exc})"
         self.names.update(found.values())
         return [cid for cid in ids if cid not in found]
+
+    def _reconnect_over_budget(self) -> str | None:
+        """Whether resubscribing every coin (a reconnect) would spend the rest of the budget."""
+        prices = self.settings.credits
+        if prices.monthly_budget is None or not prices.per_subscription:
+            return None
+        cost = len(self.state.crypto_ids) * prices.per_subscription
+        if not self.meter.budget_spent(cost):
+            return None
+        return (
+            f"resubscribing {len(self.state.crypto_ids)} coins costs about {cost:,.1f} credits; "
+            f"{self.meter.used():,.1f} of this month's budget of {prices.monthly_budget:,.0f} "
+            "are used"
+        )
 
     def _over_budget(self, ids: list[int]) -> str | None:
         budget = self.settings.credits.monthly_budget

@@ -6,108 +6,64 @@ reason), `data`, and the request's `transaction` echoed. Actions:
 - `holdings/set`: `{"holdings": {"1": 0.25}}` sets the coins held (0 stops holding one), for
   coins the bridge streams;
 - `republish`: `{}` announces everything to Home Assistant again and republishes every value;
-- `reconnect`: `{}` closes the stream's connections and opens them again at once.
+- `reconnect`: `{}` closes the stream's connections and opens them again at once;
+- `discovery/set`: `{"enabled": false}` turns the bridge's own Home Assistant discovery off
+  (its configs cleared; remembered across restarts) or back on.
 
 Anyone who may publish to the broker may send these: `[bridge] allow_requests = false` turns
-them off. A bad request changes nothing, is counted, and is answered with the reason.
+them off. So nothing here trusts a request: a bad one changes nothing, is counted and answered
+with the reason; each action has an allowance (`ratelimit.py`) and one beyond it is refused
+`rate limited: retry in N s`; a request that would spend credits is checked against the budget
+first; an id CoinMarketCap cannot confirm now is refused, never trusted. No request stays on the
+broker: one that arrives retained (left there before the bridge subscribed) is refused and
+cleared at once, and the topic of every request carried out is cleared within a second, so a
+request published retained while the bridge runs is carried out once, never again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Final
 
 from .coinset import CoinSet
-from .errors import ConfigError
 from .extension import Extension, Outbox
 from .holdingset import HoldingSet
-from .portfolio import parse_holding
+from .ratelimit import RequestLimiter
+from .request_payloads import (
+    RequestError,
+    Transaction,
+    parse_command,
+    parse_holdings,
+    parse_request,
+    parse_switch,
+    transaction_of,
+)
 from .rest import Cancel
 from .state import BridgeState
 
+__all__ = ["BridgeRequests", "RequestError"]
+
 LOG = logging.getLogger(__name__)
-MAX_IDS_PER_REQUEST: Final = 1000
-MAX_REQUEST_BYTES: Final = 64 * 1024
 COIN_ACTIONS: Final = ("coins/add", "coins/remove")
 HOLDINGS_ACTION: Final = "holdings/set"
+DISCOVERY_ACTION: Final = "discovery/set"
+#: How often refusals after the first are summed up in the log.
+SUMMARY_EVERY_S: Final = 60.0
 
-#: Checks ids before they are added: returns the ids CoinMarketCap does not know (or None when
-#: that cannot be told now). Runs on the REST worker, never on the MQTT thread.
-IdCheck = Callable[[list[int], Cancel], list[int] | None]
+#: Checks ids before they are added: the ids CoinMarketCap does not know, or why it cannot be
+#: asked now. Runs on the REST worker, never on the MQTT thread.
+IdCheck = Callable[[list[int], Cancel], list[int] | str]
 #: Whether adding these ids would pass the credit budget; a reason, or None.
 BudgetCheck = Callable[[list[int]], str | None]
-
-
-class RequestError(ValueError):
-    """A request that cannot be carried out; the message is the answer's `error`."""
-
-
-def _parse_object(payload: bytes, example: str) -> tuple[dict[str, Any], Any]:
-    """A request's JSON object and its transaction; `RequestError` naming what is wrong."""
-    if len(payload) > MAX_REQUEST_BYTES:
-        raise RequestError(f"bad payload: larger than {MAX_REQUEST_BYTES} bytes")
-    try:
-        body = json.loads(payload)
-    except (ValueError, RecursionError):
-        raise RequestError(f"bad payload: expected JSON like {example}") from None
-    if not isinstance(body, dict):
-        raise RequestError(f"bad payload: expected a JSON object like {example}")
-    transaction = body.get("transaction")
-    if (transaction is not None and not isinstance(transaction, str | int)) or (
-        isinstance(transaction, str) and len(transaction) > 64
-    ):
-        raise RequestError("bad payload: transaction must be a short string or a number")
-    return body, transaction
-
-
-def parse_command(payload: bytes) -> Any:
-    """The transaction of a request that takes no arguments (`republish`, `reconnect`)."""
-    return _parse_object(payload, "{}")[1]
-
-
-def parse_request(payload: bytes) -> tuple[list[int], Any]:
-    """The ids and the transaction of a coins request; `RequestError` naming what is wrong."""
-    body, transaction = _parse_object(payload, '{"ids": [1, 1027]}')
-    ids = body.get("ids")
-    if not isinstance(ids, list) or not ids:
-        raise RequestError('bad payload: "ids" must be a list of CoinMarketCap ids')
-    if len(ids) > MAX_IDS_PER_REQUEST:
-        raise RequestError(f"bad payload: at most {MAX_IDS_PER_REQUEST} ids per request")
-    if not all(type(cid) is int and 0 < cid < 2**31 for cid in ids):
-        raise RequestError('bad payload: "ids" must be positive whole numbers')
-    return list(dict.fromkeys(ids)), transaction
-
-
-def parse_holdings(payload: bytes) -> tuple[dict[int, Decimal], Any]:
-    """The amounts by coin id and the transaction of a holdings request."""
-    body, transaction = _parse_object(payload, '{"holdings": {"1": 0.25}}')
-    holdings = body.get("holdings")
-    if not isinstance(holdings, dict) or not holdings:
-        raise RequestError('bad payload: "holdings" must be an object like {"1": 0.25}')
-    if len(holdings) > MAX_IDS_PER_REQUEST:
-        raise RequestError(f"bad payload: at most {MAX_IDS_PER_REQUEST} coins per request")
-    amounts: dict[int, Decimal] = {}
-    for key, value in holdings.items():
-        if not (key.isascii() and key.isdigit() and 0 < int(key) < 2**31):
-            raise RequestError(f"bad payload: {key[:20]!r} is not a CoinMarketCap id")
-        try:
-            amounts[int(key)] = parse_holding(value, f"holdings.{key}")
-        except ConfigError as exc:
-            raise RequestError(f"bad payload: {exc.problems[0]}") from None
-    return amounts, transaction
-
-
-def _transaction_of(payload: bytes) -> Any:
-    """The transaction of a request that could not be parsed, when it can still be found."""
-    try:
-        body = json.loads(payload[:MAX_REQUEST_BYTES])
-    except (ValueError, RecursionError):
-        return None
-    value = body.get("transaction") if isinstance(body, dict) else None
-    return value if isinstance(value, str | int) else None
+#: Whether reopening every connection (resubscribing every coin) would pass it.
+ReconnectCheck = Callable[[], str | None]
+#: Turns the bridge's own discovery on or off; returns whether it is on now.
+DiscoverySwitch = Callable[[bool], bool]
 
 
 class BridgeRequests(Extension):
@@ -123,9 +79,12 @@ class BridgeRequests(Extension):
         post: Callable[[str, str], None],
         check_ids: IdCheck | None = None,
         check_budget: BudgetCheck | None = None,
+        check_reconnect: ReconnectCheck | None = None,
         republish: Callable[[], None] | None = None,
         reconnect: Callable[[], int] | None = None,
         holdings: HoldingSet | None = None,
+        discovery: DiscoverySwitch | None = None,
+        limiter: RequestLimiter | None = None,
     ) -> None:
         self._request = f"{prefix}/bridge/request/"
         self._response = f"{prefix}/bridge/response/"
@@ -135,14 +94,21 @@ class BridgeRequests(Extension):
         self._post = post
         self._check_ids = check_ids
         self._check_budget = check_budget
+        self._check_reconnect = check_reconnect
         self._republish = republish  # announce to Home Assistant again (any thread)
         self._reconnect = reconnect  # reopen the stream; how many connections (REST worker)
         self._holdings = holdings
+        self._discovery = discovery
+        self._limiter = limiter or RequestLimiter()
         self._actions = list(COIN_ACTIONS)
         self._actions += ["republish"] if republish is not None else []
         self._actions += ["reconnect"] if reconnect is not None else []
         self._actions += [HOLDINGS_ACTION] if holdings is not None else []
-        self._bad_logged = False
+        self._actions += [DISCOVERY_ACTION] if discovery is not None else []
+        self._to_clear: set[str] = set()  # request topics to clear on the next tick
+        self._first_logged: set[str] = set()
+        self._since_summary: Counter[str] = Counter()
+        self._next_summary = 0.0
 
     def on_connected(self, out: Outbox) -> None:
         for action in self._actions:
@@ -155,53 +121,68 @@ class BridgeRequests(Extension):
         if action not in self._actions or not payload:  # empty: a retained request being cleared
             return
         if retained:
-            # A request left retained would be carried out again on every connection: refuse
+            # Left retained, a request would be carried out again on every connection: refuse
             # it, and take it off the broker.
             out.publish(topic, "", retain=True)
             self._refuse(action, RequestError("refused: requests must not be retained"), None)
             return
-        if action in COIN_ACTIONS:
-            self._coins_request(action, payload)
+        self._to_clear.add(topic)  # in case it was published retained while we were online
+        wait = self._limiter.wait(action)
+        if wait is not None:
+            self._state.count_rate_limited_request()
+            error = RequestError(f"rate limited: retry in {wait} s")
+            self._refuse(action, error, transaction_of(payload), kind="rate limited")
             return
-        if action == HOLDINGS_ACTION and (holdings := self._holdings) is not None:
-            self._holdings_request(holdings, payload)
-            return
-        try:
-            transaction = parse_command(payload)
-        except RequestError as exc:
-            self._refuse(action, exc, _transaction_of(payload))
-            return
-        if action == "republish" and self._republish is not None:
-            LOG.info("republish requested over MQTT: announcing everything again")
-            self._republish()
-            out.republish_state()
-            self._answer(action, {"status": "ok", "data": {}}, transaction)
-        elif action == "reconnect" and (reconnect := self._reconnect) is not None:
-            self._run_later(lambda _cancel: self._reopen(reconnect, transaction))
+        self._carry_out(action, payload, out)
 
-    def _coins_request(self, action: str, payload: bytes) -> None:
-        try:
-            ids, transaction = parse_request(payload)
-        except RequestError as exc:
-            self._refuse(action, exc, _transaction_of(payload))
-            return
-        if action == "coins/add":
-            self._run_later(lambda cancel: self._add(ids, transaction, cancel))
-        else:
-            self._run_later(lambda _cancel: self._remove(ids, transaction))
+    def tick(self, now: float, out: Outbox) -> None:
+        for topic in sorted(self._to_clear):
+            out.publish(topic, "", retain=True)
+        self._to_clear.clear()
+        if self._since_summary and now >= self._next_summary:
+            self._next_summary = now + SUMMARY_EVERY_S
+            counts = ", ".join(f"{kind}: {n}" for kind, n in sorted(self._since_summary.items()))
+            LOG.info(
+                "refused %d requests on %s# since the last report (%s); counted in bridge/info",
+                sum(self._since_summary.values()),
+                self._request,
+                counts,
+            )
+            self._since_summary.clear()
 
-    def _holdings_request(self, holdings: HoldingSet, payload: bytes) -> None:
+    def _carry_out(self, action: str, payload: bytes, out: Outbox) -> None:
         try:
-            amounts, transaction = parse_holdings(payload)
+            if action in COIN_ACTIONS:
+                ids, transaction = parse_request(payload)
+                if action == "coins/add":
+                    self._run_later(lambda cancel: self._add(ids, transaction, cancel))
+                else:
+                    self._run_later(lambda _cancel: self._remove(ids, transaction))
+            elif action == HOLDINGS_ACTION and (holdings := self._holdings) is not None:
+                amounts, transaction = parse_holdings(payload)
+                # After any coins request before it: a coin added in the same breath streams.
+                self._run_later(lambda _c: self._set_holdings(holdings, amounts, transaction))
+            elif action == DISCOVERY_ACTION and (switch := self._discovery) is not None:
+                enabled, transaction = parse_switch(payload)
+                self._switch_discovery(switch, enabled, transaction)
+            elif action == "republish" and self._republish is not None:
+                transaction = parse_command(payload)
+                LOG.info("republish requested over MQTT: announcing everything again")
+                self._republish()
+                out.republish_state()
+                self._answer(action, {"status": "ok", "data": {}}, transaction)
+            elif action == "reconnect" and (reconnect := self._reconnect) is not None:
+                transaction = parse_command(payload)
+                self._run_later(lambda _cancel: self._reopen(reconnect, transaction))
         except RequestError as exc:
-            self._refuse(HOLDINGS_ACTION, exc, _transaction_of(payload))
-            return
-        # After any coins request before it: a coin added in the same breath is streamed.
-        self._run_later(lambda _cancel: self._set_holdings(holdings, amounts, transaction))
+            self._refuse(action, exc, transaction_of(payload))
 
     # --- carried out on the REST worker, in the order they came ---------------------------------
 
-    def _reopen(self, reconnect: Callable[[], int], transaction: Any) -> None:
+    def _reopen(self, reconnect: Callable[[], int], transaction: Transaction) -> None:
+        if self._check_reconnect is not None and (reason := self._check_reconnect()) is not None:
+            self._refuse("reconnect", RequestError(f"over budget: {reason}"), transaction)
+            return
         opened = reconnect()
         if not opened:
             reason = "not streaming: no connection is open (no coins, or the budget stopped it)"
@@ -210,7 +191,7 @@ class BridgeRequests(Extension):
         LOG.info("reconnect requested over MQTT: reopened %d stream connections", opened)
         self._answer("reconnect", {"status": "ok", "data": {"connections": opened}}, transaction)
 
-    def _add(self, ids: list[int], transaction: Any, cancel: Cancel) -> None:
+    def _add(self, ids: list[int], transaction: Transaction, cancel: Cancel) -> None:
         known = set(self._coins.ids)
         new = [cid for cid in ids if cid not in known]
         if self._check_budget is not None and new:
@@ -218,11 +199,16 @@ class BridgeRequests(Extension):
             if reason is not None:
                 self._refuse("coins/add", RequestError(f"over budget: {reason}"), transaction)
                 return
-        unknown = self._check_ids(new, cancel) if self._check_ids is not None and new else None
-        if unknown:
-            listed = ", ".join(map(str, unknown))
-            self._refuse("coins/add", RequestError(f"unknown id: {listed}"), transaction)
-            return
+        if self._check_ids is not None and new:
+            unknown = self._check_ids(new, cancel)
+            if isinstance(unknown, str):  # CoinMarketCap could not be asked: trust nothing
+                error = RequestError(f"cannot verify now: {unknown}; nothing was added")
+                self._refuse("coins/add", error, transaction)
+                return
+            if unknown:
+                listed = ", ".join(map(str, unknown))
+                self._refuse("coins/add", RequestError(f"unknown id: {listed}"), transaction)
+                return
         change = self._coins.add(new)
         if change.left_out and not change.applied:
             error = RequestError(
@@ -236,13 +222,13 @@ class BridgeRequests(Extension):
             data["left_out"] = list(change.left_out)
         self._answer("coins/add", {"status": "ok", "data": data}, transaction)
 
-    def _remove(self, ids: list[int], transaction: Any) -> None:
+    def _remove(self, ids: list[int], transaction: Transaction) -> None:
         change = self._coins.remove(ids)
         data = {"ids": list(change.applied), "coins": list(self._coins.ids)}
         self._answer("coins/remove", {"status": "ok", "data": data}, transaction)
 
     def _set_holdings(
-        self, holdings: HoldingSet, amounts: dict[int, Decimal], transaction: Any
+        self, holdings: HoldingSet, amounts: dict[int, Decimal], transaction: Transaction
     ) -> None:
         streamed = set(self._coins.ids)
         missing = [cid for cid, amount in amounts.items() if amount and cid not in streamed]
@@ -255,22 +241,46 @@ class BridgeRequests(Extension):
         answer = {"status": "ok", "data": {"holdings": holdings.report()}}
         self._answer(HOLDINGS_ACTION, answer, transaction)
 
-    def _refuse(self, action: str, error: RequestError, transaction: Any) -> None:
+    # --- on the MQTT thread -------------------------------------------------------------------
+
+    def _switch_discovery(
+        self, switch: DiscoverySwitch, enabled: bool, transaction: Transaction
+    ) -> None:
+        now_on = switch(enabled)
+        answer = {"status": "ok", "data": {"enabled": now_on}}
+        self._answer(DISCOVERY_ACTION, answer, transaction)
+
+    # --- answers --------------------------------------------------------------------------------
+
+    def _refuse(
+        self,
+        action: str,
+        error: RequestError,
+        transaction: Transaction,
+        *,
+        kind: str = "refused",
+    ) -> None:
+        """Count, log (the first of each kind at once, the rest summed up once a minute) and
+        answer, unless a flood has used up the answers for now."""
         self._state.count_refused_request()
-        if not self._bad_logged:
-            self._bad_logged = True
+        if kind not in self._first_logged:
+            self._first_logged.add(kind)
             LOG.warning(
-                "refused a request on %s%s (%s); further ones are counted in bridge/info",
+                "refused a request on %s%s (%s); further ones are counted in bridge/info "
+                "and summed up here once a minute",
                 self._request,
                 action,
                 error,
             )
         else:
-            LOG.debug("refused a request on %s%s: %s", self._request, action, error)
-        answer = {"status": "error", "error": str(error), "data": {}}
-        self._answer(action, answer, transaction)
+            self._since_summary[kind] += 1
+            if not self._next_summary:
+                self._next_summary = time.monotonic() + SUMMARY_EVERY_S
+        if self._limiter.may_answer():
+            answer = {"status": "error", "error": str(error), "data": {}}
+            self._answer(action, answer, transaction)
 
-    def _answer(self, action: str, answer: dict[str, Any], transaction: Any) -> None:
+    def _answer(self, action: str, answer: dict[str, Any], transaction: Transaction) -> None:
         if transaction is not None:
             answer["transaction"] = transaction
         self._post(self._response + action, json.dumps(answer, separators=(",", ":")))

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Final, Literal
 
+from .bounds import MAX_NUMBER_TEXT, MAX_RATE, MIN_RATE, shown
 from .errors import CmcMqttError
 from .extension import Extension, Outbox
 from .fiats import CREDITS_FIAT_MAP, USD_ID, Fiat, FiatDirectory
@@ -54,11 +55,9 @@ DEFAULT_INTERVAL: Final = 900.0
 #: A rate is kept to 12 significant digits: a float's shortest text (`0.9200000000000002`)
 #: loses its artefact, and no real rate has more.
 RATE_DIGITS: Final = 12
-#: Units per US dollar run from about 0.3 (Kuwaiti dinar) to about 10^5 (Iranian rial, market):
-#: anything outside these bounds is a unit mix-up, not a rate.
-MIN_RATE: Final = Decimal("1e-6")
-MAX_RATE: Final = Decimal("1e9")
 _RATE_CONTEXT: Final = Context(prec=RATE_DIGITS)
+#: A rate topic's payload is a number or a small JSON object: anything longer is not read.
+MAX_RATE_PAYLOAD: Final = 1024
 _NUMBER: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 Source = Literal["coinmarketcap", "mqtt", "fixed"]
@@ -77,14 +76,16 @@ class RateError(CmcMqttError):
 
 
 def parse_rate(value: object) -> Decimal:
-    """A rate from a number or a number's text; `RateError` unless finite and above 0.
-
-    Floats become their shortest text first, then every rate is kept to `RATE_DIGITS`."""
+    """A rate from a number or a number's text; `RateError` unless finite and within
+    `MIN_RATE`..`MAX_RATE` (`bounds.py`). Floats become their shortest text first, then every
+    rate is kept to `RATE_DIGITS`. A refused value is repeated cut short, never written out."""
     if isinstance(value, bool) or value is None:
         raise RateError("not a number", repr(value))
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, int):
+        if abs(value) >= 10**MAX_NUMBER_TEXT:
+            raise RateError("out of range", shown(value))
         number = Decimal(value)
     elif isinstance(value, float):
         if not math.isfinite(value):
@@ -93,26 +94,28 @@ def parse_rate(value: object) -> Decimal:
     elif isinstance(value, str | bytes):
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
         text = text.strip()
-        if not _NUMBER.fullmatch(text):
-            raise RateError("not a number", repr(text[:40]))
+        if len(text) > MAX_NUMBER_TEXT or not _NUMBER.fullmatch(text):
+            raise RateError("not a number", shown(text))
         number = Decimal(text)
     else:
         raise RateError("not a number", type(value).__name__)
     if not number.is_finite():
-        raise RateError("not finite", str(number))
+        raise RateError("not finite", shown(str(number)))
     if number <= 0:
-        raise RateError("not above 0", f"{number:f}")
+        raise RateError("not above 0", shown(value))
     if not MIN_RATE <= number <= MAX_RATE:
-        raise RateError("out of range", f"{number:g}")
+        raise RateError("out of range", shown(value))
     try:
         return _RATE_CONTEXT.plus(number).normalize(_RATE_CONTEXT)
     except InvalidOperation:
-        raise RateError("not finite", str(number)) from None
+        raise RateError("not finite", shown(value)) from None
 
 
 def parse_rate_payload(payload: bytes, key: str = "rate") -> Decimal:
     """A rate from an MQTT payload: a plain number (`0.92`, what Home Assistant's state is),
     a JSON number, a JSON string holding a number, or a JSON object with the number at `key`."""
+    if len(payload) > MAX_RATE_PAYLOAD:
+        raise RateError("not a number", f"a payload of {len(payload)} bytes")
     text = payload.decode("utf-8", "replace").strip()
     if _NUMBER.fullmatch(text):
         return parse_rate(text)

@@ -75,7 +75,9 @@ class Counters:
     reconnects: int = 0
     publishes: int = 0
     refused_requests: int = 0
+    rate_limited_requests: int = 0
     extension_errors: int = 0
+    oversized_payloads: int = 0
 
 
 class BridgeState:
@@ -201,6 +203,10 @@ class BridgeState:
         with self._lock:
             self.counters.refused_requests += 1
 
+    def count_rate_limited_request(self) -> None:
+        with self._lock:
+            self.counters.rate_limited_requests += 1
+
     def count_rejected_field(self) -> None:
         with self._lock:
             self.counters.rejected_fields += 1
@@ -212,6 +218,10 @@ class BridgeState:
     def count_server_error(self) -> None:
         with self._lock:
             self.counters.server_errors += 1
+
+    def count_oversized_payload(self) -> None:
+        with self._lock:
+            self.counters.oversized_payloads += 1
 
     def count_extension_error(self) -> None:
         with self._lock:
@@ -318,7 +328,9 @@ class BridgeState:
                 "reconnects": c.reconnects,
                 "publishes": c.publishes,
                 "refused_requests": c.refused_requests,
+                "rate_limited_requests": c.rate_limited_requests,
                 "extension_errors": c.extension_errors,
+                "oversized_payloads": c.oversized_payloads,
                 "last_frame_time": (
                     time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last)) if last else None
                 ),

@@ -14,7 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from cmc_mqtt.backoff import Backoff
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.bridge_requests import RequestError, parse_command, parse_request
+from cmc_mqtt.request_payloads import RequestError, parse_command, parse_request
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.limits import Limits
 from harness.helpers import Broker, Subscriber, free_port, retained, wait_until

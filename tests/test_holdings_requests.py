@@ -13,9 +13,9 @@ import pytest
 
 from cmc_mqtt.backoff import Backoff
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.bridge_requests import RequestError, parse_holdings
 from cmc_mqtt.holdingset import HoldingSet
 from cmc_mqtt.portfolio import Holdings
+from cmc_mqtt.request_payloads import RequestError, parse_holdings
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.statefile import StateFile
 from harness.helpers import Broker, retained, retained_json
@@ -125,10 +125,15 @@ def test_a_holding_set_over_mqtt_is_valued_in_the_chosen_currency(
         ('{"holdings": {}}', '"holdings" must be an object'),
         ('{"holdings": {"bitcoin": 1}}', "'bitcoin' is not a CoinMarketCap id"),
         ('{"holdings": {"0": 1}}', "'0' is not a CoinMarketCap id"),
-        ('{"holdings": {"1": -1}}', "holdings.1: expected a number of coins >= 0"),
-        ('{"holdings": {"1": "lots"}}', "holdings.1: expected a number of coins >= 0"),
-        ('{"holdings": {"1": true}}', "holdings.1: expected a number of coins >= 0"),
-        ('{"holdings": {"1": null}}', "holdings.1: expected a number of coins >= 0"),
+        ('{"holdings": {"1": -1}}', "holdings.1: expected a number of coins from 0 up to 10"),
+        ('{"holdings": {"1": "lots"}}', "holdings.1: expected a number of coins from 0"),
+        ('{"holdings": {"1": true}}', "holdings.1: expected a number of coins from 0"),
+        ('{"holdings": {"1": null}}', "holdings.1: expected a number of coins from 0"),
+        ('{"holdings": {"1": "1e2000000"}}', "holdings.1: expected .* got '1e2000000'$"),
+        ('{"holdings": {"1": 1e60}}', "holdings.1: expected .* got 1e[+]60$"),
+        ('{"holdings": {"1": "0.1234567890123456789"}}', "holdings.1: .* at most 18 decimals"),
+        ('{"holdings": {"1": NaN}}', "expected JSON"),
+        ('{"holdings": {"99999999999999999999": 1}}', "'99999999999999999999' is not a"),
     ],
 )
 def test_parse_holdings_refuses_bad_payloads(payload: str, error: str) -> None:
