@@ -87,6 +87,8 @@ def get_json(
     cancel = cancel or Cancel()
     if cancel.cancelled:
         raise Cancelled
+    if not api_key.fits_a_header():
+        raise RestError("the API key holds characters a key cannot have; not sent")
     url = urllib.parse.urlsplit(base_url)
     target = url.path.rstrip("/") + path
     if params:

@@ -17,6 +17,12 @@ class Secret:
     def reveal(self) -> str:
         return self._value
 
+    def fits_a_header(self) -> bool:
+        """Whether it can be sent as an HTTP header value as it is: visible ASCII only. A
+        CR or LF would end the header and start another (header injection), and a refusal
+        from the HTTP library would repeat the value in its message."""
+        return bool(self._value) and all("!" <= char <= "~" for char in self._value)
+
     def __bool__(self) -> bool:
         return bool(self._value)
 

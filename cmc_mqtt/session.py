@@ -35,6 +35,12 @@ from .reader import FrameReader, StreamSink
 from .secret import Secret
 
 LOG = logging.getLogger(__name__)
+#: Never sent: a key with a space, control or non-ASCII character would break the handshake's
+#: header (or inject one), and the message must not repeat it.
+UNSENDABLE_KEY = (
+    "the API key holds characters a key cannot have (spaces, line breaks, control or non-ASCII "
+    "characters): check cmc.api_key, cmc.api_key_file or CMC_API_KEY"
+)
 
 
 class SessionEvents(Protocol):
@@ -323,6 +329,8 @@ class StreamSession:
             )
 
     def _connect(self) -> websocket.WebSocket:
+        if not self._api_key.fits_a_header():
+            raise StreamError(UNSENDABLE_KEY, permanent=True, code="key")
         ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=True)
         self._ws = ws
         key = self._api_key.reveal()

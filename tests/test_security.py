@@ -10,8 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from cmc_mqtt.pool import StreamPool
+from cmc_mqtt.rest import RestError, get_json
+from cmc_mqtt.secret import Secret
+from cmc_mqtt.session import StreamTimings
 from cmc_mqtt.simulator import FakeStreamServer
-from harness.helpers import TEST_API_KEY, Broker, Subscriber, free_port
+from cmc_mqtt.state import BridgeState, Topics
+from harness.helpers import TEST_API_KEY, Broker, Subscriber, free_port, wait_until
 from harness.pki import PASSWORD, Pki, make_pki, password_broker, remove_pki, tls_broker
 
 
@@ -160,3 +165,37 @@ def test_a_broker_that_is_down_is_waited_for_not_refused(
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+INJECTING_KEY = "test-key-5f3c\r\nX-Injected: yes"
+
+
+def test_a_key_that_would_inject_a_header_is_never_sent(
+    stream: FakeStreamServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Defence behind the configuration's own check: neither the stream's handshake nor a REST
+    call sends a key that would end its header line, and no message repeats it."""
+    state = BridgeState([1], Topics("cmc"))
+    pool = StreamPool(
+        stream.url, Secret(INJECTING_KEY), [1], state, set_online=state.set_stream_online,
+        timings=StreamTimings(permanent_retry=60.0),
+    )  # fmt: skip
+    pool.start()
+    try:
+        session = wait_until(lambda: pool.sessions[0] if pool.sessions else None)
+        wait_until(lambda: session.last_error is not None)
+    finally:
+        pool.stop()
+    error = session.last_error
+    assert error is not None
+    assert error.permanent
+    assert "characters a key cannot have" in str(error)
+    assert stream.accepted == 0  # not even a connection was opened
+    with pytest.raises(RestError, match="not sent"):
+        get_json(stream.rest_url, "/v1/key/info", {}, Secret(INJECTING_KEY), timeout=2)
+    leaked = [r.getMessage() for r in caplog.records if "Injected" in r.getMessage()]
+    assert not leaked
+    assert not Secret(INJECTING_KEY).fits_a_header()
+    assert not Secret("key with space").fits_a_header()
+    assert not Secret("ключ").fits_a_header()
+    assert Secret(TEST_API_KEY).fits_a_header()
