@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from .bridge import Bridge
 from .config import Settings, load_settings
-from .errors import EXIT_CONFIG, CmcMqttError, ConfigError
+from .errors import EXIT_CONFIG, EXIT_FAILURE, CmcMqttError, ConfigError
 from .lifecycle import enable_crash_traces, leave
 from .redact import RedactingFormatter
 from .secret import Secret
@@ -138,7 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # traceback for the log, and still stop everything that was started.
         LOG.debug("start-up failed", exc_info=True)
         print(f"cmc-mqtt: could not start: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return EXIT_FAILURE
     finally:
         _stop_all(bridge, broker)
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Final
 
 #: The exit status of every command for a configuration it cannot use (a bad file, a refused
-#: login, an untrusted certificate): a person must act, a restart alone will not help.
+#: login, an untrusted certificate): a person must act, a restart alone will not help (the
+#: systemd unit does not restart on it).
 EXIT_CONFIG: Final = 2
+#: Any other failure (a bug, an environment nothing foresaw): a restart may well help, and the
+#: systemd unit and the add-on's Supervisor restart on it.
+EXIT_FAILURE: Final = 1
 
 
 class CmcMqttError(Exception):

@@ -257,7 +257,7 @@ EXPECTED_STATUS = {
     "refused-login": 2,
     "untrusted-certificate": 2,
     "embedded-broker-fails": 2,
-    "start-up-exception": 2,
+    "start-up-exception": 1,  # not a configuration problem: a restart may help
     "demo-ctrl-c": 0,
 }
 
