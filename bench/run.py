@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py            # full run, about 11 minutes on 2 cores
     .venv/bin/python bench/run.py --quick    # seconds; the test suite runs this so it cannot rot
+    .venv/bin/python bench/run.py --against [REF]   # this tree against a release, one sitting
 
 Everything runs on this machine in separate processes: mosquitto, the simulator
 (`cmc-mqtt simulate`), the bridge (`cmc-mqtt run`), and a subscriber in this process. Prints one
@@ -40,6 +41,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import against  # noqa: E402
 from cmc_mqtt.fastpath import DISABLE_ENV  # noqa: E402
 from cmc_mqtt.fields import FIELD_KEYS  # noqa: E402
 from cmc_mqtt.frames import CHANNEL, parse_frame  # noqa: E402
@@ -221,7 +223,11 @@ def bridge_process(
     cmc_extra: str = "",
     prefix: str = "cmc",
     env: dict[str, str] | None = None,
+    python: str = sys.executable,
+    cwd: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """The bridge `python -m cmc_mqtt` runs: this tree's, or (with `python` and `cwd` outside
+    it) another build's, such as a release's (`--against`)."""
     rest_url = "http" + url.removesuffix("/v1")[2:]  # the simulator answers REST on its port
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.toml"
@@ -235,8 +241,9 @@ def bridge_process(
         )
         config.chmod(0o600)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cmc_mqtt", "run", "--config", str(config)],
+            [python, "-m", "cmc_mqtt", "run", "--config", str(config)],
             env=env if env is not None else bridge_env(),
+            cwd=cwd,
         )
         try:
             yield proc
@@ -423,17 +430,26 @@ def flood(
 
 
 def cadence(
-    broker: Broker, coins: int, seconds: float, settle: float, tls: Tls | None = None
+    broker: Broker,
+    coins: int,
+    seconds: float,
+    settle: float,
+    tls: Tls | None = None,
+    *,
+    one_connection: bool = True,
+    python: str = sys.executable,
+    cwd: Path | None = None,
 ) -> dict[str, Any]:
-    """Every coin at CoinMarketCap's cadence on one connection. The simulator writes each frame
-    on its own (one send, Nagle off), so each arrives in its own TCP segment, as from a busy
-    server."""
+    """Every coin at CoinMarketCap's cadence, on one connection (or as the bridge spreads them
+    when the simulator allows any number, `one_connection=False`: what a release without the
+    `max_connections` option understands). The simulator writes each frame on its own (one
+    send, Nagle off), so each arrives in its own TCP segment, as from a busy server."""
     counter = Counter(broker.port, "cmc/+/json")
-    sim_args, cmc_extra = ONE_CONNECTION
+    sim_args, cmc_extra = ONE_CONNECTION if one_connection else (("--no-limits",), "")
     started = time.monotonic()
     with simulator_process(*sim_args, tls=tls) as url, \
             bridge_process(broker.port, url, coins, cmc_extra=cmc_extra,
-                           env=bridge_env(tls)) as bridge:  # fmt: skip
+                           env=bridge_env(tls), python=python, cwd=cwd) as bridge:  # fmt: skip
         wait_until(lambda: counter.first_at is not None, timeout=30)
         assert counter.first_at is not None
         first_value = counter.first_at - started
@@ -582,7 +598,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds, for the test suite")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    against.add_arguments(parser)
     args = parser.parse_args()
+    if args.against is not None:
+        return against.main(
+            args, measure=cadence, broker_factory=lambda: Broker("set_tcp_nodelay true\n").start()
+        )
     quick = args.quick
     frames = sample_frames(2000 if quick else 20000)
     result: dict[str, Any] = {
