@@ -17,6 +17,9 @@ The bounds are generous for real use and small enough that every product the bri
 | an exchange rate (units per US dollar) | 10^-6 to 10^9 | 12 significant digits |
 | an alert's price level | above 0, up to 10^15 | 12 |
 | an alert's change level, a hysteresis (percent) | 0 to 10^6 | 12 |
+| a price alert's hysteresis (currency units, as its level) | 0 to 10^15 | 12 |
+| credits per stream message or subscription | 0 to 1000 | 6 |
+| a month's credit budget | 1 to 10^9 | 6 |
 
 The stream's own fields are bounded by the field table (`fields.Field.maximum`).
 """
@@ -116,3 +119,10 @@ def _decimal(value: object) -> Decimal | None:
             return None
         return number if number.is_finite() else None
     return None
+
+
+#: Credits: what one stream message or subscription costs, and a month's budget (the largest
+#: plans have a few million credits a month).
+MAX_CREDIT_COST: Final = Decimal(1000)
+MAX_CREDIT_BUDGET: Final = Decimal("1e9")
+CREDIT_PLACES: Final = 6

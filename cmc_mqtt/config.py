@@ -14,6 +14,7 @@ import re
 import socket
 import stat
 import tomllib
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,13 +23,13 @@ from typing import Any, Final, Literal, get_args
 
 import voluptuous as vol
 
+from . import bounds
 from .alerts import AlertRule, Directions, parse_rules
 from .awtrix import AwtrixExtras, parse_extras
 from .coins import CoinInfo, coin_info
 from .errors import ConfigError
 from .fields import FIELD_KEYS, FIELDS
-from .fx import FxSettings, RateError, Source, default_max_age, parse_rate
-from .portfolio import parse_holding
+from .fx import RATE_DIGITS, FxSettings, Source, default_max_age, parse_rate
 from .secret import Secret
 from .text import DEFAULT_TEMPLATE, check_template
 
@@ -178,20 +179,114 @@ class Settings:
     warnings: tuple[str, ...] = ()
 
 
+# --- bounds of text and whole numbers ---------------------------------------------------------
+#
+# Every option from outside has a documented bound (config.example.toml states each one where
+# the option is): a prefix or topic goes out with every message, a template is rendered for
+# every quote, a key is sent in a request header. Amounts (holdings, rates, alert levels,
+# credits) are bounded by `bounds`; what is here bounds text, whole numbers and nesting.
+
+#: The largest config file read at all: a real one is a few kilobytes.
+MAX_CONFIG_BYTES: Final = 1 << 20
+#: How deep lists and tables may nest (a real config nests 4 deep: [[awtrix]] icons): deeper
+#: input would cost recursion in every later step (copying, validating, showing it refused).
+MAX_DEPTH: Final = 16
+#: Whole-number options: a 64-bit integer at most (each has a far smaller range of its own).
+MAX_INT: Final = 2**63 - 1
+MAX_COIN_ID: Final = 2**31 - 1
+#: Topic prefixes (`mqtt.topic_prefix`, `homeassistant.discovery_prefix`, an AWTRIX `prefix`)
+#: and whole topics (`status_topic`, `fx_topic`), in bytes of UTF-8 as the broker counts them.
+MAX_PREFIX_BYTES: Final = 64
+MAX_TOPIC_BYTES: Final = 128
+MAX_TEMPLATE_CHARS: Final = 256
+MAX_NODE_ID_CHARS: Final = 64
+MAX_CLIENT_ID_BYTES: Final = 128
+MAX_HOST_CHARS: Final = 253  # the longest DNS name
+MAX_USERNAME_BYTES: Final = 256
+MAX_PASSWORD_BYTES: Final = 1024
+MAX_URL_CHARS: Final = 2048
+MAX_PATH_BYTES: Final = 4096  # PATH_MAX
+#: `fx_topic_key`, an AWTRIX icon, a coin's name or slug; a symbol is shorter.
+MAX_NAME_CHARS: Final = 64
+MAX_SYMBOL_CHARS: Final = 16
+#: A CoinMarketCap key has 36 characters; `api_key_file` holds the key and a line break.
+MAX_KEY_CHARS: Final = 256
+MAX_KEY_FILE_BYTES: Final = 4096
+#: The longest problem line: a refused value is cut short to stay readable in a log.
+MAX_LINE_CHARS: Final = 300
+#: Characters that end a line or a protocol field (C0/C1 controls, DEL, U+2028, U+2029), and
+#: invisible ones that reorder or hide text (U+202E, U+200D, a BOM): neither belongs in a
+#: topic, a host, a login, a coin's name or a key.
+_CONTROL: Final = frozenset({"Cc", "Zl", "Zp"})
+_INVISIBLE: Final = frozenset({"Cf"})
+
+
+def one_line(problem: str) -> str:
+    """`problem` as one line of at most `MAX_LINE_CHARS`: what would break the line (a key or
+    value with a line break in it, from any module's message) is written as an escape."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in problem)
+    return text if len(text) <= MAX_LINE_CHARS else text[: MAX_LINE_CHARS - 3] + "..."
+
+
+def too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
+    """True when lists and tables nest more than `limit` levels below `value` (iterative: the
+    check itself must not recurse)."""
+    level = [value]
+    for _ in range(limit + 1):
+        below: list[object] = []
+        for item in level:
+            if isinstance(item, Mapping):
+                below.extend(item.values())
+            elif isinstance(item, list | tuple):
+                below.extend(item)
+        if not below:
+            return False
+        level = below
+    return True
+
+
+def _bad_character(value: str, categories: frozenset[str]) -> str | None:
+    """The first character of `value` in `categories` (or a noncharacter), as `U+XXXX`."""
+    for char in value:
+        code = ord(char)
+        if unicodedata.category(char) in categories or _noncharacter(code):
+            return f"U+{code:04X}"
+    return None
+
+
+def _noncharacter(code: int) -> bool:
+    """U+FDD0..U+FDEF and U+xFFFE/U+xFFFF: valid code points MQTT brokers refuse in topics."""
+    return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
+
+
 # --- validators -------------------------------------------------------------------------------
 
 
 def _strict(kind: Any, label: str) -> Callable[[Any], Any]:
-    """Type check that refuses bool where int is wanted (TOML `true` is not a port number)."""
+    """Type check that refuses bool where int is wanted (TOML `true` is not a port number),
+    text that cannot be written as UTF-8 (a lone surrogate: no topic or file can carry it) and
+    integers beyond 64 bits."""
 
     def check(value: Any) -> Any:
         if isinstance(value, bool) and kind is not bool:
             raise vol.Invalid(f"expected {label}")
         if not isinstance(value, kind):
             raise vol.Invalid(f"expected {label}")
+        if isinstance(value, str):
+            _utf8(value)
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise vol.Invalid("integer out of range")
         return value
 
     return check
+
+
+def _utf8(value: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = f"U+{ord(value[exc.start]):04X}"
+        raise vol.Invalid(f"not UTF-8 text (a lone surrogate, {char})") from None
 
 
 _int = _strict(int, "int")
@@ -205,8 +300,45 @@ def _non_empty(value: str) -> str:
     return value
 
 
-def topic_level_checker(what: str, *, allow_slash: bool) -> Callable[[str], str]:
-    """MQTT topic parts we build from config must not contain wildcards or empty levels."""
+def _text(
+    *,
+    chars: int | None = None,
+    utf8_bytes: int | None = None,
+    refuse: frozenset[str] = _CONTROL | _INVISIBLE,
+) -> Callable[[str], str]:
+    """A bounded text option: at most `chars` characters or `utf8_bytes` bytes, and none of
+    the characters in `refuse` (categories). Runs after `_str`."""
+
+    def check(value: str) -> str:
+        if chars is not None and len(value) > chars:
+            raise vol.Invalid(f"longer than {chars} characters")
+        if utf8_bytes is not None and len(value.encode("utf-8")) > utf8_bytes:
+            raise vol.Invalid(f"longer than {utf8_bytes} bytes (UTF-8)")
+        bad = _bad_character(value, refuse) if refuse else None
+        if bad is not None:
+            raise vol.Invalid(f"must not contain control or invisible characters ({bad})")
+        return value
+
+    return check
+
+
+def _line(chars: int) -> Any:
+    """A one-line text option of at most `chars` characters (a coin's name, an icon)."""
+    return vol.All(_str, _non_empty, _text(chars=chars))
+
+
+#: A file name: any text a path can hold but NUL and line breaks, at most PATH_MAX bytes.
+_PATH = vol.All(_str, _non_empty, _text(utf8_bytes=MAX_PATH_BYTES, refuse=_CONTROL))
+#: A template may hold any text (an emoji joined by U+200D, a line break for a display).
+_TEMPLATE = vol.All(_str, _non_empty, _text(chars=MAX_TEMPLATE_CHARS, refuse=frozenset()))
+
+
+def topic_level_checker(
+    what: str, *, allow_slash: bool, max_bytes: int = MAX_PREFIX_BYTES
+) -> Callable[[str], str]:
+    """MQTT topic parts we build from config must not contain wildcards or empty levels, nor
+    characters a broker refuses in a topic, and stay within `max_bytes` of UTF-8."""
+    bounded = _text(utf8_bytes=max_bytes)
 
     def check(value: str) -> str:
         if not value:
@@ -220,7 +352,10 @@ def topic_level_checker(what: str, *, allow_slash: bool) -> Callable[[str], str]
             raise vol.Invalid(f"{what} must not start with '$' (reserved by brokers)")
         if any(level == "" for level in value.split("/")):
             raise vol.Invalid(f"{what} must not have empty levels (leading, trailing or '//')")
-        return value
+        try:
+            return bounded(value)
+        except vol.Invalid as exc:
+            raise vol.Invalid(f"{what} {exc.error_message}") from None
 
     return check
 
@@ -236,36 +371,69 @@ def _crypto_ids(value: Any) -> list[int]:
 def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise vol.Invalid("must start with http:// or https://")
-    return value.rstrip("/")
+    return _url_text(value).rstrip("/")
 
 
 def _url(value: str) -> str:
     if not value.startswith(("ws://", "wss://")):
         raise vol.Invalid("must start with ws:// or wss://")
+    return _url_text(value)
+
+
+def _url_text(value: str) -> str:
+    """A URL goes into a request line: no spaces, no line breaks, nothing invisible."""
+    if len(value) > MAX_URL_CHARS:
+        raise vol.Invalid(f"longer than {MAX_URL_CHARS} characters")
+    if any(c.isspace() for c in value) or _bad_character(value, _CONTROL | _INVISIBLE):
+        raise vol.Invalid("must not contain spaces, control or invisible characters")
+    return value
+
+
+def _host(value: str) -> str:
+    """A broker's host name or address: one word of at most 253 characters."""
+    if len(value) > MAX_HOST_CHARS:
+        raise vol.Invalid(f"longer than {MAX_HOST_CHARS} characters")
+    if any(c.isspace() for c in value) or _bad_character(value, _CONTROL | _INVISIBLE):
+        raise vol.Invalid("must not contain spaces, control or invisible characters")
     return value
 
 
 def _node_id(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
         raise vol.Invalid("may only contain letters, digits, '_' and '-'")
+    if len(value) > MAX_NODE_ID_CHARS:
+        raise vol.Invalid(f"longer than {MAX_NODE_ID_CHARS} characters")
     return value
 
 
 def _field_list(value: Any) -> list[str]:
     if not isinstance(value, list):
         raise vol.Invalid('expected a list of field keys, e.g. ["p", "p24h"]')
-    unknown = [v for v in value if v not in FIELD_KEYS]
+    unknown = [v for v in value if not isinstance(v, str) or v not in FIELD_KEYS]
     if unknown:
-        raise vol.Invalid(f"unknown field {unknown[0]!r}; fields are {', '.join(FIELD_KEYS)}")
+        shown = bounds.shown(unknown[0])
+        raise vol.Invalid(f"unknown field {shown}; fields are {', '.join(FIELD_KEYS)}")
     return value
+
+
+def coin_id_of(key: object) -> int | None:
+    """A table key naming a coin (`[coins.1027]`) as its id: ASCII digits only (int() would
+    also read "١٠٢٧" and choke on "²"), within 1..2^31-1; None otherwise."""
+    text = str(key)
+    if not re.fullmatch(r"[0-9]{1,10}", text):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_COIN_ID else None
 
 
 def _coin_overrides(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise vol.Invalid("expected a table of coin ids")
     for key in value:
-        if not str(key).isdigit() or int(key) < 1:
-            raise vol.Invalid("must be a CoinMarketCap id (a number)", path=[key])
+        if coin_id_of(key) is None:
+            raise vol.Invalid(
+                f"must be a CoinMarketCap id (a number from 1 to {MAX_COIN_ID})", path=[key]
+            )
     return value
 
 
@@ -312,16 +480,18 @@ _THROTTLE_AWTRIX: Final = _default(AwtrixSettings, "throttle")
 
 CMC_SCHEMA = vol.Schema(
     {
+        # The key's own checks (length, characters) run where every source of it meets.
         vol.Optional("api_key"): vol.All(_str, _non_empty),
-        vol.Optional("api_key_file"): vol.All(_str, _non_empty),
+        vol.Optional("api_key_file"): _PATH,
         vol.Optional("url", default=DEFAULT_URL): vol.All(_str, _url),
         _opt("rest_url", NamesSettings): vol.All(_str, _http_url),
-        vol.Optional("cache_dir"): vol.All(_str, _non_empty),
+        vol.Optional("cache_dir"): _PATH,
         _opt("lookup_names", NamesSettings, "lookup"): _bool,
         vol.Required("crypto_ids"): vol.All(
-            _crypto_ids, [vol.All(_int, vol.Range(min=1, max=2**31 - 1))]
+            _crypto_ids, [vol.All(_int, vol.Range(min=1, max=MAX_COIN_ID))]
         ),
         _opt("max_connections", StreamSettings): vol.All(_int, vol.Range(min=1, max=100)),
+        # Amounts: types and ranges here, precision in `_credits` (bounds.parse_amount).
         _opt("credits_per_message", CreditSettings, "per_message"): _CREDITS,
         _opt("credits_per_subscription", CreditSettings, "per_subscription"): _CREDITS,
         vol.Optional("monthly_credit_budget"): vol.All(
@@ -335,10 +505,12 @@ CMC_SCHEMA = vol.Schema(
         _opt("fx_source", FxSettings, "source"): _choice(Source),
         _opt("fx_interval", FxSettings, "interval"): vol.All(_NUMBER, vol.Range(min=60, max=86400)),
         vol.Optional("fx_max_age"): vol.All(_NUMBER, vol.Range(min=1, max=30 * 86400)),
-        vol.Optional("fx_topic"): vol.All(_str, topic_level_checker("fx topic", allow_slash=True)),
-        _opt("fx_topic_key", FxSettings, "topic_key"): vol.All(_str, _non_empty),
+        vol.Optional("fx_topic"): vol.All(
+            _str, topic_level_checker("fx topic", allow_slash=True, max_bytes=MAX_TOPIC_BYTES)
+        ),
+        _opt("fx_topic_key", FxSettings, "topic_key"): _line(MAX_NAME_CHARS),
         _opt("fx_inverted", FxSettings, "inverted"): _bool,
-        vol.Optional("fx_rate"): _NUMBER,
+        vol.Optional("fx_rate"): _NUMBER,  # its range and precision: `_fx_rate`
     }
 )
 
@@ -349,11 +521,14 @@ _INTERVAL = vol.All(_strict(int | float, "number"), vol.Range(min=0, max=86400))
 
 MQTT_SCHEMA = vol.Schema(
     {
-        _opt("host", MqttSettings): vol.All(_str, _non_empty),
+        _opt("host", MqttSettings): vol.All(_str, _non_empty, _host),
         _opt("port", MqttSettings): _PORT,
-        vol.Optional("username"): _str,
-        vol.Optional("password"): _str,
-        vol.Optional("client_id"): vol.All(_str, _non_empty),
+        vol.Optional("username"): vol.All(_str, _text(utf8_bytes=MAX_USERNAME_BYTES)),
+        # Any text: a password is never shown, so only its length is checked.
+        vol.Optional("password"): vol.All(
+            _str, _text(utf8_bytes=MAX_PASSWORD_BYTES, refuse=frozenset())
+        ),
+        vol.Optional("client_id"): vol.All(_str, _non_empty, _text(utf8_bytes=MAX_CLIENT_ID_BYTES)),
         _opt("topic_prefix", MqttSettings): vol.All(
             _str, topic_level_checker("topic prefix", allow_slash=True)
         ),
@@ -361,9 +536,9 @@ MQTT_SCHEMA = vol.Schema(
         _opt("retain", MqttSettings): _bool,
         _opt("keepalive", MqttSettings): vol.All(_int, vol.Range(min=5, max=65535)),
         _opt("tls", TlsSettings, "enabled"): _bool,
-        vol.Optional("ca_certs"): vol.All(_str, _non_empty),
-        vol.Optional("certfile"): vol.All(_str, _non_empty),
-        vol.Optional("keyfile"): vol.All(_str, _non_empty),
+        vol.Optional("ca_certs"): _PATH,
+        vol.Optional("certfile"): _PATH,
+        vol.Optional("keyfile"): _PATH,
         _opt("insecure", TlsSettings): _bool,
         _opt("embedded", MqttSettings): _bool,
         _opt("publish_mode", MqttSettings): _choice(PublishMode),
@@ -380,7 +555,8 @@ HOMEASSISTANT_SCHEMA = vol.Schema(
             _str, topic_level_checker("discovery prefix", allow_slash=True)
         ),
         _opt("status_topic", HomeAssistantSettings): vol.All(
-            _str, topic_level_checker("status topic", allow_slash=True)
+            _str,
+            topic_level_checker("status topic", allow_slash=True, max_bytes=MAX_TOPIC_BYTES),
         ),
         _opt("node_id", HomeAssistantSettings): vol.All(
             _str, topic_level_checker("node id", allow_slash=False), _node_id
@@ -396,32 +572,36 @@ HOMEASSISTANT_SCHEMA = vol.Schema(
 TEXT_SCHEMA = vol.Schema(
     {
         _opt("enabled", TextSettings): _bool,
-        _opt("template", TextSettings): vol.All(_str, _non_empty),
+        _opt("template", TextSettings): _TEMPLATE,
         vol.Optional("min_interval", default=_THROTTLE_TEXT.min_interval): _INTERVAL,
         vol.Optional("deadband", default=_THROTTLE_TEXT.deadband): _DEADBAND,
     }
 )
 
+#: Seconds an AWTRIX extra may last (a chart point, an indicator); their lower bounds and the
+#: other extras' ranges are `awtrix.parse_extras`'s.
+_AWTRIX_SECONDS = vol.All(_NUMBER, vol.Range(max=86400))
+
 AWTRIX_SCHEMA = vol.Schema(
     {
         vol.Required("prefix"): vol.All(_str, topic_level_checker("prefix", allow_slash=True)),
-        _opt("template", AwtrixSettings): vol.All(_str, _non_empty),
+        _opt("template", AwtrixSettings): _TEMPLATE,
         _opt("lifetime", AwtrixSettings): vol.All(_int, vol.Range(min=10, max=86400)),
-        _opt("icons", AwtrixSettings): vol.All(_coin_overrides, {str: vol.All(_str, _non_empty)}),
+        _opt("icons", AwtrixSettings): vol.All(_coin_overrides, {str: _line(MAX_NAME_CHARS)}),
         vol.Optional("min_interval", default=_THROTTLE_AWTRIX.min_interval): _INTERVAL,
         vol.Optional("deadband", default=_THROTTLE_AWTRIX.deadband): _DEADBAND,
         # The richer options: types here, ranges and defaults in `awtrix.parse_extras`.
         vol.Optional("colored_text"): _bool,
         vol.Optional("symbol_color"): _str,
         vol.Optional("chart_points"): _int,
-        vol.Optional("chart_interval"): _NUMBER,
+        vol.Optional("chart_interval"): _AWTRIX_SECONDS,
         vol.Optional("notify_alerts"): _bool,
         vol.Optional("notify_hold"): _bool,
         vol.Optional("notify_sound"): _str,
         vol.Optional("notify_rtttl"): _str,
         vol.Optional("indicator"): _int,
         vol.Optional("indicator_blink_ms"): _int,
-        vol.Optional("indicator_seconds"): _NUMBER,
+        vol.Optional("indicator_seconds"): _AWTRIX_SECONDS,
     }
 )
 
@@ -440,10 +620,11 @@ def _alerts_list(value: Any) -> list[Any]:
 
 COIN_SCHEMA = vol.Schema(
     {
-        vol.Optional("name"): vol.All(_str, _non_empty, vol.Length(max=64)),
-        vol.Optional("symbol"): vol.All(_str, _non_empty, vol.Length(max=16)),
-        vol.Optional("slug"): vol.All(_str, _non_empty, vol.Length(max=64)),
-        # A number, or its text for more digits than a float keeps ("0.123456789012345678").
+        vol.Optional("name"): _line(MAX_NAME_CHARS),
+        vol.Optional("symbol"): _line(MAX_SYMBOL_CHARS),
+        vol.Optional("slug"): _line(MAX_NAME_CHARS),
+        # A number, or its text for more digits than a float keeps ("0.123456789012345678");
+        # its range and precision: `_holdings`.
         vol.Optional("holdings"): _strict(int | float | str, "a number"),
     }
 )
@@ -452,9 +633,10 @@ _NAME_KEYS: Final = ("name", "symbol", "slug")
 
 ALERT_SCHEMA = vol.Schema(
     {
+        # Levels and hysteresis: types here, range and precision in `_alert_amounts`.
         vol.Optional("price"): _NUMBER,
         vol.Optional("change"): _NUMBER,
-        vol.Optional("coin"): _int,
+        vol.Optional("coin"): vol.All(_int, vol.Range(min=1, max=MAX_COIN_ID)),
         vol.Optional("direction"): _choice(Directions),
         vol.Optional("hysteresis"): _NUMBER,
     }
@@ -473,6 +655,8 @@ ROOT_SCHEMA = vol.Schema(
         vol.Optional("bridge", default={}): BRIDGE_SCHEMA,
     }
 )
+#: Options whose value no problem line repeats, whatever is wrong with it.
+SECRET_KEYS: Final = frozenset({("cmc", "api_key"), ("mqtt", "password")})
 
 _MESSAGES: Final = {
     "extra keys not allowed": "unknown option",
@@ -493,19 +677,16 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     env = os.environ if environ is None else environ
     overlay = EnvOverlay(env)
     try:
-        raw_text = path.read_bytes()
+        raw_text = read_bounded(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         if overlay:
             return overlay.parse(None, lambda merged: parse_settings(merged, environ=env))
         raise ConfigError([f"{path}: no such config file (see config.example.toml)"]) from None
+    except TooLarge:
+        raise ConfigError([f"{path}: larger than {MAX_CONFIG_BYTES} bytes"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
-    try:
-        raw = tomllib.loads(raw_text.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError([f"{path}: not UTF-8 text"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
+    raw = _toml(path, raw_text)
     settings = overlay.parse(raw, lambda merged: parse_settings(merged, environ=env))
     if _real_key_in(raw) and _readable_by_others(path):
         warning = f"{path} holds the API key and is readable by other users; run: chmod 600 {path}"
@@ -513,21 +694,125 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     return settings
 
 
+def _toml(path: Path, data: bytes) -> dict[str, Any]:
+    """The file's TOML, or one line saying why it cannot be read (tomllib lets an integer
+    past Python's 4,300-digit limit through as ValueError and deep nesting as RecursionError)."""
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([one_line(f"{path}: invalid TOML: {exc}")]) from None
+    except ValueError:
+        raise ConfigError([f"{path}: a number too long to read (no option takes one)"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: lists or tables nested too deeply"]) from None
+
+
+class TooLarge(OSError):
+    """A file larger than its bound (read no further)."""
+
+
+def read_bounded(path: Path, limit: int, *, regular: bool = False) -> bytes:
+    """At most `limit` bytes of `path`, `TooLarge` beyond: `/dev/zero` or a huge file costs no
+    more than that. With `regular`, only a regular file is read (`NotRegular` otherwise): a FIFO
+    with no writer would hang the start. Opening never blocks (O_NONBLOCK)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except ValueError:  # a NUL in the name
+        raise FileNotFoundError(2, "No such file or directory") from None
+    try:
+        info = os.fstat(fd)
+        if regular and not stat.S_ISREG(info.st_mode):
+            raise NotRegular(info.st_mode)
+        if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+            raise TooLarge(f"more than {limit} bytes")
+        os.set_blocking(fd, True)  # a pipe with a writer (`--config <(...)`) is waited for
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"more than {limit} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+class NotRegular(OSError):
+    """Not a regular file; `kind` says what it is."""
+
+    def __init__(self, mode: int) -> None:
+        kinds = [
+            (stat.S_ISDIR, "a directory"),
+            (stat.S_ISCHR, "a character device"),
+            (stat.S_ISBLK, "a block device"),
+            (stat.S_ISFIFO, "a FIFO"),
+            (stat.S_ISSOCK, "a socket"),
+        ]
+        self.kind = next((name for test, name in kinds if test(mode)), "not a regular file")
+        super().__init__(self.kind)
+
+
+# --- one pass over a config ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """What the checks after the schema made of the validated values."""
+
+    api_key: Secret
+    tls: TlsSettings
+    fx: FxSettings
+    credits: CreditSettings
+    holdings: dict[int, Decimal]
+    alerts: tuple[AlertRule, ...]
+    extras: tuple[AwtrixExtras, ...]
+
+
 def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Settings:
     """Validate an already-parsed config mapping (tests and the demo build these directly).
 
     Every problem in one pass: when the schema finds some, the checks that need validated
-    values (the key, files, templates, options that go together) still run, on what of the
-    config is valid, and only add what the schema has not already said about the same key."""
-    reported: list[str] = []
-    try:
-        data = ROOT_SCHEMA(dict(raw))
-    except vol.MultipleInvalid as exc:
-        reported = sorted({_describe(err, raw) for err in exc.errors})
-        data = _salvage(ROOT_SCHEMA, raw)
-
+    values (the key, files, templates, amounts, options that go together) still run, on what
+    of the config is valid, and only add what the schema has not already said about the same
+    key. Every problem is one line naming its key; a secret is never repeated."""
+    data, reported = _validate(raw)
     problems: list[str] = []
-    cmc, mqtt, log, ha = data.get("cmc", {}), data["mqtt"], data["log"], data["homeassistant"]
+    checked = _check(data, environ, problems)
+    said = {_key_of(line) for line in reported}
+    problems = reported + [line for line in problems if not _said_before(_key_of(line), said)]
+    if problems:
+        raise ConfigError([one_line(line) for line in problems])
+    assert checked is not None  # every check that gives None reported a problem
+    return _settings(data, checked, environ)
+
+
+def _validate(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The schema's result (salvaged when it found problems) and its problems. A section
+    nested too deeply is refused whole, before anything else looks into it."""
+    deep = sorted(str(key) for key, value in raw.items() if too_deep(value, MAX_DEPTH - 1))
+    reported = [f"{_dotted([key])}: lists or tables nested too deeply" for key in deep]
+    given = {key: value for key, value in raw.items() if str(key) not in deep}
+    try:
+        return ROOT_SCHEMA(given), reported
+    except vol.MultipleInvalid as exc:
+        found = sorted({_describe(err, given) for err in exc.errors})
+        said = {_key_of(line) for line in reported}
+        reported += [line for line in found if not _said_before(_key_of(line), said)]
+        return _salvage(ROOT_SCHEMA, given), reported
+
+
+def _check(
+    data: dict[str, Any], environ: Mapping[str, str], problems: list[str]
+) -> _Checked | None:
+    """The checks that need validated values; their problems go to `problems`."""
+    cmc, mqtt, text = data.get("cmc", {}), data["mqtt"], data["text"]
     api_key = _api_key(cmc, environ, problems)
     tls = TlsSettings(
         enabled=mqtt["tls"],
@@ -542,32 +827,31 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
         problems.append('mqtt.deadband: needs mqtt.publish_mode = "changed"')
     if "password" in mqtt and "username" not in mqtt:
         problems.append("mqtt.password: a password needs mqtt.username too")
-    text = data["text"]
     for key, template in [("text.template", text["template"])] + [
         (f"awtrix[{i}].template", clock["template"]) for i, clock in enumerate(data["awtrix"])
     ]:
-        try:
-            check_template(template, key)
-        except ConfigError as exc:
-            problems.extend(exc.problems)
+        _collect(functools.partial(check_template, template, key), problems, None)
     fx = _fx(cmc, problems)
+    credits = _credits(cmc, problems)
     holdings = _holdings(data["coins"], problems)
-    alerts = _collect(lambda: parse_rules(data["alerts"]), problems, ())
-    extras = [
+    alerts = _alerts(data["alerts"], problems)
+    extras = tuple(
         _collect(functools.partial(parse_extras, clock, f"awtrix[{i}]"), problems, AwtrixExtras())
         for i, clock in enumerate(data["awtrix"])
-    ]
-    said = {_key_of(line) for line in reported}
-    problems = reported + [line for line in problems if not _said_before(_key_of(line), said)]
-    if problems:
-        raise ConfigError(problems)
+    )
+    if api_key is None:
+        return None
+    return _Checked(api_key, tls, fx, credits, holdings, alerts, extras)
 
-    assert api_key is not None  # _api_key reported a problem otherwise
+
+def _settings(data: dict[str, Any], checked: _Checked, environ: Mapping[str, str]) -> Settings:
+    """Frozen settings from values every check has passed."""
+    cmc, mqtt, ha, text = data["cmc"], data["mqtt"], data["homeassistant"], data["text"]
     password = mqtt.get("password")
     return Settings(
         stream=StreamSettings(
             url=cmc["url"],
-            api_key=api_key,
+            api_key=checked.api_key,
             crypto_ids=tuple(dict.fromkeys(cmc["crypto_ids"])),
             max_connections=cmc["max_connections"],
         ),
@@ -581,7 +865,7 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
             qos=mqtt["qos"],
             retain=mqtt["retain"],
             keepalive=mqtt["keepalive"],
-            tls=tls,
+            tls=checked.tls,
             embedded=mqtt["embedded"],
             publish_mode=mqtt["publish_mode"],
             deadband=float(mqtt["deadband"]),
@@ -607,31 +891,29 @@ def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Set
             template=text["template"],
             throttle=Throttle(float(text["min_interval"]), float(text["deadband"])),
         ),
-        awtrix=tuple(
-            AwtrixSettings(
-                prefix=clock["prefix"],
-                template=clock["template"],
-                lifetime=clock["lifetime"],
-                icons={int(k): v for k, v in clock["icons"].items()},
-                throttle=Throttle(float(clock["min_interval"]), float(clock["deadband"])),
-                extras=extra,
-            )
-            for clock, extra in zip(data["awtrix"], extras, strict=True)
-        ),
-        credits=CreditSettings(
-            per_message=float(cmc["credits_per_message"]),
-            per_subscription=float(cmc["credits_per_subscription"]),
-            monthly_budget=(
-                float(cmc["monthly_credit_budget"]) if "monthly_credit_budget" in cmc else None
-            ),
-            on_budget=cmc["on_budget"],
-            key_info_interval=float(cmc["key_info_interval"]),
-        ),
+        awtrix=_clocks(data["awtrix"], checked.extras),
+        credits=checked.credits,
         bridge=BridgeSettings(allow_requests=data["bridge"]["allow_requests"]),
-        fx=fx,
-        holdings=holdings,
-        alerts=alerts,
-        log_level=log["level"],
+        fx=checked.fx,
+        holdings=checked.holdings,
+        alerts=checked.alerts,
+        log_level=data["log"]["level"],
+    )
+
+
+def _clocks(
+    clocks: list[dict[str, Any]], extras: tuple[AwtrixExtras, ...]
+) -> tuple[AwtrixSettings, ...]:
+    return tuple(
+        AwtrixSettings(
+            prefix=clock["prefix"],
+            template=clock["template"],
+            lifetime=clock["lifetime"],
+            icons={int(k): v for k, v in clock["icons"].items()},
+            throttle=Throttle(float(clock["min_interval"]), float(clock["deadband"])),
+            extras=extra,
+        )
+        for clock, extra in zip(clocks, extras, strict=True)
     )
 
 
@@ -644,6 +926,9 @@ def _collect(parse: Callable[[], Any], problems: list[str], fallback: Any) -> An
         return fallback
 
 
+# --- amounts (bounds.py holds every range and precision) ----------------------------------------
+
+
 def _fx(cmc: Mapping[str, Any], problems: list[str]) -> FxSettings:
     """`currency` and the `fx_*` keys, with what only makes sense together checked."""
     defaults = FxSettings()
@@ -652,11 +937,7 @@ def _fx(cmc: Mapping[str, Any], problems: list[str]) -> FxSettings:
     interval = float(cmc.get("fx_interval", defaults.interval))
     rate = None
     if "fx_rate" in cmc:
-        value = cmc["fx_rate"]
-        try:
-            rate = parse_rate(repr(value) if isinstance(value, float) else value)
-        except RateError as exc:
-            problems.append(f"cmc.fx_rate: expected units of the currency per US dollar ({exc})")
+        rate = _collect(lambda: _fx_rate(cmc["fx_rate"], "cmc.fx_rate"), problems, None)
     converts = currency != "USD"
     if converts and source == "mqtt" and "fx_topic" not in cmc:
         problems.append('cmc.fx_topic: required with fx_source = "mqtt"')
@@ -684,15 +965,99 @@ def _fx(cmc: Mapping[str, Any], problems: list[str]) -> FxSettings:
     )
 
 
+def _fx_rate(value: object, key: str) -> Decimal:
+    """A fixed rate within `bounds.MIN_RATE`..`MAX_RATE` with at most `RATE_DIGITS`
+    significant digits: refused beyond that, not rounded (the user wrote more than is used)."""
+    problem = (
+        f"{key}: expected units of the currency per US dollar, from "
+        f"{bounds.MIN_RATE:f} up to {bounds.written(bounds.MAX_RATE)}, "
+        f"at most {RATE_DIGITS} significant digits, got {bounds.shown(value)}"
+    )
+    places = RATE_DIGITS - bounds.MIN_RATE.adjusted() - 1
+    try:
+        number = bounds.parse_amount(value, key, maximum=bounds.MAX_RATE, places=places)
+    except ConfigError:
+        raise ConfigError([problem]) from None
+    if number < bounds.MIN_RATE or len(number.normalize().as_tuple().digits) > RATE_DIGITS:
+        raise ConfigError([problem])
+    return parse_rate(number)
+
+
+def _credits(cmc: Mapping[str, Any], problems: list[str]) -> CreditSettings:
+    """What the stream costs and the month's budget, each within `bounds`' range and places."""
+    defaults = CreditSettings()
+
+    def amount(name: str, maximum: Decimal, fallback: float, *, positive: bool = False) -> float:
+        if name not in cmc:
+            return fallback
+        parse = functools.partial(
+            bounds.parse_amount,
+            cmc[name],
+            f"cmc.{name}",
+            maximum=maximum,
+            places=bounds.CREDIT_PLACES,
+            positive=positive,
+            what="a number of credits",
+        )
+        return float(_collect(parse, problems, Decimal(0)))
+
+    budget = amount("monthly_credit_budget", bounds.MAX_CREDIT_BUDGET, 0.0, positive=True)
+    return CreditSettings(
+        per_message=amount("credits_per_message", bounds.MAX_CREDIT_COST, defaults.per_message),
+        per_subscription=amount(
+            "credits_per_subscription", bounds.MAX_CREDIT_COST, defaults.per_subscription
+        ),
+        monthly_budget=budget if "monthly_credit_budget" in cmc else None,
+        on_budget=cmc.get("on_budget", defaults.on_budget),
+        key_info_interval=float(cmc.get("key_info_interval", defaults.key_info_interval)),
+    )
+
+
 def _holdings(coins: Mapping[str, Mapping[str, Any]], problems: list[str]) -> dict[int, Decimal]:
     held: dict[int, Decimal] = {}
     for key, values in coins.items():
         if "holdings" in values:
-            parse = functools.partial(parse_holding, values["holdings"], f"coins.{key}.holdings")
+            parse = functools.partial(
+                bounds.parse_amount,
+                values["holdings"],
+                f"coins.{key}.holdings",
+                maximum=bounds.MAX_HOLDING,
+                places=bounds.HOLDING_PLACES,
+                what="a number of coins",
+            )
             amount = _collect(parse, problems, None)
             if amount:
                 held[int(key)] = amount
     return held
+
+
+def _alerts(tables: list[dict[str, Any]], problems: list[str]) -> tuple[AlertRule, ...]:
+    """`[[alerts]]` as rules: each level and hysteresis within its bounds first (a price level
+    and its hysteresis in currency units, a change level and its hysteresis in percent), then
+    `alerts.parse_rules` for what makes a rule; a key refused here is not refused twice."""
+    mine: list[str] = []
+    for index, table in enumerate(tables):
+        kind = "change" if "change" in table and "price" not in table else "price"
+        maximum = bounds.MAX_PRICE_LEVEL if kind == "price" else bounds.MAX_CHANGE_LEVEL
+        for name, positive in (("price", True), ("change", False), ("hysteresis", False)):
+            if name not in table:
+                continue
+            top = bounds.MAX_CHANGE_LEVEL if name == "change" else maximum
+            parse = functools.partial(
+                bounds.parse_amount,
+                table[name],
+                f"alerts[{index}].{name}",
+                maximum=top,
+                places=bounds.LEVEL_PLACES,
+                positive=positive,
+                what="a percent" if name == "change" or kind == "change" else "a price",
+            )
+            _collect(parse, mine, None)
+    theirs: list[str] = []
+    rules = _collect(lambda: parse_rules(tables), theirs, ())
+    said = {_key_of(line) for line in mine}
+    problems.extend([*mine, *(line for line in theirs if _key_of(line) not in said)])
+    return rules if not mine else ()
 
 
 def _cache_dir(configured: str | None, environ: Mapping[str, str]) -> Path:
@@ -718,31 +1083,93 @@ def _overrides(coins: dict[str, dict[str, str]]) -> dict[int, CoinInfo]:
     return result
 
 
+# --- the API key ------------------------------------------------------------------------------
+
+
 def _api_key(cmc: dict[str, Any], environ: Mapping[str, str], problems: list[str]) -> Secret | None:
+    """The key from `CMC_API_KEY`, `api_key` or `api_key_file`, checked wherever it came from;
+    no problem line ever shows it."""
     from_env = environ.get(API_KEY_ENV, "").strip()
     if from_env:
-        return Secret(from_env)
+        return _checked_key(from_env, API_KEY_ENV, problems)
     if "api_key" in cmc and "api_key_file" in cmc:
         problems.append("cmc.api_key: give api_key or api_key_file, not both")
         return None
     if "api_key" in cmc:
-        return Secret(cmc["api_key"].strip())
+        return _checked_key(cmc["api_key"].strip(), "cmc.api_key", problems)
     if "api_key_file" in cmc:
-        key_path = Path(cmc["api_key_file"]).expanduser()
-        try:
-            key = key_path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            problems.append(f"cmc.api_key_file: cannot read {str(key_path)!r}: {exc.strerror}")
-            return None
-        if not key:
-            problems.append(f"cmc.api_key_file: {str(key_path)!r} is empty")
-            return None
-        return Secret(key)
+        return _key_from_file(Path(cmc["api_key_file"]).expanduser(), problems)
     problems.append(
         f"cmc.api_key: required (or set cmc.api_key_file, "
         f"or the {API_KEY_ENV} environment variable)"
     )
     return None
+
+
+def _key_from_file(path: Path, problems: list[str]) -> Secret | None:
+    """`api_key_file`: a regular file of at most `MAX_KEY_FILE_BYTES`, read no further (a FIFO,
+    a device or a huge file is refused without waiting or reading it all)."""
+    where, shown = "cmc.api_key_file", _shown_path(path)
+    try:
+        data = read_bounded(path, MAX_KEY_FILE_BYTES, regular=True)
+    except NotRegular as exc:
+        problems.append(f"{where}: {shown} is {exc.kind}, not a file holding the key")
+        return None
+    except TooLarge:
+        problems.append(
+            f"{where}: {shown} is larger than {MAX_KEY_FILE_BYTES} bytes; it should hold only "
+            "the key"
+        )
+        return None
+    except OSError as exc:
+        problems.append(f"{where}: cannot read {shown}: {exc.strerror}")
+        return None
+    try:
+        key = data.decode("utf-8-sig").strip()  # an editor's byte-order mark is no part of it
+    except UnicodeDecodeError:
+        problems.append(f"{where}: {shown} is not UTF-8 text")
+        return None
+    if not key:
+        problems.append(f"{where}: {shown} is empty")
+        return None
+    return _checked_key(key, where, problems)
+
+
+def _checked_key(key: str, where: str, problems: list[str]) -> Secret | None:
+    """`key` as a Secret, or a problem that says what is wrong without showing the key. The key
+    is sent in a request header: a line break would end the header and start another one."""
+    problem = key_problem(key)
+    if problem is not None:
+        problems.append(f"{where}: {problem}; the key is not shown")
+        return None
+    return Secret(key)
+
+
+def key_problem(key: str) -> str | None:
+    """What makes `key` unusable as an API key, or None: printable ASCII without spaces, at
+    most `MAX_KEY_CHARS` (a CoinMarketCap key is 36 letters, digits and dashes). Only
+    characters that cannot be part of a key are named, by code point."""
+    if len(key) > MAX_KEY_CHARS:
+        return f"longer than {MAX_KEY_CHARS} characters (a CoinMarketCap key has 36)"
+    for char in key:
+        if "!" <= char <= "~":
+            continue
+        category = unicodedata.category(char)
+        if category in _CONTROL:
+            return f"contains a control character or line break (U+{ord(char):04X})"
+        if category in _INVISIBLE:
+            return f"contains an invisible format character (U+{ord(char):04X})"
+        if category == "Cs":
+            return f"is not UTF-8 text (a lone surrogate, U+{ord(char):04X})"
+        if char.isspace():
+            return f"contains a space (U+{ord(char):04X})"
+        return "contains a character that is not ASCII; a key is letters, digits and dashes"
+    return None
+
+
+def _shown_path(path: Path) -> str:
+    text = str(path)
+    return repr(text) if len(text) <= 120 else bounds.shown(text)
 
 
 def _existing_file(section: dict[str, Any], key: str, problems: list[str]) -> Path | None:
@@ -751,8 +1178,11 @@ def _existing_file(section: dict[str, Any], key: str, problems: list[str]) -> Pa
         return None
     path = Path(value).expanduser()
     if not path.is_file():
-        problems.append(f"mqtt.{key}: no such file {value!r}")
+        problems.append(f"mqtt.{key}: no such file {_shown_path(path)}")
     return path
+
+
+# --- problems, one line each ------------------------------------------------------------------
 
 
 def _salvage(schema: Any, raw: Any) -> Any:
@@ -816,8 +1246,9 @@ def _describe(err: vol.Invalid, raw: Mapping[str, Any]) -> str:
         close = difflib.get_close_matches(str(err.path[-1]), known, n=1)
         return f"{key}: {message}" + (f" (did you mean {close[0]!r}?)" if close else "")
     found, value = _lookup(raw, err.path)
-    if found and message != "required" and not isinstance(value, dict):
-        return f"{key}: {message}, got {value!r}"
+    secret = tuple(str(part) for part in err.path[:2]) in SECRET_KEYS
+    if found and message != "required" and not isinstance(value, dict) and not secret:
+        return f"{key}: {message}, got {bounds.shown(value)}"
     return f"{key}: {message}"
 
 
@@ -845,12 +1276,17 @@ def _child(node: Any, part: Any) -> Any:
 
 
 def _dotted(path: list[Any]) -> str:
+    """`mqtt.port`, `awtrix[0].prefix`; a key that is no plain word (a line break in it, or
+    as long as a paragraph) is shown as its repr, cut short."""
     text = ""
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
+            continue
+        name = str(part)
+        if not name.isprintable() or len(name) > MAX_NAME_CHARS or ": " in name:
+            name = bounds.shown(name)
+        text += f".{name}" if text else name
     return text or "<config>"
 
 
