@@ -417,10 +417,11 @@ def _field_list(value: Any) -> list[str]:
 
 
 def coin_id_of(key: object) -> int | None:
-    """A table key naming a coin (`[coins.1027]`) as its id: ASCII digits only (int() would
-    also read "١٠٢٧" and choke on "²"), within 1..2^31-1; None otherwise."""
+    """A table key naming a coin (`[coins.1027]`) as its id: ASCII digits without a leading
+    zero (int() would also read "١٠٢٧" and choke on "²"; "01" would be a second table for 1),
+    within 1..2^31-1; None otherwise."""
     text = str(key)
-    if not re.fullmatch(r"[0-9]{1,10}", text):
+    if not re.fullmatch(r"[1-9][0-9]{0,9}", text):
         return None
     number = int(text)
     return number if 1 <= number <= MAX_COIN_ID else None

@@ -11,6 +11,9 @@ reported naming the variable the user set, not a dotted key they never wrote.
 - tables of tables: `CMC_MQTT_COINS_1027_NAME=Ether`, `CMC_MQTT_AWTRIX_0_PREFIX=awtrix_1`,
   or a whole section as JSON: `CMC_MQTT_AWTRIX='[{"prefix": "awtrix_1"}]'`
 - an empty variable counts as unset (compose files often pass `${VAR:-}`).
+
+Numbers are read as ASCII digits only (`int()` would also take "١٨٨٣" and choke on 5,000
+digits), and JSON values as config's own bounds allow (no NaN, no deep nesting).
 """
 
 from __future__ import annotations
@@ -27,10 +30,14 @@ from typing import Any, Final
 
 import voluptuous as vol
 
-from . import config
+from . import bounds, config
 from .errors import ConfigError
 
 ENV_PREFIX: Final = "CMC_MQTT_"
+#: The most digits a whole number may have: every integer option fits in 64 bits.
+MAX_INT_DIGITS: Final = 19
+_INTEGER: Final = re.compile(r"[+-]?[0-9]+")
+_DECIMAL: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _TRUE: Final = frozenset({"true", "1", "yes", "on"})
 _FALSE: Final = frozenset({"false", "0", "no", "off"})
 #: Options of which a file may hold only one: setting either by variable replaces the other.
@@ -110,29 +117,45 @@ class BadValue(Exception):
 
 
 def _json(text: str) -> Any:
+    """JSON as config takes it: no NaN or Infinity, no number too long to read, no nesting
+    deeper than config's bound."""
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
+        value = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError:
         raise BadValue("is not valid JSON") from None
+    except ValueError:  # NaN, or an integer past Python's 4,300-digit limit
+        raise BadValue("is not valid JSON (NaN, Infinity or a number too long)") from None
+    except RecursionError:
+        raise BadValue("is nested too deeply") from None
+    if config.too_deep(value):
+        raise BadValue("is nested too deeply")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
 
 
 def _int(text: str) -> int:
-    if not re.fullmatch(r"[+-]?\d+", text.strip()):
+    stripped = text.strip()
+    if not _INTEGER.fullmatch(stripped):
         raise BadValue("expected an integer")
-    return int(text)
+    if len(stripped.lstrip("+-")) > MAX_INT_DIGITS:
+        raise BadValue(f"expected an integer of at most {MAX_INT_DIGITS} digits")
+    return int(stripped)
 
 
 def _number(text: str) -> int | float:
-    try:
-        return _int(text)
-    except BadValue:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadValue("expected a number") from None
-    if not math.isfinite(value):
-        raise BadValue("expected a finite number")
+    """An integer, or a decimal number in ASCII (`0.5`, `1e3`); one that a float cannot hold
+    (`1e400`, or `1e-400`, which would become 0) is refused, not rounded to something else."""
+    stripped = text.strip()
+    if _INTEGER.fullmatch(stripped):
+        return _int(stripped)
+    if len(stripped) > bounds.MAX_NUMBER_TEXT or not _DECIMAL.fullmatch(stripped):
+        raise BadValue("expected a number")
+    value = float(stripped)
+    if not math.isfinite(value) or (value == 0 and any(c in "123456789" for c in stripped)):
+        raise BadValue("expected a number a float can hold")
     return value
 
 
@@ -205,11 +228,11 @@ class EnvOverlay:
     """The `CMC_MQTT_*` variables of one environment, ready to lay over a parsed config file."""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
-        self._vars = {
-            name: environ[name]
-            for name in sorted(environ, key=_natural)
-            if name.upper().startswith(ENV_PREFIX) and environ[name] != ""
-        }
+        ours = [n for n in environ if n.upper().startswith(ENV_PREFIX) and environ[n] != ""]
+        self._vars = {name: environ[name] for name in sorted(ours, key=_natural)}
+        #: Variables named with more than ASCII letters, digits and "_", or longer than any
+        #: option's: no option has such a name, and the name could break the line naming it.
+        self._odd = [n for n in self._vars if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", n)]
 
     def __bool__(self) -> bool:
         return bool(self._vars)
@@ -232,9 +255,9 @@ class EnvOverlay:
                 for line in (_rename(p, applied, has_file=raw is not None) for p in exc.problems)
                 if line is not None
             )
-            raise ConfigError(problems) from None
+            raise ConfigError([config.one_line(line) for line in problems]) from None
         if problems:
-            raise ConfigError(problems)
+            raise ConfigError([config.one_line(line) for line in problems])
         return settings
 
     def _apply(self, raw: Mapping[str, Any] | None) -> _Applied:
@@ -244,6 +267,12 @@ class EnvOverlay:
         applied = _Applied(merged)
         known = sections()
         for name, text in self._vars.items():
+            if name in self._odd:
+                applied.problems.append(
+                    f"{bounds.shown(name)}: not an option's variable (at most 64 ASCII letters, "
+                    "digits and '_')"
+                )
+                continue
             rest = name[len(ENV_PREFIX) :].lower()
             section = next((s for s in known if rest == s or rest.startswith(s + "_")), None)
             if section is None:
@@ -259,8 +288,10 @@ class EnvOverlay:
 
 
 def _natural(name: str) -> tuple[Any, ...]:
-    """Sort `..._AWTRIX_10_...` after `..._AWTRIX_2_...`, so tables are made in order."""
-    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
+    """Sort `..._AWTRIX_10_...` after `..._AWTRIX_2_...`, so tables are made in order (a run
+    of digits by its length, then its text: no int() of a name's 5,000 digits)."""
+    parts = re.split(r"([0-9]+)", name)
+    return tuple((len(part), part) if i % 2 else (0, part) for i, part in enumerate(parts))
 
 
 def _did_you_mean(word: str, choices: Any) -> str:
@@ -291,7 +322,7 @@ def _apply_one(section: Section, name: str, key: str, text: str, applied: _Appli
             return  # the file's own problem; the schema reports it
     else:
         entry, _, option = key.partition("_")
-        if not entry.isdigit() or not option:
+        if not re.fullmatch(r"[0-9]{1,10}", entry) or not option:
             form = "N" if section.shape == "list" else "ID"
             applied.problems.append(
                 f"{name}: expected {ENV_PREFIX}{sname.upper()}_<{form}>_<OPTION>, "
@@ -313,7 +344,7 @@ def _apply_one(section: Section, name: str, key: str, text: str, applied: _Appli
     try:
         table[option] = CONVERTERS[section.options[option]](text)
     except BadValue as exc:
-        shown = "" if section.options[option] == "str" else f", got {text!r}"
+        shown = "" if section.options[option] == "str" else f", got {bounds.shown(text)}"
         applied.problems.append(f"{name}: {exc}{shown}")
         table.pop(option, None)
         applied.dropped.add(dotted)
