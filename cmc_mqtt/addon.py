@@ -16,6 +16,10 @@ add-on's persistent folder, kept across restarts and updates.
 
 `CMC_ADDON_DATA` (default `/data`) and `CMC_ADDON_SUPERVISOR_URL` (default `http://supervisor`)
 let tests and the image check run it against a fake Supervisor.
+
+options.json is checked as if anyone had written it (the Supervisor checks it against the
+schema, but an older Supervisor, a restored backup or a hand edit may not have): any JSON
+value in any option gives one line naming the option, exit 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -30,7 +34,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from .config import parse_settings
+from .bounds import shown
+from .config import (
+    MAX_COIN_ID,
+    TooLarge,
+    one_line,
+    parse_settings,
+    read_bounded,
+    too_deep,
+)
 from .errors import EXIT_CONFIG, ConfigError
 
 DATA_ENV: Final = "CMC_ADDON_DATA"
@@ -39,6 +51,10 @@ TOKEN_ENV: Final = "SUPERVISOR_TOKEN"  # noqa: S105 - the variable's name, not a
 DEFAULT_SUPERVISOR_URL: Final = "http://supervisor"
 EXIT_NO_BROKER: Final = 1
 HTTP_TIMEOUT_S: Final = 10.0
+#: The largest options.json or Supervisor answer read: real ones are a few kilobytes.
+MAX_JSON_BYTES: Final = 1 << 20
+#: Where the rest of the options are checked when the broker options themselves are unusable.
+_NO_BROKER: Final = ("localhost", 1883)
 
 
 #: How an option becomes bridge config: "value" sets `[section] key`; "per_coin" turns a list of
@@ -121,17 +137,38 @@ class Broker:
 
 
 def read_options(path: Path) -> dict[str, Any]:
+    """options.json as a dict, or one line saying why not (exit 2)."""
+
+    def refuse(why: str) -> AddonError:
+        return AddonError([f"{path}: {why}"], EXIT_CONFIG)
+
     try:
-        options = json.loads(path.read_text(encoding="utf-8"))
+        data = read_bounded(path, MAX_JSON_BYTES)
     except FileNotFoundError:
-        raise AddonError(
-            [f"{path}: no add-on options (this runs inside a Home Assistant add-on)"], EXIT_CONFIG
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise AddonError([f"{path}: cannot read the add-on options: {exc}"], EXIT_CONFIG) from None
+        raise refuse("no add-on options (this runs inside a Home Assistant add-on)") from None
+    except TooLarge:
+        raise refuse(f"the add-on options are larger than {MAX_JSON_BYTES} bytes") from None
+    except OSError as exc:
+        raise refuse(f"cannot read the add-on options: {exc.strerror}") from None
+    try:
+        options = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError:
+        raise refuse("the add-on options are not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise refuse(f"the add-on options are not JSON: {exc}") from None
+    except ValueError:  # NaN or Infinity, or an integer past Python's 4,300-digit limit
+        raise refuse("the add-on options hold NaN, Infinity or a number too long") from None
+    except RecursionError:
+        raise refuse("the add-on options are nested too deeply") from None
     if not isinstance(options, dict):
-        raise AddonError([f"{path}: the add-on options are not a JSON object"], EXIT_CONFIG)
+        raise refuse("the add-on options are not a JSON object")
+    if too_deep(options):
+        raise refuse("the add-on options are nested too deeply")
     return options
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
 
 
 def supervisor_mqtt(base_url: str, token: str | None) -> dict[str, Any] | None:
@@ -147,7 +184,7 @@ def supervisor_mqtt(base_url: str, token: str | None) -> dict[str, Any] | None:
     )
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:  # noqa: S310
-            body = json.loads(response.read())
+            body = json.loads(response.read(MAX_JSON_BYTES), parse_constant=_no_constant)
     except urllib.error.HTTPError as exc:
         if exc.code == 400:
             return None  # {"result": "error", "message": "Service not enabled"}
@@ -155,29 +192,68 @@ def supervisor_mqtt(base_url: str, token: str | None) -> dict[str, Any] | None:
             [f"the Supervisor refused the MQTT service request: HTTP {exc.code} {exc.reason}"],
             EXIT_NO_BROKER,
         ) from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         reason = getattr(exc, "reason", exc)
         raise AddonError(
-            [f"cannot ask the Supervisor ({base_url}) for the MQTT service: {reason}"],
+            [one_line(f"cannot ask the Supervisor ({base_url}) for the MQTT service: {reason}")],
             EXIT_NO_BROKER,
         ) from None
     data = body.get("data") if isinstance(body, dict) and body.get("result") == "ok" else None
-    if not isinstance(data, dict) or not data.get("host") or not isinstance(data.get("port"), int):
+    if not isinstance(data, dict) or not data.get("host") or data.get("port") is None:
         return None
+    odd = _service_problem(data)
+    if odd is not None:
+        raise AddonError([f"the Supervisor's MQTT service is unusable: {odd}"], EXIT_NO_BROKER)
     return data
+
+
+def _service_problem(data: Mapping[str, Any]) -> str | None:
+    """What of the Supervisor's MQTT service cannot be a broker's address and login."""
+    if not isinstance(data["host"], str):
+        return f"host {shown(data['host'])}"
+    if not _is_port(data["port"]):
+        return f"port {shown(data['port'])}"
+    for name in ("username", "password"):
+        if data.get(name) is not None and not isinstance(data[name], str):
+            return f"{name} is not text"
+    return None
+
+
+def _is_port(value: Any) -> bool:
+    return type(value) is int and 1 <= value <= 65535
 
 
 # --- the mapping ------------------------------------------------------------------------------
 
 
+def broker_problems(options: Mapping[str, Any]) -> list[str]:
+    """The `mqtt_*` options' types (they name a broker, so the bridge's schema never sees them
+    as they are): one line each. Their text (spaces, length) the bridge checks as `mqtt.*`."""
+    lines = []
+    host, port = options.get("mqtt_host"), options.get("mqtt_port")
+    if not _unset(host) and not isinstance(host, str):
+        lines.append(f"mqtt_host: expected a host name, got {shown(host)}")
+    if not _unset(port) and not _is_port(port):
+        lines.append(f"mqtt_port: expected a port number from 1 to 65535, got {shown(port)}")
+    for name in ("mqtt_username", "mqtt_password"):
+        value = options.get(name)
+        if not _unset(value) and not isinstance(value, str):
+            got = "" if name in _SECRET_OPTIONS else f", got {shown(value)}"
+            lines.append(f"{name}: expected text{got}")
+    return lines
+
+
 def broker_for(options: Mapping[str, Any], service: dict[str, Any] | None) -> Broker:
-    """The broker the user named in the options, else the Supervisor's MQTT service."""
-    if options.get("mqtt_host"):
+    """The broker the user named in the options, else the Supervisor's MQTT service. Options
+    of the wrong type are left out (`broker_problems` names them)."""
+    host = options.get("mqtt_host")
+    if isinstance(host, str) and host:
+        port: Any = options.get("mqtt_port")
         return Broker(
-            host=str(options["mqtt_host"]),
-            port=int(options.get("mqtt_port") or 1883),
-            username=options.get("mqtt_username") or None,
-            password=options.get("mqtt_password") or None,
+            host=host,
+            port=port if _is_port(port) else 1883,
+            username=_text_or_none(options.get("mqtt_username")),
+            password=_text_or_none(options.get("mqtt_password")),
             tls=False,
             source="add-on options",
         )
@@ -192,8 +268,8 @@ def broker_for(options: Mapping[str, Any], service: dict[str, Any] | None) -> Br
     return Broker(
         host=str(service["host"]),
         port=int(service["port"]),
-        username=service.get("username") or None,
-        password=service.get("password") or None,
+        username=_text_or_none(service.get("username")),
+        password=_text_or_none(service.get("password")),
         tls=bool(service.get("ssl")),
         source="Supervisor MQTT service",
     )
@@ -230,6 +306,10 @@ def bridge_config(options: Mapping[str, Any], broker: Broker, data_dir: Path) ->
     return raw
 
 
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _unset(value: Any) -> bool:
     """An option left empty: the Supervisor's form may keep a cleared field as "" or null."""
     return value is None or value == ""
@@ -241,12 +321,13 @@ def _entries(value: Any) -> list[dict[str, Any]]:
 
 
 def _is_coin(value: Any) -> bool:
-    return type(value) is int and value >= 1
+    return type(value) is int and 1 <= value <= MAX_COIN_ID
 
 
-def check(raw: dict[str, Any], options: Mapping[str, Any]) -> None:
-    """The bridge's own validation, with each problem named by the add-on option behind it."""
-    lines = []
+def check(raw: dict[str, Any], options: Mapping[str, Any], found: list[str] | None = None) -> None:
+    """The bridge's own validation, with each problem named by the add-on option behind it;
+    `found`: problems already known (the broker options'), reported with the rest."""
+    lines = list(found or ())
     if not str(options.get("api_key") or "").strip():
         lines.append(
             "api_key: required: your CoinMarketCap API key (Startup plan or above), "
@@ -259,7 +340,7 @@ def check(raw: dict[str, Any], options: Mapping[str, Any]) -> None:
     except ConfigError as exc:
         lines.extend(_by_option(problem, options) for problem in exc.problems)
     if lines:
-        raise AddonError(lines, EXIT_CONFIG)
+        raise AddonError([one_line(line) for line in lines], EXIT_CONFIG)
 
 
 def _entry_problems(options: Mapping[str, Any]) -> list[str]:
@@ -277,11 +358,11 @@ def _entry_problems(options: Mapping[str, Any]) -> list[str]:
         for index, entry in enumerate(value):
             where = f"{option.name}[{index}]"
             if not isinstance(entry, dict):
-                lines.append(f"{where}: expected {{{COIN}, {AMOUNT}}}, got {entry!r}")
+                lines.append(f"{where}: expected {{{COIN}, {AMOUNT}}}, got {shown(entry)}")
                 continue
             coin: Any = entry.get(COIN)
             if not _is_coin(coin):
-                lines.append(f"{where}.{COIN}: expected a CoinMarketCap id, got {coin!r}")
+                lines.append(f"{where}.{COIN}: expected a CoinMarketCap id, got {shown(coin)}")
             elif coin in first:
                 lines.append(f"{where}.{COIN}: coin {coin} is in {option.name}[{first[coin]}] too")
             else:
@@ -388,13 +469,17 @@ def prepare(environ: Mapping[str, str]) -> tuple[Path, str]:
     """Options + MQTT service -> a checked config file; returns its path and a start-up line."""
     data_dir = Path(environ.get(DATA_ENV) or "/data")
     options = read_options(data_dir / "options.json")
-    service = None
-    if not options.get("mqtt_host"):
-        url = environ.get(SUPERVISOR_URL_ENV) or DEFAULT_SUPERVISOR_URL
-        service = supervisor_mqtt(url, environ.get(TOKEN_ENV))
-    broker = broker_for(options, service)
+    found = broker_problems(options)
+    if found:  # the rest is still checked, against a stand-in broker
+        broker = Broker(*_NO_BROKER, None, None, tls=False, source="none")
+    else:
+        service = None
+        if not options.get("mqtt_host"):
+            url = environ.get(SUPERVISOR_URL_ENV) or DEFAULT_SUPERVISOR_URL
+            service = supervisor_mqtt(url, environ.get(TOKEN_ENV))
+        broker = broker_for(options, service)
     raw = bridge_config(options, broker, data_dir)
-    check(raw, options)
+    check(raw, options, found)
     path = data_dir / "cmc-mqtt.toml"
     write_private(path, to_toml(raw))
     coins = len(raw["cmc"].get("crypto_ids", []))

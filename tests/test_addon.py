@@ -24,7 +24,7 @@ from cmc_mqtt.alerts import AlertRule, Directions
 from cmc_mqtt.config import BridgeSettings, CreditSettings, load_settings
 from cmc_mqtt.fields import FIELD_KEYS
 from cmc_mqtt.fx import SOURCES, FxSettings
-from cmc_mqtt.portfolio import parse_holding
+from cmc_mqtt.bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.version import VERSION
 from harness.fake_supervisor import TOKEN, FakeSupervisor
@@ -41,6 +41,7 @@ from .test_bridge_requests import ask
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = ROOT / "cmc-mqtt"
+HOLDING = "expected a number of coins from 0 up to 10^18, at most 18 decimals, "
 
 # The Supervisor's rules for an add-on's config.yaml (its developer documentation); its option
 # schema language is modelled in harness/supervisor_options.py.
@@ -163,7 +164,8 @@ def test_a_holding_amount_is_text_the_supervisor_checks_and_the_bridge_reads(
         return
     written = supervisor_options(cfg, {"api_key": TEST_API_KEY, "holdings": holdings})
     assert written["holdings"] == [{"coin": 1, "amount": accepted}]
-    assert parse_holding(accepted, "x") == Decimal(accepted)
+    held = parse_amount(accepted, "x", maximum=MAX_HOLDING, places=HOLDING_PLACES)
+    assert held == Decimal(accepted)
 
 
 def test_build_files_and_repository() -> None:
@@ -430,17 +432,17 @@ def test_bad_holdings_alerts_and_money_options_are_named_by_option(
     result = run_addon(environ(tmp_path, supervisor))
     assert result.returncode == 2
     assert sorted(result.stderr.strip().splitlines()) == [
-        "alerts[0].price: expected a number > 0, got 0",
+        "alerts[0].price: expected a price above 0 up to 10^15, at most 12 decimals, got 0",
         "alerts[1].direction: must be one of up, down, both, got 'sideways'",
         "alerts[2]: give exactly one of price (a level) or change (a percent)",
         "allow_requests: expected bool, got 'no'",
         "currency: expected an ISO 4217 code such as \"EUR\", got 'EURO'",
         "fx_interval: value must be at least 60, got 10",
-        "holdings[0].amount: expected a number of coins >= 0, got 'abc'",
+        "holdings[0].amount: " + HOLDING + "got 'abc'",
         "holdings[1].coin: coin 1 is in holdings[0] too",
         "holdings[2].coin: expected a CoinMarketCap id, got 0",
         "holdings[3].amount: required: how many coins you hold",
-        "holdings[4].amount: expected a number of coins >= 0, got '-3'",
+        "holdings[4].amount: " + HOLDING + "got '-3'",
         "holdings[5]: expected {coin, amount}, got 7",
         "monthly_credit_budget: value must be at least 1, got 0",
         "on_budget: must be one of warn, stop, got 'never'",
