@@ -1178,7 +1178,11 @@ def _existing_file(section: dict[str, Any], key: str, problems: list[str]) -> Pa
     if value is None:
         return None
     path = Path(value).expanduser()
-    if not path.is_file():
+    try:
+        regular = stat.S_ISREG(path.stat().st_mode)
+    except (OSError, ValueError):  # Path.is_file() lets "File name too long" through
+        regular = False
+    if not regular:
         problems.append(f"mqtt.{key}: no such file {_shown_path(path)}")
     return path
 
