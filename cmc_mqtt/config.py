@@ -401,8 +401,6 @@ def _host(value: str) -> str:
 def _node_id(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
         raise vol.Invalid("may only contain letters, digits, '_' and '-'")
-    if len(value) > MAX_NODE_ID_CHARS:
-        raise vol.Invalid(f"longer than {MAX_NODE_ID_CHARS} characters")
     return value
 
 
@@ -560,7 +558,9 @@ HOMEASSISTANT_SCHEMA = vol.Schema(
             topic_level_checker("status topic", allow_slash=True, max_bytes=MAX_TOPIC_BYTES),
         ),
         _opt("node_id", HomeAssistantSettings): vol.All(
-            _str, topic_level_checker("node id", allow_slash=False), _node_id
+            _str,
+            topic_level_checker("node id", allow_slash=False, max_bytes=MAX_NODE_ID_CHARS),
+            _node_id,
         ),
         _opt("discovery_mode", HomeAssistantSettings): _choice(DiscoveryMode),
         _opt("stale_after", HomeAssistantSettings): _SECONDS,

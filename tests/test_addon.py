@@ -21,10 +21,10 @@ import yaml
 
 from cmc_mqtt import addon, config
 from cmc_mqtt.alerts import AlertRule, Directions
+from cmc_mqtt.bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount
 from cmc_mqtt.config import BridgeSettings, CreditSettings, load_settings
 from cmc_mqtt.fields import FIELD_KEYS
 from cmc_mqtt.fx import SOURCES, FxSettings
-from cmc_mqtt.bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.version import VERSION
 from harness.fake_supervisor import TOKEN, FakeSupervisor
@@ -42,6 +42,7 @@ from .test_bridge_requests import ask
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = ROOT / "cmc-mqtt"
 HOLDING = "expected a number of coins from 0 up to 10^18, at most 18 decimals, "
+PORT = "mqtt_port: expected a port number from 1 to 65535, got "
 
 # The Supervisor's rules for an add-on's config.yaml (its developer documentation); its option
 # schema language is modelled in harness/supervisor_options.py.
@@ -544,3 +545,64 @@ def test_the_addon_converts_to_the_currency_and_keeps_holdings_set_over_mqtt_in_
         subscriber.close()
         fake.stop()
     assert process.returncode == 0, output
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"mqtt_port": 19001.9}, [PORT + "19001.9"]),
+        ({"mqtt_port": True}, [PORT + "True"]),
+        ({"mqtt_port": "abc"}, [PORT + "'abc'"]),
+        ({"mqtt_host": {"a": 1}}, ["mqtt_host: expected a host name, got {'a': 1}"]),
+        ({"mqtt_host": "my host"}, ["mqtt_host: must not contain spaces, control or invisible "
+                                    "characters, got 'my host'"]),
+        ({"mqtt_password": ["s3cret-pw"]}, ["mqtt_password: expected text"]),
+        ({"api_key": "k\ud800"}, ["api_key: not UTF-8 text (a lone surrogate, U+D800)"]),
+        ({"api_key": "secret-part\r\nX: 1"}, ["api_key: contains a control character or line "
+                                              "break (U+000D); the key is not shown"]),
+        ({"text_template": "{price} \udfff"}, ["text_template: not UTF-8 text (a lone "
+                                               "surrogate, U+DFFF), got '{price} \\udfff'"]),
+        ({"coins": "1,2", "deadband": {"x": 1}, "holdings": {"1": 2}}, [
+            "coins: expected a list of coin ids, e.g. [1, 1027], got '1,2'",
+            "deadband: expected number",
+            "holdings: expected a list of {coin, amount} entries",
+        ]),
+        ({"holdings": [{"coin": 2**31, "amount": "1"}, {"coin": 1, "amount": "1e2000000"}]}, [
+            "holdings[0].coin: expected a CoinMarketCap id, got 2147483648",
+            "holdings[1].amount: " + HOLDING + "got '1e2000000'",
+        ]),
+    ],
+)  # fmt: skip
+def test_options_of_any_type_are_one_line_each_and_exit_2(
+    changes: dict[str, Any], expected: list[str], tmp_path: Path
+) -> None:
+    """Written past the Supervisor: whatever JSON an option holds, one line names it."""
+    values = {**options(mqtt_host="127.0.0.1"), **changes}
+    (tmp_path / "options.json").write_text(json.dumps(values))
+    result = run_addon(environ(tmp_path, None))
+    assert result.returncode == 2, result.stderr
+    assert sorted(result.stderr.strip().splitlines()) == sorted(expected)
+    assert "Traceback" not in result.stderr
+    assert "secret-part" not in result.stderr
+    assert not (tmp_path / "cmc-mqtt.toml").exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"{nope", "the add-on options are not JSON: "),
+        (b"[1, 2]", "the add-on options are not a JSON object"),
+        (b'{"api_key": "\xff"}', "the add-on options are not UTF-8 text"),
+        (b'{"deadband": NaN}', "the add-on options hold NaN, Infinity or a number too long"),
+        (b'{"coins": [' + b"1" * 5000 + b"]}", "the add-on options hold NaN, Infinity or a number"),
+        (b'{"alerts": ' + b"[" * 100000 + b"]" * 100000 + b"}", "the add-on options are nested"),
+    ],
+)
+def test_an_options_file_that_is_no_json_object_is_one_line_and_exit_2(
+    data: bytes, why: str, tmp_path: Path
+) -> None:
+    (tmp_path / "options.json").write_bytes(data)
+    result = run_addon(environ(tmp_path, None))
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"{tmp_path / 'options.json'}: {why}"), line
