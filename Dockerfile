@@ -5,26 +5,33 @@
 # same root file system scripts/check_image.sh builds with debootstrap and runs under chroot:
 # the machines this project is tested on have no container runtime, so that is how the image's
 # contents are proven. Configure with a TOML file mounted at /config/config.toml, or with
-# CMC_MQTT_<SECTION>_<KEY> variables (README: "Running it for good"), or both.
+# CMC_MQTT_<SECTION>_<KEY> variables (docs/install.md), or both.
+#
+# The wheel installed is the `wheels` stage's: built here from the checkout, unless the build
+# is given a context of that name. The release workflow passes `--build-context wheels=dist`,
+# so the published image holds the very wheel that went to PyPI from the same commit.
 
 FROM debian:bookworm-slim AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 python3-venv \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY cmc_mqtt ./cmc_mqtt
 RUN python3 -m venv /tmp/build \
     && /tmp/build/bin/pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+
+FROM scratch AS wheels
+COPY --from=build /wheels/ /
 
 FROM debian:bookworm-slim
 # ca-certificates: the stream is wss:// and the name lookup https://.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
     && rm -rf /var/lib/apt/lists/*
-COPY --from=build /wheels /tmp/wheels
+COPY --from=wheels / /tmp/wheels/
 RUN python3 -m venv /opt/cmc-mqtt \
-    && /opt/cmc-mqtt/bin/pip install --no-cache-dir /tmp/wheels/*.whl \
+    && /opt/cmc-mqtt/bin/pip install --no-cache-dir /tmp/wheels/cmc_mqtt-*.whl \
     && rm -rf /tmp/wheels \
     && useradd --uid 10001 --user-group --home-dir /config --no-create-home \
         --shell /usr/sbin/nologin cmc \
@@ -47,7 +54,9 @@ HEALTHCHECK --interval=30s --timeout=15s --start-period=60s --retries=3 \
 ENTRYPOINT ["cmc-mqtt"]
 CMD ["run"]
 
+# The version is the package's (tests/test_release.py keeps them equal).
 LABEL org.opencontainers.image.title="cmc-mqtt" \
+      org.opencontainers.image.version="0.3.0" \
       org.opencontainers.image.description="Live CoinMarketCap prices as retained MQTT topics, with Home Assistant discovery" \
       org.opencontainers.image.source="https://github.com/cmc-mqtt/cmc-mqtt" \
       org.opencontainers.image.licenses="MIT"
