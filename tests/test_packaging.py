@@ -1,10 +1,9 @@
-"""What users install: the wheel and sdist, one version everywhere, the image recipes and the
-systemd unit."""
+"""What users install: the wheel and sdist, the image recipes and the systemd unit. One version
+everywhere and the release pipeline: tests/test_release.py."""
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
 import shutil
@@ -17,7 +16,6 @@ from email.parser import Parser
 from pathlib import Path
 
 import pytest
-import yaml
 
 from cmc_mqtt.version import VERSION
 from harness.helpers import TEST_API_KEY
@@ -28,27 +26,13 @@ HOMEPAGE = PYPROJECT["project"]["urls"]["Homepage"]
 UNIT = ROOT / "examples" / "cmc-mqtt.service"
 
 
-def test_one_version_for_the_package_the_integration_the_addon_and_the_changelog() -> None:
-    manifest = json.loads((ROOT / "custom_components/cmc_mqtt/manifest.json").read_text())
-    addon = yaml.safe_load((ROOT / "cmc-mqtt/config.yaml").read_text())
-    changelog = (ROOT / "CHANGELOG.md").read_text()
-    released = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", changelog, re.MULTILINE)
-    assert manifest["version"] == VERSION
-    assert addon["version"] == VERSION
-    assert released[0] == VERSION, "CHANGELOG.md: the newest release section is the version"
-    assert "## [Unreleased]" in changelog
-    assert PYPROJECT["project"]["dynamic"] == ["version"]
-    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"]["attr"] == (
-        "cmc_mqtt.version.VERSION"
-    )
-
-
 def test_the_readme_names_the_repository_for_hacs_and_the_addon_store() -> None:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Running it for good", 1)[1].split("\n## ", 1)[0]
     assert HOMEPAGE in section
     assert "HACS" in section
-    assert re.search(r"git tag -a v\d+\.\d+\.\d+", section)
+    releasing = (ROOT / "docs" / "releasing.md").read_text()
+    assert re.search(r"git tag -a v(X\.Y\.Z|\d+\.\d+\.\d+)", releasing)
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +77,10 @@ def test_the_wheel_holds_the_package_only(dist: Path) -> None:
     assert f"Homepage, {HOMEPAGE}" in metadata.get_all("Project-URL")
     entry_points = zipfile.ZipFile(wheel).read(info + "entry_points.txt").decode()
     assert re.search(r"^cmc-mqtt = cmc_mqtt\.cli:\w+$", entry_points, re.MULTILINE)
+    # PEP 639: the licence as an SPDX expression, its text in the wheel.
+    assert metadata["License-Expression"] == "MIT"
+    assert metadata.get_all("License-File") == ["LICENSE"]
+    assert zipfile.ZipFile(wheel).read(info + "licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
 
 
 def test_the_sdist_builds_the_same_package(dist: Path) -> None:
@@ -100,8 +88,10 @@ def test_the_sdist_builds_the_same_package(dist: Path) -> None:
     with tarfile.open(sdist) as archive:
         names = archive.getnames()
     top = f"cmc_mqtt-{VERSION}/"
-    for needed in ("pyproject.toml", "README.md", "PKG-INFO", "cmc_mqtt/version.py"):
+    for needed in ("pyproject.toml", "README.md", "LICENSE", "PKG-INFO", "cmc_mqtt/version.py"):
         assert top + needed in names
+    # The test suite needs the repository (harness, fixtures, services): not half of it here.
+    assert not [n for n in names if n.startswith(top + "tests")]
 
 
 def test_twine_check_passes(dist: Path) -> None:
@@ -136,19 +126,28 @@ def test_the_image_check_builds_what_the_dockerfiles_build() -> None:
     addon_dockerfile = (ROOT / "cmc-mqtt" / "Dockerfile").read_text()
     script = (ROOT / "scripts" / "check_image.sh").read_text()
     runtime = dockerfile.split("\nFROM ")[-1]
+    addon_runtime = addon_dockerfile.split("\nFROM ")[-1]
     assert runtime.startswith("debian:bookworm-slim\n")
+    assert addon_runtime.startswith("debian:bookworm-slim\n")
     included = re.search(r"debootstrap --variant=minbase --include=([\w,.-]+)", script)
     assert included
     assert re.search(r"^\s+bookworm ", script, re.MULTILINE)
     assert set(included.group(1).split(",")) == apt_packages(runtime)
-    assert apt_packages(addon_dockerfile) == apt_packages(runtime)
-    for line in ("useradd --uid 10001 --user-group", "/opt/cmc-mqtt", "/var/cache/cmc-mqtt"):
+    assert apt_packages(addon_runtime) == apt_packages(runtime)
+    # Both install the one wheel into the same venv, as the script does.
+    for text in (runtime, addon_runtime, script):
+        assert "python3 -m venv /opt/cmc-mqtt" in text
+        assert re.search(r"/opt/cmc-mqtt/bin/pip install .*/tmp/wheels/cmc_mqtt-\*\.whl", text)
+    for line in ("useradd --uid 10001 --user-group", "/var/cache/cmc-mqtt"):
         assert line in runtime, line
         assert line in script, line
     assert re.search(r"^USER cmc$", runtime, re.MULTILINE)
     assert 'ENTRYPOINT ["cmc-mqtt"]' in runtime
     assert 'CMD ["run"]' in runtime
     assert 'CMD ["python", "-m", "cmc_mqtt.health"]' in runtime
+    # The script runs each image's HEALTHCHECK as its Dockerfile states it.
+    assert 'healthcheck "$REPO/Dockerfile"' in script
+    assert 'healthcheck "$REPO/cmc-mqtt/Dockerfile"' in script
     for copied in re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, re.MULTILINE):
         for source in copied.split():
             assert (ROOT / source).exists(), source
@@ -164,6 +163,7 @@ def test_dockerignore_lets_in_only_what_the_build_copies() -> None:
     assert {line[1:].rstrip("/") for line in lines if line.startswith("!")} == {
         "pyproject.toml",
         "README.md",
+        "LICENSE",
         "cmc_mqtt",
     }
 
