@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cmc_mqtt.config import load_settings
 from cmc_mqtt.version import VERSION
 from harness.helpers import TEST_API_KEY, free_port
 
@@ -220,3 +221,22 @@ def test_the_commands_that_cannot_run_here_name_what_exists(tmp_path: Path) -> N
     assert (ROOT / "hacs.json").exists()
     addon_image = yaml.safe_load((ROOT / "cmc-mqtt" / "config.yaml").read_text())["image"]
     assert f"`{addon_image}`" in running
+
+
+def test_the_readmes_configuration_example_is_valid(tmp_path: Path) -> None:
+    (example,) = re.findall(r"^```toml\n(.*?)^```$", section("Configuration"), re.M | re.S)
+    key = tmp_path / "api_key"
+    key.write_text(TEST_API_KEY + "\n")
+    key.chmod(0o600)
+    config = tmp_path / "config.toml"
+    config.write_text(example.replace("/etc/cmc-mqtt/api_key", str(key)))
+    config.chmod(0o600)
+    settings = load_settings(config, environ={})
+    assert settings.stream.crypto_ids == (1, 1027, 52)
+    assert settings.fx.currency == "EUR"
+
+
+def test_every_image_reference_in_the_documentation_is_this_version() -> None:
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for tag in re.findall(r"ghcr\.io/cmc-mqtt/[\w{}.-]+:(\d[\w.]*)", path.read_text()):
+            assert tag == VERSION, f"{path.name}: an image tagged {tag}"
