@@ -43,6 +43,7 @@ git -C "$WORK/clone" checkout -q --detach "$COMMIT"
 # --- 2. sdist and wheel, checked --------------------------------------------------------------
 say "sdist and wheel (python -m build), twine check --strict"
 rm -rf "$OUT" && mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)  # absolute: the build runs from the work folder
 # From the work folder: in the clone, setuptools' own build/ folder would shadow the package.
 (cd "$WORK" && "$VENV/bin/python" -m build --outdir "$OUT" "$WORK/clone" >"$WORK/build.log" 2>&1) \
   || { tail -30 "$WORK/build.log" >&2; fail "python -m build"; }
