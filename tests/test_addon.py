@@ -81,9 +81,10 @@ def test_config_yaml_follows_the_supervisors_rules() -> None:
     assert cfg["slug"] == ADDON.name, "the folder is named after the slug"
     assert cfg["services"] == ["mqtt:need"]
     assert all(RE_SERVICE.match(s) for s in cfg["services"])
-    assert cfg["init"] is False, "the base image's s6-overlay is the init"
+    assert cfg["init"] is False, "the bridge is PID 1 and handles SIGTERM itself (no children)"
     assert cfg["version"] == VERSION
-    assert "image" not in cfg, "without `image` the Supervisor builds the Dockerfile locally"
+    # A prebuilt image per architecture (tests/test_release.py checks the workflow pushes it).
+    assert re.fullmatch(r"ghcr\.io/[\w.-]+/\{arch\}-addon-[\w.-]+", cfg["image"])
 
 
 def test_the_schema_and_its_defaults_pass_the_supervisors_checks_and_only_the_key_is_left() -> None:
@@ -170,11 +171,10 @@ def test_a_holding_amount_is_text_the_supervisor_checks_and_the_bridge_reads(
 
 
 def test_build_files_and_repository() -> None:
-    build = load_yaml(ADDON / "build.yaml")
-    assert set(build["build_from"]) == set(addon_config()["arch"])
+    assert not (ADDON / "build.yaml").exists(), "deprecated: the Dockerfile names its base"
     dockerfile = (ADDON / "Dockerfile").read_text()
-    assert re.search(r"^FROM \$\{?BUILD_FROM\}?$", dockerfile, re.MULTILINE)
-    assert '"cmc-mqtt==${BUILD_VERSION}"' in dockerfile
+    assert re.search(r"^FROM debian:bookworm-slim$", dockerfile, re.MULTILINE)
+    assert "cmc-mqtt==" not in dockerfile, "the image holds the release's wheel, not PyPI's"
     assert os.access(ADDON / "run.sh", os.X_OK)
     repository = load_yaml(ROOT / "repository.yaml")
     assert repository["name"]
