@@ -18,7 +18,14 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.cmc_mqtt import const
-from custom_components.cmc_mqtt.const import CONF_COINS, CONF_FIELDS, CONF_PREFIX, DOMAIN
+from custom_components.cmc_mqtt.const import (
+    CONF_BRIDGE_COINS,
+    CONF_COINS,
+    CONF_FIELDS,
+    CONF_FOLLOW,
+    CONF_PREFIX,
+    DOMAIN,
+)
 
 from .helpers import (
     BTC,
@@ -57,7 +64,12 @@ async def test_flow_finds_the_bridges_coins_and_creates_an_entry(
     assert result["type"] == FlowResultType.CREATE_ENTRY
     assert result["title"] == "cmc-mqtt (cmc)"
     assert result["data"] == {CONF_PREFIX: "cmc"}
-    assert result["options"] == {CONF_COINS: [1, 74], CONF_FIELDS: ["p", "p24h"]}
+    assert result["options"] == {
+        CONF_COINS: [1, 74],
+        CONF_FIELDS: ["p", "p24h"],
+        CONF_FOLLOW: True,  # new entries follow the bridge's coins
+        CONF_BRIDGE_COINS: [1, 74, 1027],  # what it streamed: 1027 was left out
+    }
     await hass.async_block_till_done()
     assert hass.states.get("sensor.dogecoin_doge_price") is not None
 

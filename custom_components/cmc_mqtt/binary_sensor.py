@@ -4,25 +4,22 @@ while it streams, `offline`, its last will, when it is gone), and flags in the b
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
 from homeassistant.core import HomeAssistant
 
 from .bridge_entities import on_platform, value_of
+from .compat import AddConfigEntryEntitiesCallback
 from .data import CmcMqttConfigEntry
 from .entity import CmcMqttBridgeEntity
 
-if TYPE_CHECKING:
-    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+#: Pushed by the bridge: nothing is polled, so nothing waits for an update slot.
+PARALLEL_UPDATES = 0
 
 
 async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: CmcMqttConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
+    hass: HomeAssistant, entry: CmcMqttConfigEntry, add: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_add_entities(
+    add(
         CmcBridgeStream(entry, info) if info.source == "status" else CmcBridgeFlag(entry, info)
         for info in on_platform("binary_sensor")
     )

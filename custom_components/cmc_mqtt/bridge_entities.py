@@ -2,8 +2,11 @@
 
 This integration installs by copying its folder, so it cannot import the bridge package: this is
 its own copy of the bridge's table (`cmc_mqtt/bridge_entities.py`, from which the bridge's
-discovery payloads are made), and a test checks that the two agree row by row. Both read the
-same topics: `status` is `<prefix>/status`, `info` and `credits` are `<prefix>/bridge/info` and
+discovery payloads are made), and a test checks that the two agree row by row, but for one
+column: the figures that change with every frame (frames, frames per second, the last frame's
+time) are disabled by default here (NOISY), as Home Assistant's quality scale asks of noisy
+diagnostics; they are one click away, and the stream's health is the `stream` entity. Both read
+the same topics: `status` is `<prefix>/status`, `info` and `credits` are `<prefix>/bridge/info` and
 `<prefix>/bridge/credits`, and a button asks `<prefix>/bridge/request/<action>`.
 """
 
@@ -33,6 +36,8 @@ class BridgeEntityInfo:
 
 MEASUREMENT: Final = "measurement"
 TOTAL: Final = "total_increasing"
+#: Keys of the figures that change with every frame: disabled by default.
+NOISY: Final = frozenset({"frames", "frame_rate", "last_frame"})
 
 BRIDGE_ENTITIES: Final[tuple[BridgeEntityInfo, ...]] = (
     BridgeEntityInfo("stream", "Stream", "binary_sensor", "status", (),
@@ -41,13 +46,14 @@ BRIDGE_ENTITIES: Final[tuple[BridgeEntityInfo, ...]] = (
     BridgeEntityInfo("connections", "Connections in use", "sensor", "info", ("connections",),
                      count="connected", state_class=MEASUREMENT),
     BridgeEntityInfo("frames", "Frames received", "sensor", "info", ("frames",),
-                     state_class=TOTAL, icon="mdi:counter"),
+                     state_class=TOTAL, icon="mdi:counter", enabled_by_default=False),
     BridgeEntityInfo("frame_rate", "Frames per second", "sensor", "info",
-                     ("frames_per_second",), state_class=MEASUREMENT, icon="mdi:speedometer"),
+                     ("frames_per_second",), state_class=MEASUREMENT, icon="mdi:speedometer",
+                     enabled_by_default=False),
     BridgeEntityInfo("reconnects", "Reconnects", "sensor", "info", ("reconnects",),
                      state_class=TOTAL, icon="mdi:restart"),
     BridgeEntityInfo("last_frame", "Last frame", "sensor", "info", ("last_frame_time",),
-                     device_class="timestamp"),
+                     device_class="timestamp", enabled_by_default=False),
     BridgeEntityInfo("credits_used", "Credits used this month", "sensor", "credits",
                      ("estimated_used",), unit="credits", state_class=TOTAL, precision=0,
                      icon="mdi:cash"),

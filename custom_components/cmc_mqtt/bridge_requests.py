@@ -10,15 +10,21 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Final
 
 from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 
 from . import const
 from .data import CmcMqttData
+from .info import parse_report
+from .names import clean_text
 
+#: The bridge's words shown with a refusal are cut to this many characters.
+ERROR_LIMIT: Final = 300
 #: The bridge's reasons for refusing (the start of its `error`), by translation key.
 REASONS: Final = {
     "limit reached": "limit_reached",
@@ -27,6 +33,7 @@ REASONS: Final = {
     "not streaming": "not_streaming",
     "not streamed": "not_streamed",
     "bad payload": "bad_payload",
+    "rate limited": "rate_limited",
 }
 
 
@@ -44,14 +51,27 @@ def reason_of(error: str) -> str:
     return next((key for start, key in REASONS.items() if error.startswith(start)), "refused")
 
 
+@contextmanager
+def translated() -> Iterator[None]:
+    """Where a request is made for an action (a button, a repair): the bridge's refusal or
+    silence as Home Assistant's error, in the user's language, the bridge's words kept."""
+    try:
+        yield
+    except BridgeRequestError as exc:
+        raise HomeAssistantError(
+            translation_domain=const.DOMAIN,
+            translation_key=f"request_{exc.reason}",
+            translation_placeholders={"error": exc.detail},
+        ) from exc
+
+
 async def async_subscribe_answers(hass: HomeAssistant, data: CmcMqttData) -> Callable[[], None]:
     @callback
     def answered(message: mqtt.ReceiveMessage) -> None:
-        try:
-            answer = json.loads(message.payload)
-        except ValueError:
+        answer = parse_report(message.payload)
+        if answer is None:
             return
-        transaction = answer.get("transaction") if isinstance(answer, dict) else None
+        transaction = answer.get("transaction")
         waiting = data.pending.get(transaction) if isinstance(transaction, str) else None
         if waiting is not None and not waiting.done():
             waiting.set_result(answer)
@@ -72,12 +92,12 @@ async def async_request(
         await mqtt.async_publish(hass, f"{data.prefix}/bridge/request/{action}", payload)
         async with asyncio.timeout(const.REQUEST_TIMEOUT):
             answer = await waiting
-    except TimeoutError:
-        raise BridgeRequestError("no_answer") from None
+    except TimeoutError as exc:
+        raise BridgeRequestError("no_answer") from exc
     finally:
         data.pending.pop(transaction, None)
     if answer.get("status") != "ok":
-        error = str(answer.get("error", ""))
+        error = clean_text(answer.get("error"), ERROR_LIMIT) or ""
         raise BridgeRequestError(reason_of(error), error)
     result = answer.get("data")
     return result if isinstance(result, dict) else {}

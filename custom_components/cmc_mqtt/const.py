@@ -11,6 +11,12 @@ LOGGER = logging.getLogger(__package__)
 CONF_PREFIX: Final = "topic_prefix"
 CONF_COINS: Final = "coins"
 CONF_FIELDS: Final = "fields"
+#: Option: the entry's coins follow the bridge's (`crypto_ids` in `bridge/info`). On for
+#: entries made since it exists; entries without it keep the coins the user pinned.
+CONF_FOLLOW: Final = "follow_bridge"
+#: Option kept with the coins: the bridge's coins when the entry last looked, to tell a coin
+#: added on the bridge (followed) from one the user left out (kept out).
+CONF_BRIDGE_COINS: Final = "bridge_coins"
 DEFAULT_PREFIX: Final = "cmc"
 
 #: How long the config flow listens for the bridge's retained topics.
@@ -25,6 +31,15 @@ ENTRY_VERSION: Final = 2
 
 #: Data keys redacted from diagnostics, should any ever be seen.
 TO_REDACT: Final = {"api_key", "password", "username", "X-CMC_PRO_API_KEY"}
+
+
+#: Repair issues, one of each per entry (the entry id follows the key).
+ISSUE_DUPLICATES: Final = "duplicate_entities"
+ISSUE_CREDIT_BUDGET: Final = "credit_budget"
+
+
+def issue_id(key: str, entry_id: str) -> str:
+    return f"{key}_{entry_id}"
 
 
 def signal_coin_availability(entry_id: str, coin_id: int) -> str:

@@ -17,6 +17,8 @@ ONLINE = "online"
 
 @dataclass
 class CmcMqttData:
+    """What the entry knows while it is loaded, shared by its listener, entities and flows."""
+
     prefix: str
     coins: list[int]
     fields: list[str]
@@ -36,6 +38,16 @@ class CmcMqttData:
     #: the bridge's retained status says online.
     fx_online: bool = False
     portfolio_online: bool = False
+
+    #: Whether the bridge has been seen offline since it was last online: coming back is then
+    #: logged (once), as going away was.
+    offline_logged: bool = False
+
+    @property
+    def version(self) -> str | None:
+        """The bridge's version, from its last `bridge/info`."""
+        version = self.info.get("version") if self.info is not None else None
+        return version if isinstance(version, str) and version else None
 
     def available(self, coin_id: int) -> bool:
         return self.bridge_online and self.coin_online.get(coin_id, False)
@@ -57,6 +69,14 @@ def remember_money(hass: HomeAssistant, entry: ConfigEntry, money: Money) -> Non
 
 
 try:
-    CmcMqttConfigEntry = ConfigEntry[CmcMqttData]
+    CmcMqttConfigEntry = ConfigEntry[CmcMqttData]  # type: ignore[type-arg,unused-ignore]
 except TypeError:  # Home Assistant before 2024.4: ConfigEntry is not generic yet
     CmcMqttConfigEntry = ConfigEntry  # type: ignore[misc]
+
+
+def runtime(entry: CmcMqttConfigEntry) -> CmcMqttData:
+    """The loaded entry's data. Home Assistant 2024.3's ConfigEntry has no `runtime_data`
+    attribute of its own yet (async_setup_entry sets it all the same), so it is read here
+    only, typed for every version."""
+    data: CmcMqttData = entry.runtime_data  # type: ignore[attr-defined,unused-ignore]
+    return data

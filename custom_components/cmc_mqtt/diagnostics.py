@@ -8,19 +8,20 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import TO_REDACT
-from .data import CmcMqttConfigEntry
+from .data import CmcMqttConfigEntry, runtime
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: CmcMqttConfigEntry
 ) -> dict[str, Any]:
-    data = entry.runtime_data
+    data = runtime(entry)
     return {
         "entry": async_redact_data(
             {"data": dict(entry.data), "options": dict(entry.options), "title": entry.title},
             TO_REDACT,
         ),
         "bridge_online": data.bridge_online,
+        "bridge_version": data.version,
         "coins": {str(cid): {"online": data.coin_online.get(cid, False)} for cid in data.coins},
         "fields": data.fields,
         "money": {

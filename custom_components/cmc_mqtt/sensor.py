@@ -3,10 +3,14 @@ money fields again in the bridge's currency, and its value while it is held; the
 device's total and 24 h change; and the bridge device's sensors, from its `bridge/info` and
 `bridge/credits`.
 
-Amounts of money are `device_class: monetary` with `state_class: total` (the only state class
-Home Assistant allows for monetary), as in the bridge's discovery. Their keys, unique ids and
-names carry the currency code, as the topics do, so another currency is another sensor rather
-than statistics in mixed units.
+Amounts in the bridge's currency and holdings are `device_class: monetary` with
+`state_class: total` (the only state class Home Assistant allows for monetary), as in the
+bridge's discovery. Their keys, unique ids and names carry the currency code, as the topics do,
+so another currency is another sensor rather than statistics in mixed units.
+
+The USD price, volume and market cap have no device class on purpose: `monetary` would take
+away `state_class: measurement`, and with it the mean, minimum and maximum that long-term
+statistics keep of a price (the statistics graph of a price needs them).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from homeassistant.components import mqtt
 from homeassistant.components.sensor import (
@@ -31,14 +35,15 @@ from homeassistant.util import dt as dt_util
 
 from . import ids
 from .bridge_entities import BridgeEntityInfo, on_platform, value_of
+from .compat import AddConfigEntryEntitiesCallback
 from .const import DOMAIN, LOGGER
-from .data import CmcMqttConfigEntry
+from .data import CmcMqttConfigEntry, runtime
 from .entity import CmcMqttBridgeEntity, CmcMqttCoinEntity, CmcMqttPortfolioEntity
 from .fields import FIELDS, FIELDS_BY_KEY, SYMBOL_UNIT, FieldInfo, coin_symbol, price_precision
 from .money import AMOUNT_FIELDS, PERCENT_KEY, PERCENT_PLACES, Money, minor_units, text_places
 
-if TYPE_CHECKING:
-    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+#: Pushed by the bridge: nothing is polled, so nothing waits for an update slot.
+PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,14 +132,12 @@ BRIDGE_SENSORS: Final = tuple((info, describe_bridge(info)) for info in on_platf
 
 
 async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: CmcMqttConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
+    hass: HomeAssistant, entry: CmcMqttConfigEntry, add: AddConfigEntryEntitiesCallback
 ) -> None:
-    data = entry.runtime_data
+    data = runtime(entry)
     money = data.money
     registry = er.async_get(hass)
-    async_add_entities(
+    add(
         CmcFieldSensor(
             entry,
             coin_id,
@@ -145,7 +148,7 @@ async def async_setup_entry(
         for key in data.fields
         if key in SENSORS_BY_KEY
     )
-    async_add_entities(
+    add(
         CmcMoneySensor(
             entry,
             coin_id,
@@ -155,10 +158,8 @@ async def async_setup_entry(
         for coin_id in data.coins
         for key in money.coin_keys(coin_id, data.fields)
     )
-    async_add_entities(
-        CmcPortfolioSensor(entry, describe_portfolio(money, key)) for key in money.portfolio_keys()
-    )
-    async_add_entities(CmcBridgeSensor(entry, info, desc) for info, desc in BRIDGE_SENSORS)
+    add(CmcPortfolioSensor(entry, describe_portfolio(money, key)) for key in money.portfolio_keys())
+    add(CmcBridgeSensor(entry, info, desc) for info, desc in BRIDGE_SENSORS)
 
 
 def _last_precision(registry: er.EntityRegistry, unique_id: str) -> int | None:
@@ -168,7 +169,8 @@ def _last_precision(registry: er.EntityRegistry, unique_id: str) -> int | None:
     entity = registry.async_get(entity_id) if entity_id else None
     if entity is None:
         return None
-    precision = entity.options.get(Platform.SENSOR, {}).get("suggested_display_precision")
+    options = entity.options.get(Platform.SENSOR)
+    precision = options.get("suggested_display_precision") if options is not None else None
     return precision if isinstance(precision, int) else None
 
 
