@@ -79,6 +79,15 @@ echo "image check: $((SECONDS - started)) s"
 HA_COVERAGE=(--cov=custom_components.cmc_mqtt --cov-report=term-missing:skip-covered
   --cov-fail-under=95)
 
+# >>> the custom integration's validators (scripts/validate_integration.py owns this block) >>>
+# hassfest's manifest, translations, icons, services and quality-scale rules and HACS's checks,
+# offline. mypy --strict of the integration against both Home Assistant versions, its quality
+# scale's claims and its blueprints run inside tests_ha/ below (test_strict_typing.py,
+# test_quality_scale.py, test_blueprints.py).
+say "hassfest and HACS rules for custom_components/cmc_mqtt (offline)"
+.venv/bin/python scripts/validate_integration.py
+# <<< the custom integration's validators <<<
+
 say "Home Assistant 2024.3 environment (.venv-ha)"
 started=$SECONDS
 [ -x .venv-ha/bin/python ] || "$PYTHON" -m venv .venv-ha

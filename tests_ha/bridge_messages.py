@@ -125,16 +125,21 @@ def money_states(
 
 
 def bridge_credits(
-    *, messages: int = 48_000, key: KeyInfo | None = None, budget: float | None = None
+    *,
+    messages: int = 48_000,
+    key: KeyInfo | None = None,
+    budget: float | None = None,
+    stopped: bool = False,
 ) -> str:
-    """`cmc/bridge/credits` as the bridge writes it, from its credit meter."""
+    """`cmc/bridge/credits` as the bridge writes it, from its credit meter (`stopped`: the
+    budget stopped the stream)."""
     prices = CreditSettings(monthly_budget=budget)
     count = iter([0])  # the meter's mark at start; then `messages` were received
     meter = CreditMeter(
         prices, lambda: next(count, messages), baseline=estimate([1, 1027], {}, prices)
     )
     meter.key = key
-    return meter.payload(stopped=False)
+    return meter.payload(stopped=stopped)
 
 
 def bridge_names(

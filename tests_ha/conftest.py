@@ -6,15 +6,18 @@ runs; otherwise Home Assistant's own test config dir would shadow the integratio
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from unittest.mock import Mock
+from unittest.mock import Mock, patch
 
 import pytest
+from homeassistant.config_entries import ConfigFlow, OptionsFlow
 from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowHandler
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,6 +52,42 @@ def no_deprecated_calls_of_ours(caplog: pytest.LogCaptureFixture) -> Iterator[No
         if OUR_DEPRECATED_CALLS in record.getMessage()
     ]
     assert not reports, "\n".join(reports)
+
+
+STRINGS = json.loads((ROOT / "custom_components/cmc_mqtt/strings.json").read_text())
+
+
+def _texts_of(flow: FlowHandler, step_id: str) -> dict[str, Any]:
+    """The strings.json section a flow's step is translated from."""
+    if isinstance(flow, ConfigFlow):
+        steps = STRINGS["config"]["step"]
+    elif isinstance(flow, OptionsFlow):
+        steps = STRINGS["options"]["step"]
+    else:  # a repair's fix flow: the one issue that has one
+        steps = STRINGS["issues"]["duplicate_entities"]["fix_flow"]["step"]
+    texts: dict[str, Any] = steps.get(step_id, {})
+    return texts
+
+
+@pytest.fixture(autouse=True)
+def forms_are_described() -> Iterator[None]:
+    """Every form of ours a test shows has a title, and a name and a description for each of
+    its fields in strings.json (hassfest cannot see which fields a step shows; this can)."""
+    show = FlowHandler.async_show_form
+
+    def checked(self: FlowHandler, **kwargs: Any) -> Any:
+        if type(self).__module__.startswith("custom_components.cmc_mqtt"):
+            step_id = kwargs.get("step_id") or ""
+            texts = _texts_of(self, step_id)
+            schema = kwargs.get("data_schema")
+            fields = {str(key) for key in schema.schema} if schema is not None else set()
+            assert texts.get("title"), f"{step_id}: no title in strings.json"
+            assert fields <= set(texts.get("data", {})), f"{step_id}: a field has no name"
+            assert fields <= set(texts.get("data_description", {})), f"{step_id}: undescribed"
+        return show(self, **kwargs)
+
+    with patch.object(FlowHandler, "async_show_form", checked):
+        yield
 
 
 @pytest.fixture

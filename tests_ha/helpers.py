@@ -128,13 +128,18 @@ async def answer_request(
 ) -> tuple[Any, dict[str, Any]]:
     """Run something that asks the bridge, answering as the bridge would (with the request's
     transaction) unless `answer` is None. Returns its result and the request sent."""
-    task = asyncio.ensure_future(step)
     topic = f"{prefix}/bridge/request/{action}"
+
+    def requests() -> list[Any]:  # earlier requests on the topic are not this one
+        return [c.args for c in mqtt.async_publish.call_args_list if c.args[0] == topic]
+
+    before = len(requests())
+    task = asyncio.ensure_future(step)
     for _ in range(500):
-        sent = [c.args for c in mqtt.async_publish.call_args_list if c.args[0] == topic]
-        if sent or task.done():
+        if len(requests()) > before or task.done():
             break
         await asyncio.sleep(0.01)
+    sent = requests()[before:]
     assert sent, f"nothing was published on {topic}"
     request = json.loads(sent[-1][1])
     if answer is not None:

@@ -23,7 +23,7 @@ from cmc_mqtt.bridge_entities import BRIDGE_ENTITIES as BRIDGE_TABLE
 from cmc_mqtt.coins import BUNDLED_COINS
 from cmc_mqtt.credits import KeyInfo
 from cmc_mqtt.discovery import bridge_default_entity_id
-from custom_components.cmc_mqtt import const
+from custom_components.cmc_mqtt import async_remove_config_entry_device, const
 from custom_components.cmc_mqtt.bridge_entities import BRIDGE_ENTITIES, NOISY, value_of
 from custom_components.cmc_mqtt.const import DOMAIN
 from custom_components.cmc_mqtt.diagnostics import async_get_config_entry_diagnostics
@@ -45,8 +45,9 @@ def test_bridge_table_matches_the_bridges() -> None:
     ours = [dataclasses.replace(e, enabled_by_default=True) if e.key in NOISY else e
             for e in BRIDGE_ENTITIES]  # fmt: skip
     assert [dataclasses.astuple(e) for e in ours] == [
-        dataclasses.astuple(dataclasses.replace(e, enabled_by_default=True) if e.key in NOISY
-                            else e)
+        dataclasses.astuple(
+            dataclasses.replace(e, enabled_by_default=True) if e.key in NOISY else e
+        )
         for e in BRIDGE_TABLE
     ]
     assert {e.key for e in BRIDGE_ENTITIES if not e.enabled_by_default} == NOISY
@@ -160,6 +161,65 @@ async def test_the_bridge_entities_show_what_the_bridge_publishes(
     assert hass.states.get(STREAM).state == "off"  # shown, not unavailable
     assert float(state("credits_left")) == 9900.0
     assert hass.states.get("sensor.bitcoin_btc_price").state == STATE_UNAVAILABLE
+
+
+async def test_going_away_and_coming_back_are_each_logged_once(
+    hass: HomeAssistant, mqtt_ready: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_entry(hass, coins=[1], fields=["p"])
+    await fire(hass, "cmc/status", "online")
+    assert "back online" not in caplog.text  # it was never away
+    for _ in range(2):
+        await fire(hass, "cmc/status", "offline")
+        await fire(hass, "cmc/status", "offline")  # said again: nothing new
+        await fire(hass, "cmc/status", "online")
+        await fire(hass, "cmc/status", "online")
+    assert caplog.text.count("the cmc-mqtt bridge on 'cmc' is offline") == 2
+    assert caplog.text.count("the cmc-mqtt bridge on 'cmc' is back online") == 2
+
+
+async def test_a_bridge_offline_from_the_start_is_logged(
+    hass: HomeAssistant, mqtt_ready: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_entry(hass, coins=[1], fields=["p"])
+    await fire(hass, "cmc/status", "offline")  # its retained last will
+    await fire(hass, "cmc/status", "online")
+    assert caplog.text.count("is offline") == 1
+    assert caplog.text.count("is back online") == 1
+
+
+async def test_every_device_shows_the_bridges_version(hass: HomeAssistant, mqtt_ready: Any) -> None:
+    entry = await add_entry(hass, coins=[1, 1027], fields=["p"])
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert [d.sw_version for d in devices] == [None] * 3  # not said yet
+    await fire(hass, "cmc/bridge/info", bridge_info(1, 1027))
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert [d.sw_version for d in devices] == ["1.2.3"] * 3
+    assert await hass.config_entries.async_reload(entry.entry_id)  # kept, and said again
+    await hass.async_block_till_done()
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert [d.sw_version for d in devices] == ["1.2.3"] * 3
+    newer = json.dumps({**json.loads(bridge_info(1, 1027)), "version": "1.3.0"})
+    await fire(hass, "cmc/bridge/info", newer)
+    device = device_with(hass, entry.entry_id, (DOMAIN, "cmc/bridge"))
+    assert device is not None
+    assert device.sw_version == "1.3.0"
+
+
+async def test_only_a_device_the_entry_no_longer_uses_may_be_deleted(
+    hass: HomeAssistant, mqtt_ready: Any
+) -> None:
+    entry = await add_entry(hass, coins=[1], fields=["p"])
+    registry = dr.async_get(hass)
+    used = device_with(hass, entry.entry_id, (DOMAIN, "cmc/1"))
+    assert used is not None
+    assert not await async_remove_config_entry_device(hass, entry, used)
+    left = registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "cmc/5426")}
+    )
+    assert await async_remove_config_entry_device(hass, entry, left)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert not await async_remove_config_entry_device(hass, entry, left)  # cannot tell
 
 
 async def test_the_bridge_device_stays_when_coins_change_and_moves_with_the_prefix(

@@ -96,6 +96,22 @@ async def test_flow_also_finds_coins_by_their_status_and_survives_bad_info(
     assert sorted(schema[coins_field].options) == ["1", "5426"]
 
 
+async def finish(hass: HomeAssistant, mqtt: Any, flow_id: str, prefix: str = "cmc") -> None:
+    """After an error, the user corrects it and the flow ends with an entry."""
+    result = await answer_find(
+        hass, mqtt,
+        hass.config_entries.flow.async_configure(flow_id, {CONF_PREFIX: prefix}),
+        {"crypto_ids": [1, 1027]}, prefix,
+    )  # fmt: skip
+    assert result["step_id"] == "coins"
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_COINS: ["1"], CONF_FIELDS: ["p"]}
+    )
+    assert result["type"] == FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_PREFIX: prefix}
+    await hass.async_block_till_done()
+
+
 async def test_flow_reports_when_no_bridge_answers(hass: HomeAssistant, mqtt_ready: Any) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
     with patch.object(const, "FIND_TIMEOUT", 0.2):
@@ -106,6 +122,7 @@ async def test_flow_reports_when_no_bridge_answers(hass: HomeAssistant, mqtt_rea
         )  # fmt: skip
     assert result["type"] == FlowResultType.FORM
     assert result["errors"] == {"base": "no_coins_found"}
+    await finish(hass, mqtt_ready, result["flow_id"])  # the bridge is running now
 
 
 @pytest.mark.parametrize("prefix", ["a/#", "cmc/", "$SYS", "a//b", ""])
@@ -117,6 +134,7 @@ async def test_flow_rejects_unusable_prefixes(
         result["flow_id"], {CONF_PREFIX: prefix}
     )
     assert result["errors"] == {CONF_PREFIX: "invalid_prefix"}
+    await finish(hass, mqtt_ready, result["flow_id"], "office/cmc")
 
 
 async def test_flow_refuses_a_second_entry_for_the_same_prefix(
@@ -140,6 +158,11 @@ async def test_flow_needs_a_selection(hass: HomeAssistant, mqtt_ready: Any) -> N
         result["flow_id"], {CONF_COINS: [], CONF_FIELDS: ["p"]}
     )
     assert result["errors"] == {"base": "nothing_selected"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_COINS: ["1"], CONF_FIELDS: ["p"], CONF_FOLLOW: False}
+    )
+    assert result["type"] == FlowResultType.CREATE_ENTRY
+    assert result["options"] == {CONF_COINS: [1], CONF_FIELDS: ["p"], CONF_FOLLOW: False}
 
 
 async def test_flow_aborts_without_mqtt(hass: HomeAssistant) -> None:
@@ -191,6 +214,11 @@ async def test_options_need_a_selection(hass: HomeAssistant, mqtt_ready: Any) ->
         result["flow_id"], {CONF_COINS: ["1"], CONF_FIELDS: []}
     )
     assert result["errors"] == {"base": "nothing_selected"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_COINS: ["1"], CONF_FIELDS: ["vu"]}
+    )
+    assert result["type"] == FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_FIELDS] == ["vu"]
 
 
 # --- coins added to and removed from the bridge ------------------------------------------------
@@ -247,6 +275,18 @@ async def test_the_bridges_refusal_is_shown(
     assert result["errors"] == {"base": reason}
     assert result["description_placeholders"] == {"answer": f"\n\n> {error}"}
     assert entry.options[CONF_COINS] == [1]  # nothing changed
+    await add_after_all(hass, mqtt_ready, entry, result["flow_id"])
+
+
+async def add_after_all(
+    hass: HomeAssistant, mqtt: Any, entry: MockConfigEntry, flow_id: str
+) -> None:
+    """Asked again, the bridge agrees: the flow ends and the coin is the entry's."""
+    configure = hass.config_entries.options.async_configure(flow_id, {"ids": "52"})
+    ok = {"status": "ok", "data": {"ids": [52], "coins": [1, 52]}}
+    result, _ = await answer_request(hass, mqtt, configure, "coins/add", ok)
+    assert result["type"] == FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_COINS] == [1, 52]
 
 
 async def test_an_answer_to_someone_else_is_not_ours(hass: HomeAssistant, mqtt_ready: Any) -> None:
@@ -261,6 +301,7 @@ async def test_an_answer_to_someone_else_is_not_ours(hass: HomeAssistant, mqtt_r
         result = await asyncio.wait_for(task, 10)
     assert result["errors"] == {"base": "no_answer"}
     assert result["description_placeholders"] == {"answer": ""}
+    await add_after_all(hass, mqtt_ready, entry, result["flow_id"])
 
 
 async def test_typed_ids_must_be_ids_and_something_must_be_chosen(
@@ -274,6 +315,7 @@ async def test_typed_ids_must_be_ids_and_something_must_be_chosen(
     result = await configure(result["flow_id"], {"ids": " "})
     assert result["errors"] == {"base": "no_coins_chosen"}
     assert not [c for c in mqtt_ready.async_publish.call_args_list if "request" in c.args[0]]
+    await add_after_all(hass, mqtt_ready, entry, result["flow_id"])
 
 
 async def test_coins_removed_from_the_bridge_lose_their_sensors(
@@ -309,6 +351,13 @@ async def test_a_removal_nobody_answers_changes_nothing(
         )
     assert result["errors"] == {"base": "no_answer"}
     assert entry.options[CONF_COINS] == [1, 1027]
+    ok = {"status": "ok", "data": {"ids": [1027], "coins": [1]}}
+    configure = hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_COINS: ["1027"]}
+    )
+    result, _ = await answer_request(hass, mqtt_ready, configure, "coins/remove", ok)
+    assert result["type"] == FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_COINS] == [1]
 
 
 async def test_the_bridge_is_asked_only_through_a_loaded_entry(
@@ -377,6 +426,10 @@ async def test_reconfigure_refuses_bad_or_taken_prefixes(
         result["flow_id"], {CONF_PREFIX: "other"}
     )
     assert result["errors"] == {CONF_PREFIX: "already_configured"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PREFIX: "new"})
+    assert result["type"] == FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_PREFIX] == "new"
 
 
 async def test_reconfigure_of_a_vanished_entry_aborts(hass: HomeAssistant, mqtt_ready: Any) -> None:

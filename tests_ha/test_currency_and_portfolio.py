@@ -494,6 +494,12 @@ async def test_a_refused_holding_is_shown(hass: HomeAssistant, mqtt_ready: Any) 
         assert request["holdings"] == {"1": "0"}
         assert result["errors"] == {"base": reason}
     assert entry.data["portfolio"] == {"currency": "USD", "held": []}
+    result, _ = await answer_holdings(  # and the bridge agrees in the end
+        hass, mqtt_ready, configure(form["flow_id"], {"coin": "1", "amount": "1"}),
+        {"status": "ok", "data": {"holdings": {"1": "1"}}},
+    )  # fmt: skip
+    assert result["type"] == FlowResultType.CREATE_ENTRY
+    assert entry.data["portfolio"] == {"currency": "USD", "held": [1]}
 
 
 @pytest.mark.parametrize("typed", ["", "abc", "-1", "0,25", "NaN", "1e400x", "Infinity"])
@@ -506,6 +512,13 @@ async def test_an_amount_must_be_a_number(hass: HomeAssistant, mqtt_ready: Any, 
     assert result["errors"] == {"amount": "invalid_amount"}
     published = [c.args[0] for c in mqtt_ready.async_publish.call_args_list]
     assert REQUEST not in published
+    result, request = await answer_holdings(  # corrected, it goes through
+        hass, mqtt_ready,
+        hass.config_entries.options.async_configure(form["flow_id"], {"coin": "1", "amount": "2"}),
+        {"status": "ok", "data": {"holdings": {"1": "2"}}},
+    )  # fmt: skip
+    assert request["holdings"] == {"1": "2"}
+    assert result["type"] == FlowResultType.CREATE_ENTRY
 
 
 async def test_holdings_need_a_loaded_entry(hass: HomeAssistant, mqtt_ready: Any) -> None:

@@ -193,6 +193,10 @@ async def test_setup_waits_for_mqtt(hass: HomeAssistant, mqtt_ready: Any) -> Non
         entry.add_to_hass(hass)
         await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is config_entries.ConfigEntryState.SETUP_RETRY
+    if hasattr(entry, "error_reason_translation_key"):  # shown translated since 2024.11
+        assert entry.error_reason_translation_key == "mqtt_not_connected"
+        # Its English message, from strings.json (Home Assistant drops the full stop).
+        assert entry.reason == "Home Assistant's MQTT integration is not connected to its broker"
 
 
 async def test_diagnostics_redact_secrets(hass: HomeAssistant, mqtt_ready: Any) -> None:
