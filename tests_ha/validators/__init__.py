@@ -15,7 +15,7 @@ from .common import Problem
 from .hacs import check_hacs
 from .icons import check_icons
 from .manifest import check_manifest
-from .quality_scale import check_quality_scale
+from .quality_scale import check_documented, check_quality_scale
 from .services import check_services
 from .translations import check_translations
 
@@ -39,4 +39,5 @@ def check_repository(root: Path) -> list[Problem]:
     for path in sorted((root / "custom_components").iterdir()):
         if path.is_dir() and not path.name.startswith(("_", ".")):
             problems += check_integration(path)
+            problems += check_documented(root, path)
     return problems

@@ -57,6 +57,7 @@ DISCOVERY_STEPS: Final = frozenset(
     f"async_step_{source}" for source in (*DISCOVERY_KEYS, "discovery", "hassio")
 )
 TYPED_ENTRY: Final = re.compile(r"^[A-Za-z]+ConfigEntry$")
+DOC_POINTER: Final = re.compile(r"(docs/[\w./-]+\.md), \"([^\"]+)\"")
 EMPTY: Final = ast.Module(body=[], type_ignores=[])
 SETUP_ERRORS: Final = frozenset(
     {"ConfigEntryNotReady", "ConfigEntryAuthFailed", "ConfigEntryError"}
@@ -196,6 +197,24 @@ def _runtime_data(path: Path, setup: ast.AsyncFunctionDef | None, *, strict: boo
         if untyped and getattr(node, "name", "") == "async_get_options_flow":
             out.append("runtime-data: async_get_options_flow takes an untyped ConfigEntry")
     return out
+
+
+def check_documented(root: Path, path: Path) -> list[Problem]:
+    """Our own rule: each rule's comment that points into a document (`docs/x.md, "Heading"`)
+    points at a heading that is there."""
+    file = path / "quality_scale.yaml"
+    rules = (yaml.safe_load(file.read_text(encoding="utf-8")) or {}).get("rules", {})
+    problems = []
+    for rule, value in rules.items():
+        comment = value.get("comment", "") if isinstance(value, dict) else ""
+        for document, heading in DOC_POINTER.findall(comment):
+            text = (
+                (root / document).read_text(encoding="utf-8") if (root / document).is_file() else ""
+            )
+            if not re.search(rf"^#+ {re.escape(heading)}$", text, re.MULTILINE):
+                why = f"{rule}: {document} has no heading {heading!r}"
+                problems.append(Problem("quality docs", file.name, why))
+    return problems
 
 
 def check_quality_scale(path: Path) -> list[Problem]:
