@@ -24,8 +24,10 @@ from cmc_mqtt.money_configs import MoneyDiscovery
 from cmc_mqtt.state import Topics
 from cmc_mqtt.valuation import valuation_messages
 from custom_components.cmc_mqtt.const import (
+    CONF_BRIDGE_COINS,
     CONF_COINS,
     CONF_FIELDS,
+    CONF_FOLLOW,
     CONF_PREFIX,
     DOMAIN,
     ENTRY_VERSION,
@@ -36,6 +38,23 @@ from .bridge_messages import fire as fire_retained
 
 BTC = "sensor.bitcoin_btc_price"
 HA_RELEASE = tuple(int(part) for part in HA_VERSION.split(".")[:2])
+
+
+def entry_options(
+    coins: list[int],
+    fields: list[str],
+    *,
+    follow: bool | None = None,
+    bridge: list[int] | None = None,
+) -> dict[str, Any]:
+    """An entry's options: its coins and fields, whether they follow the bridge's coins and
+    which coins the bridge streamed when it last looked (None: the option is not there)."""
+    options: dict[str, Any] = {CONF_COINS: coins, CONF_FIELDS: fields}
+    if follow is not None:
+        options[CONF_FOLLOW] = follow
+    if bridge is not None:
+        options[CONF_BRIDGE_COINS] = bridge
+    return options
 
 
 def mock_entry(

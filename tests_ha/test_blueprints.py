@@ -63,44 +63,46 @@ async def test_every_blueprint_is_valid(hass: HomeAssistant, tmp_path: Path) -> 
         assert "actions" in blueprint.inputs
 
 
-async def test_a_price_crossing_a_level_notifies_once(
-    hass: HomeAssistant, mqtt_ready: Any, tmp_path: Path
+@pytest.mark.parametrize(
+    ("name", "inputs", "field", "values", "messages"),
+    [
+        (
+            "price_crosses_level.yaml",
+            {"price": BTC, "level": 80000},
+            "p",
+            # from unavailable is no crossing; above again is nothing new
+            ["79990.5", "80012.25", "80100", "79000"],
+            ["Bitcoin (BTC) rose above 80000 USD: now 80012.25 USD.",
+             "Bitcoin (BTC) fell below 80000 USD: now 79000 USD."],
+        ),
+        (
+            "coin_moves_by_percent.yaml",
+            {"change": CHANGE, "percent": 5},
+            "p24h",
+            ["1.5", "-6.25", "-7", "2", "5.5"],  # still past it at -7: nothing new
+            ["Bitcoin (BTC) fell 6.25 % in 24 h (past 5 %).",
+             "Bitcoin (BTC) rose 5.5 % in 24 h (past 5 %)."],
+        ),
+    ],
+)  # fmt: skip
+async def test_a_sensors_blueprint_notifies_once_a_crossing(
+    hass: HomeAssistant,
+    mqtt_ready: Any,
+    tmp_path: Path,
+    name: str,
+    inputs: dict[str, Any],
+    field: str,
+    values: list[str],
+    messages: list[str],
 ) -> None:
-    await add_entry(hass, coins=[1], fields=["p"])
-    calls = await use_blueprint(
-        hass, tmp_path, "price_crosses_level.yaml", {"price": BTC, "level": 80000}
-    )
+    await add_entry(hass, coins=[1], fields=[field])
+    calls = await use_blueprint(hass, tmp_path, name, inputs)
     await bridge_online(hass, 1)
-    await fire(hass, "cmc/1/p", "79990.5")  # from unavailable: not a crossing
-    await fire(hass, "cmc/1/p", "80012.25")
-    await fire(hass, "cmc/1/p", "80100")  # still above: nothing new
-    assert [call.data["message"] for call in calls] == [
-        "Bitcoin (BTC) rose above 80000 USD: now 80012.25 USD."
-    ]
-    await fire(hass, "cmc/1/p", "79000")
-    assert calls[-1].data["message"] == "Bitcoin (BTC) fell below 80000 USD: now 79000 USD."
+    for value in values:
+        await fire(hass, f"cmc/1/{field}", value)
     await fire(hass, "cmc/status", "offline")
-    await fire(hass, "cmc/status", "online")  # back, still below: nothing
-    assert len(calls) == 2
-
-
-async def test_a_move_by_a_percentage_notifies(
-    hass: HomeAssistant, mqtt_ready: Any, tmp_path: Path
-) -> None:
-    await add_entry(hass, coins=[1], fields=["p24h"])
-    calls = await use_blueprint(
-        hass, tmp_path, "coin_moves_by_percent.yaml", {"change": CHANGE, "percent": 5}
-    )
-    await bridge_online(hass, 1)
-    await fire(hass, "cmc/1/p24h", "1.5")
-    await fire(hass, "cmc/1/p24h", "-6.25")
-    await fire(hass, "cmc/1/p24h", "-7")  # still past it
-    assert [call.data["message"] for call in calls] == [
-        "Bitcoin (BTC) fell 6.25 % in 24 h (past 5 %)."
-    ]
-    await fire(hass, "cmc/1/p24h", "2")
-    await fire(hass, "cmc/1/p24h", "5.5")
-    assert calls[-1].data["message"] == "Bitcoin (BTC) rose 5.5 % in 24 h (past 5 %)."
+    await fire(hass, "cmc/status", "online")  # back as it was: nothing
+    assert [call.data["message"] for call in calls] == messages
 
 
 async def test_the_bridges_alerts_notify(

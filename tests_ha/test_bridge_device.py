@@ -210,14 +210,13 @@ async def test_only_a_device_the_entry_no_longer_uses_may_be_deleted(
     hass: HomeAssistant, mqtt_ready: Any
 ) -> None:
     entry = await add_entry(hass, coins=[1], fields=["p"])
-    registry = dr.async_get(hass)
-    used = device_with(hass, entry.entry_id, (DOMAIN, "cmc/1"))
-    assert used is not None
-    assert not await async_remove_config_entry_device(hass, entry, used)
-    left = registry.async_get_or_create(
+    left = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, identifiers={(DOMAIN, "cmc/5426")}
     )
     assert await async_remove_config_entry_device(hass, entry, left)
+    used = device_with(hass, entry.entry_id, (DOMAIN, "cmc/1"))
+    assert used is not None
+    assert not await async_remove_config_entry_device(hass, entry, used)
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert not await async_remove_config_entry_device(hass, entry, left)  # cannot tell
 

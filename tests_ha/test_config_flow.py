@@ -19,7 +19,6 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.cmc_mqtt import const
 from custom_components.cmc_mqtt.const import (
-    CONF_BRIDGE_COINS,
     CONF_COINS,
     CONF_FIELDS,
     CONF_FOLLOW,
@@ -35,6 +34,7 @@ from .helpers import (
     bridge_online,
     coin_entities,
     device_with,
+    entry_options,
     fire,
     mock_entry,
     options_step,
@@ -64,12 +64,9 @@ async def test_flow_finds_the_bridges_coins_and_creates_an_entry(
     assert result["type"] == FlowResultType.CREATE_ENTRY
     assert result["title"] == "cmc-mqtt (cmc)"
     assert result["data"] == {CONF_PREFIX: "cmc"}
-    assert result["options"] == {
-        CONF_COINS: [1, 74],
-        CONF_FIELDS: ["p", "p24h"],
-        CONF_FOLLOW: True,  # new entries follow the bridge's coins
-        CONF_BRIDGE_COINS: [1, 74, 1027],  # what it streamed: 1027 was left out
-    }
+    # New entries follow the bridge's coins; 1027 was streamed and left out.
+    assert result["options"] == entry_options([1, 74], ["p", "p24h"], follow=True,
+                                              bridge=[1, 74, 1027])  # fmt: skip
     await hass.async_block_till_done()
     assert hass.states.get("sensor.dogecoin_doge_price") is not None
 
@@ -162,7 +159,7 @@ async def test_flow_needs_a_selection(hass: HomeAssistant, mqtt_ready: Any) -> N
         result["flow_id"], {CONF_COINS: ["1"], CONF_FIELDS: ["p"], CONF_FOLLOW: False}
     )
     assert result["type"] == FlowResultType.CREATE_ENTRY
-    assert result["options"] == {CONF_COINS: [1], CONF_FIELDS: ["p"], CONF_FOLLOW: False}
+    assert result["options"] == entry_options([1], ["p"], follow=False)
 
 
 async def test_flow_aborts_without_mqtt(hass: HomeAssistant) -> None:

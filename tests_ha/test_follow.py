@@ -15,18 +15,11 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.cmc_mqtt.const import (
-    CONF_BRIDGE_COINS,
-    CONF_COINS,
-    CONF_FIELDS,
-    CONF_FOLLOW,
-    CONF_PREFIX,
-    DOMAIN,
-)
+from custom_components.cmc_mqtt.const import CONF_BRIDGE_COINS, CONF_COINS, CONF_FOLLOW, DOMAIN
 from custom_components.cmc_mqtt.follow import followed_coins, remembered
 
 from .bridge_messages import bridge_info
-from .helpers import coin_devices, device_with, fire, mock_entry, options_step
+from .helpers import coin_devices, device_with, entry_options, fire, mock_entry, options_step
 
 # --- the rule -------------------------------------------------------------------------------
 
@@ -51,11 +44,12 @@ def test_which_coins_an_entry_follows(
 
 def test_only_a_following_entry_changes_its_coins() -> None:
     info = json.loads(bridge_info(1, 1027))
-    pinned = {CONF_COINS: [1], CONF_FIELDS: ["p"]}
-    assert remembered({CONF_PREFIX: "cmc"}, pinned, info) == ({CONF_PREFIX: "cmc"}, pinned)
-    following = {**pinned, CONF_FOLLOW: True, CONF_BRIDGE_COINS: [1]}
-    _, options = remembered({CONF_PREFIX: "cmc"}, following, info)
-    assert options == {**following, CONF_COINS: [1, 1027], CONF_BRIDGE_COINS: [1, 1027]}
+    data = {"topic_prefix": "cmc"}
+    pinned = entry_options([1], ["p"])
+    assert remembered(data, pinned, info) == (data, pinned)
+    following = entry_options([1], ["p"], follow=True, bridge=[1])
+    _, options = remembered(data, following, info)
+    assert options == entry_options([1, 1027], ["p"], follow=True, bridge=[1, 1027])
     silent = {"version": "0.1.0"}  # an info without coins says nothing about them
     assert remembered({}, following, silent) == ({}, following)
 
@@ -67,7 +61,7 @@ async def following_entry(
     hass: HomeAssistant, coins: list[int], bridge: list[int], *, follow: bool = True
 ) -> MockConfigEntry:
     base = mock_entry(coins, ["p", "p24h"])
-    options = {**base.options, CONF_FOLLOW: follow, CONF_BRIDGE_COINS: bridge}
+    options = entry_options(coins, ["p", "p24h"], follow=follow, bridge=bridge)
     entry = MockConfigEntry(
         domain=DOMAIN, title=base.title, unique_id="cmc", version=base.version,
         data=dict(base.data), options=options,
@@ -129,7 +123,7 @@ async def test_following_is_switched_in_the_options(hass: HomeAssistant, mqtt_re
     follow = next(key for key in schema if key == CONF_FOLLOW)
     assert follow.default() is False  # as the entry has it
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_COINS: ["1"], CONF_FIELDS: ["p"], CONF_FOLLOW: True}
+        result["flow_id"], {CONF_COINS: ["1"], "fields": ["p"], CONF_FOLLOW: True}
     )
     assert result["type"] == FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

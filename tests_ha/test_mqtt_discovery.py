@@ -18,19 +18,12 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.loader import async_get_mqtt
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
-from custom_components.cmc_mqtt.const import (
-    CONF_BRIDGE_COINS,
-    CONF_COINS,
-    CONF_FIELDS,
-    CONF_FOLLOW,
-    CONF_PREFIX,
-    DOMAIN,
-)
+from custom_components.cmc_mqtt.const import CONF_COINS, CONF_PREFIX, DOMAIN
 from custom_components.cmc_mqtt.fields import DEFAULT_FIELDS
 from custom_components.cmc_mqtt.info import found_bridge
 
 from .bridge_messages import bridge_info
-from .helpers import add_entry, coin_devices
+from .helpers import add_entry, coin_devices, entry_options
 
 MANIFEST = Path(__file__).resolve().parent.parent / "custom_components/cmc_mqtt/manifest.json"
 
@@ -80,12 +73,8 @@ async def test_a_retained_info_offers_the_bridge_through_its_own_step(
     assert result["type"] == FlowResultType.CREATE_ENTRY
     assert result["title"] == "cmc-mqtt (cmc)"
     assert result["data"] == {CONF_PREFIX: "cmc"}
-    assert result["options"] == {
-        CONF_COINS: [1, 1027, 74],
-        CONF_FIELDS: DEFAULT_FIELDS,
-        CONF_FOLLOW: True,
-        CONF_BRIDGE_COINS: [1, 1027, 74],
-    }
+    coins = [1, 1027, 74]
+    assert result["options"] == entry_options(coins, DEFAULT_FIELDS, follow=True, bridge=coins)
     await hass.async_block_till_done()
     assert hass.states.get("sensor.dogecoin_doge_price") is not None
 

@@ -77,35 +77,46 @@ def _texts(where: str, value: Any, report: Report, *, placeholders: bool = True)
             report(f"{where}.{key}", why)
 
 
-def _flow(where: str, flow: Any, report: Report) -> None:
-    if not isinstance(flow, Mapping):
-        report(where, "not an object")
-        return
-    for key in set(flow) - FLOW:
-        report(f"{where}.{key}", "not a key of a flow")
-    for section in ("error", "abort", "progress", "create_entry"):
-        if section in flow:
-            _texts(f"{where}.{section}", flow[section], report)
-    for key in ("flow_title", "title"):
-        if key in flow and (why := text_problem(flow[key])) is not None:
+def _each(where: str, value: Mapping[str, Any], keys: tuple[str, ...], report: Report) -> None:
+    """The texts under these keys, where they are present."""
+    for key in keys:
+        if key in value and (why := text_problem(value[key])) is not None:
             report(f"{where}.{key}", why)
+
+
+def _object(where: str, value: Any, allowed: frozenset[str], report: Report) -> bool:
+    """Whether `value` is an object; its keys that are not `allowed` reported."""
+    if not isinstance(value, Mapping):
+        report(where, "not an object")
+        return False
+    for key in set(value) - allowed:
+        report(f"{where}.{key}", "not a key hassfest knows here")
+    return True
+
+
+def _sections(where: str, value: Mapping[str, Any], keys: tuple[str, ...], report: Report) -> None:
+    """The objects of texts under these keys, where they are present."""
+    for key in keys:
+        if key in value:
+            _texts(f"{where}.{key}", value[key], report)
+
+
+def _flow(where: str, flow: Any, report: Report) -> None:
+    if not _object(where, flow, FLOW, report):
+        return
+    _sections(where, flow, ("error", "abort", "progress", "create_entry"), report)
+    _each(where, flow, ("flow_title", "title"), report)
     steps = flow.get("step", {})
     for step_id, step in steps.items() if isinstance(steps, Mapping) else ():
         _step(f"{where}.step.{step_id}", step, report)
 
 
 def _step(where: str, step: Any, report: Report) -> None:
-    if not isinstance(step, Mapping):
-        report(where, "not an object")
+    if not _object(where, step, STEP, report):
         return
-    for key in set(step) - STEP:
-        report(f"{where}.{key}", "not a key of a step")
-    for key in ("title", "description", "submit"):
-        if key in step and (why := text_problem(step[key])) is not None:
-            report(f"{where}.{key}", why)
-    for key in ("data", "data_description", "menu_options", "menu_option_descriptions"):
-        if key in step:
-            _texts(f"{where}.{key}", step[key], report)
+    _each(where, step, ("title", "description", "submit"), report)
+    keys = ("data", "data_description", "menu_options", "menu_option_descriptions")
+    _sections(where, step, keys, report)
     for key in set(step.get("data_description", {})) - set(step.get("data", {})):
         report(f"{where}.data_description.{key}", "describes a field the step does not have")
 
@@ -118,8 +129,7 @@ def _entities(entities: Any, report: Report) -> None:
             where = f"entity.{platform}.{key}"
             if not KEY.match(key):
                 report(where, "not a translation key")
-            if "name" in entity and (why := text_problem(entity["name"])) is not None:
-                report(f"{where}.name", why)
+            _each(where, entity, ("name",), report)
             if "state" in entity:
                 _texts(f"{where}.state", entity["state"], report, placeholders=False)
 
@@ -131,8 +141,7 @@ def _issues(issues: Any, report: Report) -> None:
             report(f"{where}.title", why)
         if ("description" in issue) == ("fix_flow" in issue):
             report(where, "needs either a description or a fix_flow, not both")
-        if "description" in issue and (why := text_problem(issue["description"])) is not None:
-            report(f"{where}.description", why)
+        _each(where, issue, ("description",), report)
         if "fix_flow" in issue:
             _flow(f"{where}.fix_flow", issue["fix_flow"], report)
 
