@@ -36,17 +36,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests_ha.validators import check_repository  # noqa: E402
-from tests_ha.validators.hacs import WARN_ONLY  # noqa: E402
 
 
 def main() -> int:
     problems = check_repository(ROOT)
-    failing = [p for p in problems if p.rule not in WARN_ONLY]
     for problem in problems:
-        print(("warning: " if problem.rule in WARN_ONLY else "") + str(problem), file=sys.stderr)
+        print(problem, file=sys.stderr)
     checked = len(list((ROOT / "custom_components").glob("*/manifest.json")))
-    print(f"hassfest and HACS rules: {checked} integration, {len(failing)} problems")
-    return 1 if failing else 0
+    print(f"hassfest and HACS rules: {checked} integration, {len(problems)} problems")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -38,9 +38,6 @@ LICENCES: Final = {
     "BSD 2-Clause License": "BSD-2-Clause",
     "ISC License": "ISC",
 }
-#: Checks that report but do not fail while the repository lacks what they look for; each
-#: line says why (an empty set once the repository has it).
-WARN_ONLY: Final[frozenset[str]] = frozenset({"hacs license"})
 
 
 def _hacs_json(root: Path) -> list[Problem]:
