@@ -217,6 +217,37 @@ async def test_a_stale_rate_makes_the_converted_sensors_unavailable(
     assert state(hass, PRICE_EUR).state == STATE_UNAVAILABLE
 
 
+async def test_a_coin_whose_amounts_cannot_be_computed_has_them_unavailable(
+    hass: HomeAssistant, mqtt_ready: Any
+) -> None:
+    """`cmc/<id>/status_eur` (the bridge's valuation), as discovery lists it: that coin's
+    converted amounts and value only."""
+    await set_up(hass, money_entry(money=Money("EUR", "EUR", (1,))))
+    sent = money_states(1, 1027, holdings={1: HELD[1]})
+    assert sent["cmc/1/status_eur"] == sent["cmc/1027/status_eur"] == "online"
+    await deliver(hass, sent)
+    await fire(hass, "cmc/1/status_eur", "offline")
+    assert state(hass, PRICE_EUR).state == STATE_UNAVAILABLE
+    assert state(hass, "sensor.bitcoin_btc_value_eur").state == STATE_UNAVAILABLE
+    assert state(hass, "sensor.bitcoin_btc_price").state == sent["cmc/1/p"]  # USD goes on
+    eth = "sensor.ethereum_eth_price_eur"
+    assert state(hass, eth).state == sent["cmc/1027/p_eur"]
+    await fire(hass, "cmc/1/status_eur", "online")
+    assert state(hass, PRICE_EUR).state == sent["cmc/1/p_eur"]
+
+
+async def test_usd_holdings_follow_their_coins_status_too(
+    hass: HomeAssistant, mqtt_ready: Any
+) -> None:
+    await set_up(hass, money_entry(money=Money(None, "USD", (1,))))
+    sent = money_states(1, currency="USD", holdings={1: HELD[1]})
+    await deliver(hass, sent)
+    value = "sensor.bitcoin_btc_value_usd"
+    assert state(hass, value).state == sent["cmc/1/value_usd"]
+    await fire(hass, "cmc/1/status_usd", "offline")
+    assert state(hass, value).state == STATE_UNAVAILABLE
+
+
 async def test_the_entry_follows_a_change_of_currency(hass: HomeAssistant, mqtt_ready: Any) -> None:
     entry = await set_up(hass, money_entry(money=Money("EUR", "EUR", (1,))))
     before = unique_ids(hass, entry)

@@ -38,6 +38,9 @@ class CmcMqttData:
     #: the bridge's retained status says online.
     fx_online: bool = False
     portfolio_online: bool = False
+    #: `<prefix>/<id>/status_<cur>`: a coin's amounts in the currency computed, by coin id
+    #: (unavailable, as discovery's are, until the bridge says online).
+    amounts_online: dict[int, bool] = field(default_factory=dict)
 
     #: Whether the bridge has been seen offline since it was last online: coming back is then
     #: logged (once), as going away was.
@@ -52,9 +55,14 @@ class CmcMqttData:
     def available(self, coin_id: int) -> bool:
         return self.bridge_online and self.coin_online.get(coin_id, False)
 
+    def amounts_available(self, coin_id: int) -> bool:
+        """A coin's amounts in the bridge's currency (its value in USD holdings included):
+        while the coin is available and the bridge could compute them."""
+        return self.available(coin_id) and self.amounts_online.get(coin_id, False)
+
     def converted_available(self, coin_id: int) -> bool:
         """A coin's amounts in the converted currency: only while the rate is fresh too."""
-        return self.available(coin_id) and self.fx_online
+        return self.amounts_available(coin_id) and self.fx_online
 
     def portfolio_available(self) -> bool:
         return self.bridge_online and self.portfolio_online

@@ -30,6 +30,7 @@ async def async_get_config_entry_diagnostics(
             "holding_currency": data.money.holding_currency,
             "held": list(data.money.held),
             "portfolio_online": data.portfolio_online,
+            "amounts_online": {str(cid): on for cid, on in data.amounts_online.items()},
         },
         "bridge": async_redact_data({"info": data.info, "credits": data.credits}, TO_REDACT),
     }

@@ -3,8 +3,10 @@ in the entry's runtime data, passed on to the entities that show it, and followe
 itself where they change which entities exist.
 
 - `<prefix>/status` (the stream; its last will says `offline`) and `<prefix>/<id>/status` (a
-  coin's data fresh or stale), `<prefix>/fx/<cur>/status` and `<prefix>/portfolio/status`:
-  availability. The bridge going away and coming back are each logged once.
+  coin's data fresh or stale), `<prefix>/fx/<cur>/status` (the rate fresh or stale),
+  `<prefix>/<id>/status_<cur>` (a coin's amounts in the currency computed or not) and
+  `<prefix>/portfolio/status`: availability. The bridge going away and coming back are each
+  logged once.
 - `<prefix>/bridge/info`: the bridge device's figures, its version on every device, what the
   entry follows (currency, holdings, and its coins where the entry follows them: `follow.py`),
   and whether the bridge's own discovery duplicates this entry's entities (`issues.py`).
@@ -61,6 +63,8 @@ class BridgeListener:
         }
         if (fx_topic := money.fx_status_topic(prefix)) is not None:
             topics[fx_topic] = self._fx_status
+        if (amounts := money.amounts_status_filter(prefix)) is not None:
+            topics[amounts] = self._amounts_status
         if money.portfolio_keys():
             topics[f"{prefix}/{ids.PORTFOLIO}/status"] = self._portfolio_status
         for topic, handler in topics.items():
@@ -103,12 +107,23 @@ class BridgeListener:
 
     @callback
     def _coin_status(self, message: mqtt.ReceiveMessage) -> None:
+        self._a_coins_status(message, self._data.coin_online)
+
+    @callback
+    def _amounts_status(self, message: mqtt.ReceiveMessage) -> None:
+        """Whether the bridge could compute a coin's amounts in the currency."""
+        self._a_coins_status(message, self._data.amounts_online)
+
+    def _a_coins_status(
+        self, message: mqtt.ReceiveMessage, online_by_coin: dict[int, bool]
+    ) -> None:
+        """`<prefix>/<id>/status…`: that coin's entities redrawn when it changed."""
         level = message.topic.split("/")[-2]
         if not level.isdigit():
             return
         coin_id, online = int(level), message.payload == ONLINE
-        if self._data.coin_online.get(coin_id) != online:
-            self._data.coin_online[coin_id] = online
+        if online_by_coin.get(coin_id) != online:
+            online_by_coin[coin_id] = online
             self._send(signal_coin_availability(self._entry.entry_id, coin_id))
 
     @callback

@@ -157,6 +157,12 @@ class Money:
             return None
         return f"{prefix}/fx/{self.currency.lower()}/status"
 
+    def amounts_status_filter(self, prefix: str) -> str | None:
+        """`<prefix>/+/status_<cur>`: whether each coin's amounts in the currency (converted
+        fields, its value) could be computed from its newest quote (`online`) or not."""
+        code = self.holding_currency or self.currency
+        return None if code is None else f"{prefix}/+/status_{code.lower()}"
+
     def value_needs_rate(self) -> bool:
         """Holdings valued in the converted currency go stale with the rate (as in the
         bridge's discovery: every amount in another currency than USD lists the rate)."""

@@ -251,13 +251,14 @@ class CmcFieldSensor(CmcMqttCoinEntity, _TopicNumber):
 
 class CmcMoneySensor(CmcFieldSensor):
     """A coin's amount in the bridge's currency (`p_eur`), or what its holding is worth
-    (`value_eur`): unavailable while the rate is stale, when it is in a converted currency."""
+    (`value_eur`): unavailable while the bridge cannot compute the coin's amounts, and while
+    the rate is stale, when it is in a converted currency (as discovery's are)."""
 
     @property
     def available(self) -> bool:
         money = self._data.money
         if self.entity_description.key == money.value_key() and not money.value_needs_rate():
-            return self._data.available(self._coin_id)  # held coins valued in USD
+            return self._data.amounts_available(self._coin_id)  # held coins valued in USD
         return self._data.converted_available(self._coin_id)
 
     def _precision_of(self, price: Decimal) -> int:
