@@ -10,6 +10,7 @@ from pathlib import Path
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
+from cmc_mqtt.alerts import Alert, alert_topic
 from cmc_mqtt.bridge_info import BridgeInfo
 from cmc_mqtt.coins import CoinInfo, coin_info
 from cmc_mqtt.config import CreditSettings, HomeAssistantSettings
@@ -176,3 +177,12 @@ async def discover(hass: HomeAssistant, *cids: int, **ha: object) -> DiscoveryCo
     fire(hass, list(states.items()))
     await hass.async_block_till_done()
     return ctx
+
+
+def alert(
+    cid: int, kind: str, direction: str, level: str, value: str, currency: str | None = None
+) -> tuple[str, str]:
+    """`cmc/<id>/alert` as the bridge sends it when a rule fires (an event: not retained)."""
+    fired = Alert(cid, kind, direction, Decimal(level), Decimal(value), 1_780_000_000.0,
+                  currency_of(currency) if currency is not None else None)  # fmt: skip
+    return alert_topic("cmc", cid), fired.payload()

@@ -6,7 +6,6 @@ integration's sensors and the bridge's alerts do. Prices and alerts are the brid
 from __future__ import annotations
 
 import shutil
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +15,8 @@ from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_mock_service
 
-from cmc_mqtt.alerts import Alert, alert_topic
-
-from .bridge_messages import live
-from .helpers import BTC, EUR, add_entry, bridge_online, fire
+from .bridge_messages import alert, live
+from .helpers import BTC, add_entry, bridge_online, fire
 
 ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = ROOT / "blueprints" / "automation" / "cmc_mqtt"
@@ -109,12 +106,11 @@ async def test_the_bridges_alerts_notify(
     hass: HomeAssistant, mqtt_ready: Any, tmp_path: Path
 ) -> None:
     calls = await use_blueprint(hass, tmp_path, "bridge_alert.yaml", {"prefix": "cmc"})
-    price = Alert(1, "price", "up", Decimal(75000), Decimal("75012.3456"), 1_780_000_000.0, EUR)
-    await live(hass, alert_topic("cmc", 1), price.payload())
-    change = Alert(1027, "change", "down", Decimal(5), Decimal("-5.2"), 1_780_000_100.0)
-    await live(hass, alert_topic("cmc", 1027), change.payload())
-    await live(hass, alert_topic("cmc", 1), "not json")  # ignored
-    await live(hass, alert_topic("other", 1), price.payload())  # another bridge's
+    await live(hass, *alert(1, "price", "up", "75000", "75012.3456", "EUR"))
+    await live(hass, *alert(1027, "change", "down", "5", "-5.2"))
+    await live(hass, "cmc/1/alert", "not json")  # ignored
+    topic, payload = alert(1, "price", "up", "75000", "75012.3456", "EUR")
+    await live(hass, topic.replace("cmc/", "other/"), payload)  # another bridge's
     await hass.async_block_till_done()
     assert [call.data["message"] for call in calls] == [
         "Coin 1: price rose above 75000 EUR (now 75012.35).",
@@ -133,8 +129,7 @@ async def test_the_default_action_is_a_notification_in_home_assistant(
     config = {"use_blueprint": {"path": "cmc_mqtt/bridge_alert.yaml", "input": {}}}
     assert await async_setup_component(hass, "automation", {"automation": [config]})
     await hass.async_block_till_done()
-    alert = Alert(1, "price", "down", Decimal(60000), Decimal("59990.5"), 1_780_000_000.0)
-    await live(hass, alert_topic("cmc", 1), alert.payload())
+    await live(hass, *alert(1, "price", "down", "60000", "59990.5"))
     await hass.async_block_till_done()
     assert [(call.data["title"], call.data["message"]) for call in created] == [
         ("cmc-mqtt alert", "Coin 1: price fell below 60000 USD (now 59990.5).")

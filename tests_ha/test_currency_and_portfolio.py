@@ -366,7 +366,8 @@ async def test_diagnostics_say_what_the_entry_knows_of_money(
     await deliver(hass, money_states(1, holdings={1: HELD[1]}))
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert diagnostics["money"] == {"currency": "EUR", "fx_online": True,
-        "holding_currency": "EUR", "held": [1], "portfolio_online": True}  # fmt: skip
+        "holding_currency": "EUR", "held": [1], "portfolio_online": True,
+        "amounts_online": {"1": True}}  # fmt: skip
 
 
 async def test_reconfigure_keeps_the_portfolio(hass: HomeAssistant, mqtt_ready: Any) -> None:
