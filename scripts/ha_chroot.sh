@@ -166,7 +166,7 @@ ensure_venv() {
 copy_sources() {
   rm -rf "${CHROOT:?}$SRC"
   mkdir -p "$CHROOT$SRC"
-  tar -C "$ROOT" -cf - cmc_mqtt custom_components tests_ha tests/fixtures | tar -C "$CHROOT$SRC" -xf -
+  tar -C "$ROOT" -cf - cmc_mqtt custom_components tests_ha tests/fixtures blueprints | tar -C "$CHROOT$SRC" -xf -
 }
 
 # pytest's arguments as seen from tests_ha/ inside: those that name a test file of tests_ha/

@@ -106,8 +106,8 @@ def test_every_command_is_run_or_checked() -> None:
 
 def test_the_readmes_links_lead_somewhere() -> None:
     for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README):
-        if target.startswith("https://") or target == "docs/homeassistant.md":
-            continue  # docs/homeassistant.md: the Home Assistant guide, written separately
+        if target.startswith("https://"):
+            continue
         assert (ROOT / target).exists(), target
 
 
