@@ -50,10 +50,14 @@ def _info(
     *,
     count: str | None = None,
     device_class: str | None = None,
+    noisy: bool = False,
 ) -> BridgeEntity:
+    """`noisy`: a figure that changes with every frame, disabled by default (a recorder would
+    otherwise write it every few seconds for nothing)."""
     return BridgeEntity(
-        key, name, "sensor", "info", (value,), count, device_class, None, state_class, None, icon
-    )
+        key, name, "sensor", "info", (value,), count, device_class, None, state_class, None, icon,
+        enabled_by_default=not noisy,
+    )  # fmt: skip
 
 
 def _credits(key: str, name: str, path: tuple[str, ...], state_class: str) -> BridgeEntity:
@@ -71,10 +75,17 @@ BRIDGE_ENTITIES: Final[tuple[BridgeEntity, ...]] = (
     BridgeEntity("stream", "Stream", "binary_sensor", "status", (), device_class="connectivity"),
     _info("version", "Version", "version", icon="mdi:tag"),
     _info("connections", "Connections in use", "connections", MEASUREMENT, count="connected"),
-    _info("frames", "Frames received", "frames", TOTAL, "mdi:counter"),
-    _info("frame_rate", "Frames per second", "frames_per_second", MEASUREMENT, "mdi:speedometer"),
+    _info("frames", "Frames received", "frames", TOTAL, "mdi:counter", noisy=True),
+    _info(
+        "frame_rate",
+        "Frames per second",
+        "frames_per_second",
+        MEASUREMENT,
+        "mdi:speedometer",
+        noisy=True,
+    ),
     _info("reconnects", "Reconnects", "reconnects", TOTAL, "mdi:restart"),
-    _info("last_frame", "Last frame", "last_frame_time", device_class="timestamp"),
+    _info("last_frame", "Last frame", "last_frame_time", device_class="timestamp", noisy=True),
     _credits("credits_used", "Credits used this month", ("estimated_used",), TOTAL),
     _credits("credits_left", "Credits left", ("key", "left"), MEASUREMENT),
     _credits("credits_projected", "Credits projected this month", ("projected",), MEASUREMENT),
