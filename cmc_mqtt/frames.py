@@ -24,7 +24,9 @@ CHANNEL: Final = "market@crypto_latest_price"
 MAX_FRAME_BYTES: Final = 64 * 1024
 DEFAULT_PING_INTERVAL_MS: Final = 10_000
 _KNOWN_DATA_KEYS: Final = frozenset(f.key for f in FIELDS) | {"cid"}
-_FIELD_LIMITS: Final = tuple((f.key, f.minimum, f.maximum) for f in FIELDS)
+_FIELD_LIMITS: Final = tuple(
+    (f.key, -math.inf if f.minimum is None else f.minimum, f.maximum) for f in FIELDS
+)
 #: The longest number text a field may be published as: a double has at most 17 significant
 #: digits, so anything longer is not a price but padding (or an attack on every subscriber).
 MAX_FIELD_TEXT: Final = 40
@@ -136,6 +138,18 @@ def _quote(obj: dict[str, Any]) -> QuoteFrame:
         value = data.get(key)
         if value is None:
             continue
+        # The common case, inline (13 fields of every frame): a plain decimal text, or a
+        # whole number, within the field's bounds. Anything else is judged by _field_text.
+        kind = type(value)
+        if kind is NumberText:
+            text = str.__str__(value)
+            plain = len(text) <= MAX_FIELD_TEXT and "e" not in text and "E" not in text
+            if plain and minimum <= float(text) <= maximum:
+                texts[key] = text
+                continue
+        elif kind is int and minimum <= value <= maximum:
+            texts[key] = str(value)
+            continue
         text, problem = _field_text(value, minimum, maximum)
         if problem is not None:
             rejected.append((key, problem))
@@ -148,7 +162,7 @@ def _quote(obj: dict[str, Any]) -> QuoteFrame:
     return QuoteFrame(cid, _opt_int(obj.get("ts")), texts, unknown, tuple(rejected))
 
 
-def _field_text(value: Any, minimum: float | None, maximum: float) -> tuple[str, str | None]:
+def _field_text(value: Any, minimum: float, maximum: float) -> tuple[str, str | None]:
     """A field's exact text, or why it cannot be used (one bad field drops only itself: a
     wrong market cap must not freeze the coin's price)."""
     kind = type(value)
@@ -166,7 +180,7 @@ def _field_text(value: Any, minimum: float | None, maximum: float) -> tuple[str,
         return "", "is out of range"
     if not math.isfinite(number):
         return "", "is not finite"
-    if minimum is not None and number < minimum:
+    if number < minimum:
         return "", f"= {text[:40]} is below {minimum:g}"
     if number > maximum:
         return "", f"= {text[:40]} is above {maximum:g}"
