@@ -316,7 +316,11 @@ class StreamPool:
     # --- planning -----------------------------------------------------------------------------
 
     def _layout(self) -> Layout:
-        return [s.ids for s in self._sessions]
+        """Where each coin is. A connection the server never acknowledged a subscription on
+        holds nothing yet: its coins are planned again with the others, so when the first ack
+        reveals a larger limit than the documented one (an Enterprise key) they join the
+        connections that have room instead of opening ones that are not needed."""
+        return [s.ids if s.holds_any else () for s in self._sessions]
 
     def _replan(self, current: Layout) -> None:
         """Apply a new layout: existing connections get their new ids, emptied ones close, new

@@ -127,6 +127,7 @@ class StreamSession:
         #: each ack's `sub_count` grew by, or the ids of a subscribe whose answer never came.
         self.subscriptions_billed = 0
         self._held_subscriptions = 0  # the last ack's sub_count on this connection
+        self._ever_subscribed = False
 
     # --- what the pool sees and does ------------------------------------------------------------
 
@@ -148,6 +149,12 @@ class StreamSession:
     def alive(self) -> bool:
         """Whether its thread still runs (a retired session ends on its own)."""
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def holds_any(self) -> bool:
+        """Whether the server ever acknowledged a subscription on this connection: until it
+        did, the coins given to it are only a plan, free to go elsewhere at no cost."""
+        return self._ever_subscribed
 
     def subscribed(self) -> tuple[int, ...]:
         with self._lock:
@@ -379,6 +386,7 @@ class StreamSession:
                 return
             if answered.method == "subscribe":
                 self._subscribed.update(answered.ids)
+                self._ever_subscribed = True
                 # What the server counts: the growth of its sub_count; without one, each id.
                 if ack.sub_count is not None:
                     growth = ack.sub_count - self._held_subscriptions
