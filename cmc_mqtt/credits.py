@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -36,6 +37,8 @@ MIN_OBSERVATION_S: Final = 300.0
 #: the start's lump then weighs a few percent, not several times the true rate.
 MIN_REST_OBSERVED: Final = 48.0
 MONTH_S: Final = 30 * 86400.0
+#: A busy bridge passes a credit every few messages: the count is written no oftener than this.
+SAVE_AT_MOST_EVERY_S: Final = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +173,8 @@ class CreditMeter:
         self._mark_subscriptions = subscriptions()
         self._mark_time = now
         self._rest = 0.0  # paid REST credits since the mark
-        self._saved_at = self._carried  # the count as last saved
+        self._saved_at = self._carried  # the count as last saved, and when
+        self._saved_when = 0.0
         self._rest_next_month = 0.0  # spent after the month turned, before `roll` saw it
         self.key: KeyInfo | None = None
         self.key_error: str | None = None  # why the last /v1/key/info gave no answer
@@ -225,16 +229,20 @@ class CreditMeter:
         return self._carried_rest + self._rest
 
     def checkpoint(self, *, force: bool = False) -> None:
-        """Save the count when it passed another whole credit since it was last saved (call
-        often: about once a second), or now with `force` (at exit): a restart loses less than
-        a credit, never a minute's worth."""
+        """Save the count when it passed another whole credit since it was last saved, at most
+        every `SAVE_AT_MOST_EVERY_S` (call often: about once a second), or now with `force` (at
+        exit): a crash loses less than a credit or a few seconds' worth, never a minute's."""
+        now = time.monotonic()
         with self._lock:
+            if not force and now - self._saved_when < SAVE_AT_MOST_EVERY_S:
+                return
             used = self._used_locked()
             if force or int(used) != int(self._saved_at):
                 self._save_locked(used)
 
     def _save_locked(self, used: float) -> None:
         self._saved_at = used
+        self._saved_when = time.monotonic()
         if self._save is not None:
             self._save(self._month, used, self._rest_used_locked())
 

@@ -25,7 +25,7 @@ import paho.mqtt.client as mqtt
 from .backoff import Backoff
 from .config import MqttSettings
 from .diagnosis import ConnectionDiagnosis, Drops
-from .extension import PublisherExtension
+from .extension import Extension, PublisherExtension
 from .mqtt_adapter import defer_writes, publish_qos0
 from .mqtt_client import make_client
 from .state import OFFLINE, BridgeState, Message
@@ -59,6 +59,7 @@ class MqttPublisher:
         self._settings = settings
         self.extensions = list(extensions or [])
         self._failed_extensions: set[tuple[str, str]] = set()
+        self._batch_extensions: list[PublisherExtension] = []
         self._next_tick = 0.0
         self._state = state
         self._backoff = backoff or Backoff(0.5, 10.0)
@@ -92,6 +93,8 @@ class MqttPublisher:
     def start(self) -> None:
         for extension in self.extensions:
             extension.start()
+        # Run after every batch, on the hot path: only the extensions that do something then.
+        self._batch_extensions = [e for e in self.extensions if _overrides(e, "on_batch")]
         self._state.add_listener(self.wake)
         self._thread = threading.Thread(target=self._run, name="cmc-mqtt-publisher", daemon=True)
         self._thread.start()
@@ -237,7 +240,7 @@ class MqttPublisher:
                 if client.want_write():
                     return  # the broker is behind: new values coalesce in the state meanwhile
             self._publish(state.take_pending())
-            self._each_extension("on_batch")
+            self._each_extension("on_batch", extensions=self._batch_extensions)
             if client.want_write():
                 client.loop_write()
             if not state.has_pending:
@@ -355,11 +358,13 @@ class MqttPublisher:
         payload, retained = bytes(message.payload), bool(message.retain)
         self._each_extension("on_message", message.topic, payload, retained)
 
-    def _each_extension(self, hook: str, *args: object) -> None:
-        """Call `hook(*args, self)` on every extension. One that raises is counted
-        (`extension_errors` in `bridge/info`) and logged once with its traceback, and the rest
-        go on: a bug in one extra must not stop every value from being published."""
-        for extension in self.extensions:
+    def _each_extension(
+        self, hook: str, *args: object, extensions: list[PublisherExtension] | None = None
+    ) -> None:
+        """Call `hook(*args, self)` on every extension (or those given). One that raises is
+        counted (`extension_errors` in `bridge/info`) and logged once with its traceback, and
+        the rest go on: a bug in one extra must not stop every value from being published."""
+        for extension in self.extensions if extensions is None else extensions:
             try:
                 getattr(extension, hook)(*args, self)
             except Exception:
@@ -411,6 +416,11 @@ class MqttPublisher:
         client.on_message = self._on_message
         defer_writes(client)  # publish() queues; this object's owner thread writes
         return client
+
+
+def _overrides(extension: PublisherExtension, hook: str) -> bool:
+    """Whether `extension` does anything in `hook` (the base `Extension`'s hooks do nothing)."""
+    return getattr(type(extension), hook, None) is not getattr(Extension, hook)
 
 
 def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:

@@ -27,7 +27,7 @@ from .portfolio import (
     portfolio_messages,
     value_from_texts,
 )
-from .text import MoneyValues
+from .text import NO_MONEY, MoneyValues
 from .topics import OFFLINE, ONLINE, Message
 
 LOG = logging.getLogger(__name__)
@@ -82,6 +82,8 @@ class Valuation:
     def money(self, cid: int) -> MoneyValues:
         """The `MoneyProvider` for `Displays`: this coin's converted fields and holding, and the
         portfolio, each missing while it cannot be known."""
+        if not self.converts and not self._holdings:
+            return NO_MONEY  # the USD numbers as received, nothing held: asked on every frame
         rate = self._keeper.rate()
         texts = self._texts(cid) or {}
         fields: dict[str, Decimal] | None = None
