@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
+
+#: The longest name, symbol and slug shown (the configuration allows the same).
+MAX_NAME: Final = 64
+MAX_SYMBOL: Final = 16
+MAX_SLUG: Final = 64
+#: Unicode's control (Cc), format (Cf), line and paragraph separator (Zl, Zp) characters, and
+#: lone surrogates (Cs, which no payload can encode): invisible or layout-changing (U+202E
+#: turns the text after it around), so never shown.
+HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def clean_text(value: Any, limit: int) -> str | None:
+    """Text from outside made safe to show: no hidden characters, no surrounding space, at most
+    `limit` characters; None when nothing is left or it is not text."""
+    if not isinstance(value, str):
+        return None
+    if not value.isprintable():  # a space is printable; every hidden character is not
+        value = "".join(c for c in value if unicodedata.category(c) not in HIDDEN_CATEGORIES)
+    text = value.strip()[:limit].strip()
+    return text or None
 
 
 @dataclass(frozen=True, slots=True)
 class CoinInfo:
+    """A coin's names. Every name is cleaned here, whatever its source (CoinMarketCap's map,
+    the cache file, the bundled table, the configuration): nothing hidden reaches a payload."""
+
     id: int
     name: str
     symbol: str
@@ -15,6 +39,15 @@ class CoinInfo:
     #: CoinMarketCap's rank when the REST map told it: the top 500 are pushed every 5 s, the
     #: rest every 15 s, which is what a coin costs in credits.
     rank: int | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        name = clean_text(self.name, MAX_NAME) or f"CMC #{self.id}"
+        symbol = clean_text(self.symbol, MAX_SYMBOL) or f"#{self.id}"
+        slug = clean_text(self.slug, MAX_SLUG)
+        if (name, symbol, slug) != (self.name, self.symbol, self.slug):
+            object.__setattr__(self, "name", name)
+            object.__setattr__(self, "symbol", symbol)
+            object.__setattr__(self, "slug", slug)
 
     @property
     def label(self) -> str:

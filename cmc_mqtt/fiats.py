@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from .names import clean_text
+from .coins import clean_text
 from .paidcall import Spend, get_paid_json
 from .rest import Cancel, Cancelled, RestError
 from .secret import Secret

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final
 
-from .coins import CoinInfo, coin_info
+from .coins import MAX_NAME, MAX_SLUG, MAX_SYMBOL, CoinInfo, clean_text, coin_info
 from .rest import Cancel, Cancelled, RestError, get_json
 from .secret import Secret
 from .statefile import write_json_atomically
@@ -25,15 +25,8 @@ LOG = logging.getLogger(__name__)
 PAGE_LIMIT: Final = 5000
 MAX_PAGES: Final = 10
 CACHE_FILE: Final = "coins.json"
-_UNSAFE: Final = re.compile(r"[\x00-\x1f\x7f]")
 
-
-def clean_text(value: Any, limit: int) -> str | None:
-    """Text from the network, made safe to show: no control characters, bounded length."""
-    if not isinstance(value, str):
-        return None
-    text = _UNSAFE.sub("", value).strip()[:limit]
-    return text or None
+__all__ = ["CACHE_FILE", "CoinDirectory", "clean_text", "fetch_map"]
 
 
 class CoinDirectory:
@@ -166,11 +159,11 @@ def fetch_map(
 def _coin_from(entry: Any) -> CoinInfo | None:
     if not isinstance(entry, dict) or type(entry.get("id")) is not int:
         return None
-    name = clean_text(entry.get("name"), 64)
-    symbol = clean_text(entry.get("symbol"), 16)
+    name = clean_text(entry.get("name"), MAX_NAME)
+    symbol = clean_text(entry.get("symbol"), MAX_SYMBOL)
     if name is None or symbol is None:
         return None
-    slug = clean_text(entry.get("slug"), 64)
+    slug = clean_text(entry.get("slug"), MAX_SLUG)
     if slug is not None and not re.fullmatch(r"[a-z0-9-]+", slug):
         slug = None
     rank = entry.get("rank")

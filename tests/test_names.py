@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,7 +14,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from cmc_mqtt.coins import CoinInfo
+from cmc_mqtt.coins import BUNDLED_COINS, HIDDEN_CATEGORIES, CoinInfo
+from cmc_mqtt.config import parse_settings
 from cmc_mqtt.names import CoinDirectory, clean_text
 from cmc_mqtt.rest import Cancel
 from cmc_mqtt.restworker import RestWorker
@@ -174,3 +176,54 @@ def test_stopping_cancels_a_lookup_in_flight(tmp_path: Path) -> None:
         assert names.get(777).name == "CMC #777"
     finally:
         silent.close()
+
+
+#: One of each kind of hidden character: C1 control, line and paragraph separators, bidi
+#: override, zero-width joiner, byte order mark, soft hyphen, a lone surrogate.
+HIDDEN = "\x85\u2028\u2029\u202e\u200d\ufeff\u00ad\ud800"
+
+
+def visible(text: str) -> bool:
+    return not any(unicodedata.category(c) in HIDDEN_CATEGORIES for c in text)
+
+
+def test_hidden_characters_are_stripped_from_the_map(tmp_path: Path) -> None:
+    server = MapServer([entry(5, f"Ev{HIDDEN}il", f"E{HIDDEN}V", "ev"), entry(6, HIDDEN, "X", "x")])
+    try:
+        names = CoinDirectory({}, tmp_path)
+        names.refresh(Secret("k"), server.url, [5, 6], timeout=5)
+    finally:
+        server.close()
+    assert names.get(5) == CoinInfo(5, "Evil", "EV", "ev")
+    assert names.get(6).name == "CMC #6"  # nothing visible was left: not a name
+    cached = (tmp_path / "coins.json").read_text()
+    assert visible(json.loads(cached)["coins"][0]["name"])
+
+
+def test_every_name_a_coin_is_given_is_cleaned_wherever_it_comes_from() -> None:
+    """Config overrides, the bundled table, the cache and the map all build a CoinInfo."""
+    coin = CoinInfo(9, f" My{HIDDEN} Token ", f"{HIDDEN}MT", f"my{HIDDEN}-token")
+    assert (coin.name, coin.symbol, coin.slug) == ("My Token", "MT", "my-token")
+    assert coin.label == "My Token (MT)"
+    assert CoinInfo(9, HIDDEN, " ", HIDDEN) == CoinInfo(9, "CMC #9", "#9", None)
+    assert CoinInfo(9, "x" * 100, "y" * 100).name == "x" * 64
+    assert all(visible(c.label) and c == CoinInfo(c.id, c.name, c.symbol, c.slug)
+               for c in BUNDLED_COINS.values())  # fmt: skip
+
+
+def test_names_from_the_configuration_are_cleaned(tmp_path: Path) -> None:
+    raw = {
+        "cmc": {"api_key": "k", "crypto_ids": [777], "cache_dir": str(tmp_path)},
+        "mqtt": {},
+        "coins": {"777": {"name": f"Bit{HIDDEN}coin\u202e", "symbol": f"B{HIDDEN}C"}},
+    }
+    settings = parse_settings(raw, environ={})
+    names = CoinDirectory(settings.names.overrides, tmp_path)
+    assert names.get(777).label == "Bitcoin (BC)"
+
+
+def test_clean_text_strips_every_hidden_category() -> None:
+    for code in range(0x110000):
+        char = chr(code)
+        hidden = unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp", "Cs"}
+        assert (clean_text(f"a{char}b", 10) == "ab") == hidden or char.isspace(), hex(code)
