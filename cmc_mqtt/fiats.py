@@ -7,19 +7,20 @@ common codes when the map cannot be fetched, and says which of its ids are verif
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
 from .coins import clean_text
+from .jsonfile import Unreadable, read_json, set_aside, summary, type_name, write_json_atomically
 from .paidcall import Spend, get_paid_json
 from .rest import Cancel, Cancelled, RestError
 from .secret import Secret
-from .statefile import write_json_atomically
+from .statefile import is_coin_id
 
 LOG = logging.getLogger(__name__)
 
@@ -27,6 +28,9 @@ USD_ID: Final = 2781
 FIAT_MAP_PATH: Final = "/v1/fiat/map"
 CACHE_FILE: Final = "fiats.json"
 CREDITS_FIAT_MAP: Final = 1
+#: Bounds of the fiat cache (CoinMarketCap lists about a hundred).
+MAX_FIATS: Final = 1_000
+MAX_CACHE_BYTES: Final = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +78,10 @@ class FiatDirectory:
     """Code -> CoinMarketCap fiat: the cached map, else the map fetched once (1 credit), else
     the bundled table. Thread-safe."""
 
-    def __init__(self, cache_dir: Path | None) -> None:
+    def __init__(self, cache_dir: Path | None, *, repair: bool = True) -> None:
+        """`repair=False` only reads the cache: an unreadable one is ignored, not set aside."""
         self._path = cache_dir / CACHE_FILE if cache_dir else None
+        self._repair = repair
         self._lock = threading.Lock()
         self._map: dict[str, Fiat] = {}
         self._fetched = False
@@ -125,18 +131,24 @@ class FiatDirectory:
         return entries.get(code)
 
     def _load(self) -> None:
-        if self._path is None or not self._path.is_file():
+        """Read the cache like any input: an unreadable one is set aside (the map is fetched
+        again, 1 credit); entries that are not fiats are left out, the file set aside and the
+        rest saved again."""
+        if self._path is None:
             return
+        problems: list[str] = []
         try:
-            raw = json.loads(self._path.read_text(encoding="utf-8"))
-            entries = _fiats_from(raw.get("fiats"))
-        except (OSError, ValueError, AttributeError, TypeError) as exc:
-            LOG.warning("ignoring unreadable fiat cache %s: %s", self._path, exc)
+            self._map = _cached_fiats(read_json(self._path, max_bytes=MAX_CACHE_BYTES), problems)
+        except Unreadable as exc:
+            if self._repair:
+                set_aside(self._path, "fiat cache", exc.reason)
             return
-        self._map = entries
+        if problems and self._repair:
+            set_aside(self._path, "fiat cache", summary(problems), outcome="kept the rest")
+            self._save()
 
     def _save(self) -> None:
-        if self._path is None:
+        if self._path is None or not self._repair:
             return
         with self._lock:
             fiats = [
@@ -144,8 +156,10 @@ class FiatDirectory:
                 for f in sorted(self._map.values(), key=lambda f: f.id)
             ]
         try:
-            write_json_atomically(self._path, {"saved": int(time.time()), "fiats": fiats})
-        except OSError as exc:
+            write_json_atomically(
+                self._path, {"saved": int(time.time()), "fiats": fiats}, max_bytes=MAX_CACHE_BYTES
+            )
+        except (OSError, ValueError) as exc:
             LOG.warning("could not write fiat cache %s: %s", self._path, exc)
 
 
@@ -175,17 +189,45 @@ def fetch_fiat_map(
     return entries
 
 
-def _fiats_from(entries: Any) -> dict[str, Fiat]:
+def _cached_fiats(raw: Any, problems: list[str]) -> dict[str, Fiat]:
+    """The fiats of a cache file's content (None: no file); `Unreadable` when it is not a
+    cache at all."""
+    if raw is None:
+        return {}
+    entries = raw.get("fiats") if isinstance(raw, dict) else None
     if not isinstance(entries, list):
-        raise TypeError("expected a list of fiats")
+        shape = f'"fiats" as {type_name(entries)}' if isinstance(raw, dict) else type_name(raw)
+        raise Unreadable(f'expected an object with a list "fiats", got {shape}')
+    return _fiats_from(entries, problems)
+
+
+def _fiats_from(entries: Any, problems: list[str] | None = None) -> dict[str, Fiat]:
+    """Fiats by code from the map's entries (or the cache's); TypeError when `entries` is not a
+    list. Entries that are not a fiat are left out, and counted in `problems` when given."""
+    if not isinstance(entries, list):
+        raise TypeError(f"expected a list of fiats, got {type_name(entries)}")
     found: dict[str, Fiat] = {}
-    for entry in entries:
-        if not isinstance(entry, dict) or type(entry.get("id")) is not int:
-            continue
-        code = clean_text(entry.get("symbol"), 8)
-        if code is None or not code.isalpha():
-            continue
-        name = clean_text(entry.get("name"), 64) or code
-        sign = clean_text(entry.get("sign"), 8) or code
-        found[code.upper()] = Fiat(entry["id"], code.upper(), name, sign, True)
+    bad = 0
+    for entry in islice(entries, MAX_FIATS):
+        fiat = _fiat_from(entry)
+        if fiat is None:
+            bad += 1
+        else:
+            found[fiat.code] = fiat
+    if problems is not None:
+        if len(entries) > MAX_FIATS:
+            problems.append(f"more than {MAX_FIATS:,} fiats")
+        if bad:
+            problems.append(f"{bad} entries that are not a fiat's id and code")
     return found
+
+
+def _fiat_from(entry: Any) -> Fiat | None:
+    if not isinstance(entry, dict) or not is_coin_id(entry.get("id")):
+        return None
+    code = clean_text(entry.get("symbol"), 8)
+    if code is None or not (code.isascii() and code.isalpha()):
+        return None
+    name = clean_text(entry.get("name"), 64) or code
+    sign = clean_text(entry.get("sign"), 8) or code
+    return Fiat(entry["id"], code.upper(), name, sign, True)

@@ -7,34 +7,43 @@ has and republishes discovery when better ones arrive.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable
+from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
 from .coins import MAX_NAME, MAX_SLUG, MAX_SYMBOL, CoinInfo, clean_text, coin_info
+from .jsonfile import Unreadable, read_json, set_aside, summary, type_name, write_json_atomically
 from .rest import Cancel, Cancelled, RestError, get_json
 from .secret import Secret
-from .statefile import write_json_atomically
+from .statefile import is_coin_id
+
+__all__ = ["CACHE_FILE", "CoinDirectory", "clean_text", "fetch_map"]
 
 LOG = logging.getLogger(__name__)
 PAGE_LIMIT: Final = 5000
 MAX_PAGES: Final = 10
 CACHE_FILE: Final = "coins.json"
-
-__all__ = ["CACHE_FILE", "CoinDirectory", "clean_text", "fetch_map"]
+#: Bounds of the name cache: more coins than CoinMarketCap lists, far fewer bytes than would
+#: strain a Raspberry Pi to read.
+MAX_CACHED_COINS: Final = 50_000
+MAX_CACHE_BYTES: Final = 8 * 1024 * 1024
 
 
 class CoinDirectory:
     """Thread-safe id → name lookup whose answers improve while the bridge runs."""
 
-    def __init__(self, overrides: dict[int, CoinInfo], cache_dir: Path | None) -> None:
+    def __init__(
+        self, overrides: dict[int, CoinInfo], cache_dir: Path | None, *, repair: bool = True
+    ) -> None:
+        """`repair=False` only reads the cache: an unreadable one is ignored, not set aside."""
         self._overrides = dict(overrides)
         self._cache_path = cache_dir / CACHE_FILE if cache_dir else None
+        self._repair = repair
         self._fetched: dict[int, CoinInfo] = {}
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
@@ -102,28 +111,41 @@ class CoinDirectory:
     # --- the disk cache -----------------------------------------------------------------------
 
     def _load_cache(self) -> None:
-        if self._cache_path is None or not self._cache_path.is_file():
+        """Read the cache like any input: an unreadable one is set aside and the names come
+        from the map again; entries that are not names (or too many) are left out, the file set
+        aside and the rest saved again."""
+        path = self._cache_path
+        if path is None:
             return
+        problems: list[str] = []
         try:
-            raw = json.loads(self._cache_path.read_text(encoding="utf-8"))
-            coins = [_coin_from(entry) for entry in raw.get("coins", [])]
-        except (OSError, ValueError, AttributeError) as exc:
-            LOG.warning("ignoring unreadable coin name cache %s: %s", self._cache_path, exc)
+            coins = _cached_coins(read_json(path, max_bytes=MAX_CACHE_BYTES), problems)
+        except Unreadable as exc:
+            if self._repair:
+                set_aside(path, "coin name cache", exc.reason)
             return
         with self._lock:
-            self._fetched.update({c.id: c for c in coins if c is not None})
+            self._fetched.update({c.id: c for c in coins})
+        if problems and self._repair:
+            set_aside(path, "coin name cache", summary(problems), outcome="kept the rest")
+            self._save_cache()
 
     def _save_cache(self) -> None:
-        if self._cache_path is None:
+        if self._cache_path is None or not self._repair:
             return
         with self._lock:
-            coins = [
-                {"id": c.id, "name": c.name, "symbol": c.symbol, "slug": c.slug, "rank": c.rank}
-                for c in sorted(self._fetched.values(), key=lambda c: c.id)
-            ]
+            kept = sorted(self._fetched.values(), key=lambda c: c.id)[:MAX_CACHED_COINS]
+        coins = [
+            {"id": c.id, "name": c.name, "symbol": c.symbol, "slug": c.slug, "rank": c.rank}
+            for c in kept
+        ]
         try:
-            write_json_atomically(self._cache_path, {"saved": int(time.time()), "coins": coins})
-        except OSError as exc:
+            write_json_atomically(
+                self._cache_path,
+                {"saved": int(time.time()), "coins": coins},
+                max_bytes=MAX_CACHE_BYTES,
+            )
+        except (OSError, ValueError) as exc:
             LOG.warning("could not write coin name cache %s: %s", self._cache_path, exc)
 
 
@@ -156,8 +178,26 @@ def fetch_map(
     return found
 
 
+def _cached_coins(raw: Any, problems: list[str]) -> list[CoinInfo]:
+    """The coins of a cache file's content (None: no file); `Unreadable` when it is not a
+    cache at all."""
+    if raw is None:
+        return []
+    entries = raw.get("coins") if isinstance(raw, dict) else None
+    if not isinstance(entries, list):
+        shape = f'"coins" as {type_name(entries)}' if isinstance(raw, dict) else type_name(raw)
+        raise Unreadable(f'expected an object with a list "coins", got {shape}')
+    if len(entries) > MAX_CACHED_COINS:
+        problems.append(f"more than {MAX_CACHED_COINS:,} coins")
+    coins = [_coin_from(entry) for entry in islice(entries, MAX_CACHED_COINS)]
+    bad = sum(coin is None for coin in coins)
+    if bad:
+        problems.append(f"{bad} entries that are not a coin's id, name and symbol")
+    return [coin for coin in coins if coin is not None]
+
+
 def _coin_from(entry: Any) -> CoinInfo | None:
-    if not isinstance(entry, dict) or type(entry.get("id")) is not int:
+    if not isinstance(entry, dict) or not is_coin_id(entry.get("id")):
         return None
     name = clean_text(entry.get("name"), MAX_NAME)
     symbol = clean_text(entry.get("symbol"), MAX_SYMBOL)
@@ -166,5 +206,5 @@ def _coin_from(entry: Any) -> CoinInfo | None:
     slug = clean_text(entry.get("slug"), MAX_SLUG)
     if slug is not None and not re.fullmatch(r"[a-z0-9-]+", slug):
         slug = None
-    rank = entry.get("rank")
-    return CoinInfo(entry["id"], name, symbol, slug, rank if type(rank) is int else None)
+    rank = entry.get("rank")  # a place in a list of coins: bounded like their ids
+    return CoinInfo(entry["id"], name, symbol, slug, rank if is_coin_id(rank) else None)

@@ -1,119 +1,159 @@
 """What the bridge remembers across restarts, beside the coin name cache: coins added or removed
 and holdings set at run time, which connection carries which coin, and the month's credit count.
 
-One small JSON file, written whole and atomically, so a crash mid-write leaves the last good
-copy. An unreadable file is reported and ignored: losing it costs a layout, never a value.
+One small JSON file in the configuration's own folder (`identity.memory_dir`), written whole
+and atomically (`jsonfile`), so a crash mid-write leaves the last good copy. A change that
+changes nothing writes nothing.
+
+The file is an input like any other: every value read back is held to what the bridge would
+have accepted when it was saved (ids in 1..2^31-1, at most `MAX_IDS` of them in a list, holding
+amounts through `bounds.parse_amount`, credits finite within 0..`MAX_CREDITS`). A file that
+cannot be read at all is set aside and the bridge starts without it; a file with values out of
+bounds is set aside too, and what was valid in it is kept and saved again. Either way one log
+line says so, and losing it costs a layout or a run-time change, never a start.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
-import tempfile
+import math
+import re
 import threading
+from itertools import islice
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
+
+from .bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount, shown
+from .errors import ConfigError
+from .jsonfile import Unreadable, read_json, set_aside, summary, type_name, write_json_atomically
 
 LOG = logging.getLogger(__name__)
 STATE_FILE: Final = "state.json"
+#: Bounds of what is read back (and so of what is written).
+MAX_STATE_BYTES: Final = 8 * 1024 * 1024
+MAX_ID: Final = 2**31 - 1
+MAX_IDS: Final = 100_000
+MAX_SHARDS: Final = 1_000
+MAX_HOLDINGS: Final = 10_000
+MAX_CREDITS: Final = 1e12
 
+_MONTH: Final = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])")
+_ID_KEY: Final = re.compile(r"[1-9][0-9]{0,9}")
+_KNOWN: Final = ("added", "removed", "holdings", "layout", "usage")
 
-def write_json_atomically(path: Path, data: Any) -> None:
-    """Replace `path` with `data` as JSON; readers see the old file or the new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, separators=(",", ":"))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+Holdings = dict[int, tuple[str, str | None]]
+Usage = tuple[str, float, float]
 
 
 class StateFile:
-    """Thread-safe access to the remembered state; every change is written at once."""
+    """Thread-safe access to the remembered state; every change is written at once.
 
-    def __init__(self, cache_dir: Path | None) -> None:
+    `repair=False` reads only: nothing is set aside, written or logged, and `problem` says what
+    a run would find wrong (for `check-config`)."""
+
+    def __init__(self, cache_dir: Path | None, *, repair: bool = True) -> None:
         self.path = cache_dir / STATE_FILE if cache_dir else None
+        #: Why the file was (or would be) set aside; None when it was fine or absent.
+        self.problem: str | None = None
+        self._repair = repair
         self._lock = threading.Lock()
-        self._data: dict[str, Any] = {}
+        self._added: list[int] = []
+        self._removed: list[int] = []
+        self._holdings: Holdings = {}
+        self._layout: list[tuple[int, ...]] = []
+        self._usage: Usage | None = None
+        self._other: dict[str, Any] = {}  # keys a later version wrote: kept as they are
+        self._write_failed = False
+        self._warned = False
         self._load()
 
-    def _load(self) -> None:
-        if self.path is None or not self.path.is_file():
-            return
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            LOG.warning("ignoring unreadable state file %s: %s", self.path, exc)
-            return
-        if isinstance(data, dict):
-            self._data = data
+    # --- reading --------------------------------------------------------------------------------
 
-    def _save(self) -> None:
+    def _load(self) -> None:
         if self.path is None:
             return
         try:
-            write_json_atomically(self.path, self._data)
-        except OSError as exc:
-            LOG.warning("could not write state file %s: %s", self.path, exc)
+            raw = read_json(self.path, max_bytes=MAX_STATE_BYTES)
+        except Unreadable as exc:
+            self._give_up(exc.reason, kept=False)
+            return
+        if raw is None:
+            return
+        if not isinstance(raw, dict):
+            self._give_up(f"expected an object, got {type_name(raw)}", kept=False)
+            return
+        problems: list[str] = []
+        self._added = id_list(raw.get("added", []), "added", problems)
+        self._removed = id_list(raw.get("removed", []), "removed", problems)
+        self._holdings = _holdings(raw.get("holdings", {}), problems)
+        self._layout = _layout(raw.get("layout", []), problems)
+        self._usage = _usage(raw.get("usage"), problems)
+        self._other = {k: v for k, v in raw.items() if k not in _KNOWN}
+        if problems:
+            self._give_up(summary(problems), kept=True)
+            with self._lock:
+                self._save()
+
+    def _give_up(self, reason: str, *, kept: bool) -> None:
+        self.problem = reason
+        if self._repair and self.path is not None:
+            outcome = "kept what was valid in it" if kept else "started without it"
+            set_aside(self.path, "state file", reason, outcome=outcome)
 
     # --- coins changed at run time --------------------------------------------------------------
 
     def coin_changes(self) -> tuple[list[int], list[int]]:
         """(added, removed) ids, as requested over MQTT."""
         with self._lock:
-            return _ids(self._data.get("added")), _ids(self._data.get("removed"))
+            return list(self._added), list(self._removed)
 
     def set_coin_changes(self, added: list[int], removed: list[int]) -> None:
+        problems: list[str] = []
+        new_added = id_list(list(added), "added", problems)
+        new_removed = id_list(list(removed), "removed", problems)
+        self._refused(problems)
         with self._lock:
-            self._data["added"], self._data["removed"] = list(added), list(removed)
+            if (new_added, new_removed) == (self._added, self._removed):
+                return
+            self._added, self._removed = new_added, new_removed
             self._save()
 
     # --- holdings set at run time ---------------------------------------------------------------
 
-    def holding_changes(self) -> dict[int, tuple[str, str | None]]:
+    def holding_changes(self) -> Holdings:
         """Coin id -> (amount set over MQTT, the configured amount it replaced or None), both
-        as exact decimal texts."""
+        as exact decimal texts within `bounds.MAX_HOLDING`."""
         with self._lock:
-            raw = self._data.get("holdings")
-        if not isinstance(raw, dict):
-            return {}
-        changes: dict[int, tuple[str, str | None]] = {}
-        for key, entry in raw.items():
-            if not (isinstance(key, str) and key.isdigit() and isinstance(entry, dict)):
-                continue
-            amount, configured = entry.get("amount"), entry.get("configured")
-            if isinstance(amount, str) and (configured is None or isinstance(configured, str)):
-                changes[int(key)] = (amount, configured)
-        return changes
+            return dict(self._holdings)
 
-    def set_holding_changes(self, changes: dict[int, tuple[str, str | None]]) -> None:
+    def set_holding_changes(self, changes: Holdings) -> None:
+        problems: list[str] = []
+        raw = {
+            str(cid): {"amount": amount, "configured": configured}
+            for cid, (amount, configured) in changes.items()
+        }
+        new = _holdings(raw, problems)
+        self._refused(problems)
         with self._lock:
-            self._data["holdings"] = {
-                str(cid): {"amount": amount, "configured": configured}
-                for cid, (amount, configured) in sorted(changes.items())
-            }
+            if new == self._holdings:
+                return
+            self._holdings = new
             self._save()
 
     # --- the connection layout ------------------------------------------------------------------
 
     def layout(self) -> list[tuple[int, ...]]:
         with self._lock:
-            raw = self._data.get("layout")
-        if not isinstance(raw, list):
-            return []
-        return [tuple(_ids(shard)) for shard in raw]
+            return list(self._layout)
 
     def set_layout(self, layout: list[tuple[int, ...]]) -> None:
+        problems: list[str] = []
+        new = _layout([list(shard) for shard in layout], problems)
+        self._refused(problems)
         with self._lock:
-            if self._data.get("layout") == [list(s) for s in layout]:
+            if new == self._layout:
                 return
-            self._data["layout"] = [list(s) for s in layout]
+            self._layout = new
             self._save()
 
     # --- credits ----------------------------------------------------------------------------------
@@ -121,27 +161,163 @@ class StateFile:
     def month_usage(self) -> tuple[str | None, float, float]:
         """(month as "YYYY-MM", credits counted in it before this run, of which REST calls')."""
         with self._lock:
-            usage = self._data.get("usage")
-        if not isinstance(usage, dict):
-            return None, 0.0, 0.0
-        month, credits, rest = usage.get("month"), usage.get("credits"), usage.get("rest", 0.0)
-        if not isinstance(month, str) or not isinstance(credits, int | float) or credits < 0:
-            return None, 0.0, 0.0
-        if not isinstance(rest, int | float) or not 0 <= rest <= credits:
-            rest = 0.0
-        return month, float(credits), float(rest)
+            usage = self._usage
+        return (None, 0.0, 0.0) if usage is None else usage
 
     def set_month_usage(self, month: str, credits: float, rest: float = 0.0) -> None:
+        problems: list[str] = []
+        counts = {"credits": credits, "rest": rest}
+        rounded = {k: round(v, 3) if isinstance(v, float) else v for k, v in counts.items()}
+        new = _usage({"month": month, **rounded}, problems)
+        self._refused(problems)
         with self._lock:
-            self._data["usage"] = {
-                "month": month,
-                "credits": round(credits, 3),
-                "rest": round(rest, 3),
-            }
+            if new is None or new == self._usage:
+                return
+            self._usage = new
             self._save()
 
+    # --- writing --------------------------------------------------------------------------------
 
-def _ids(value: Any) -> list[int]:
+    def _refused(self, problems: list[str]) -> None:
+        """A value the bridge itself asked to keep was out of bounds: never written, and said
+        once (then at debug level, as the same value may be offered every minute)."""
+        if problems:
+            log = LOG.debug if self._warned else LOG.warning
+            log("not remembering %s", summary(problems))
+            self._warned = True
+
+    def _save(self) -> None:
+        """Write everything (call with the lock held); a failure is logged once until a write
+        succeeds again."""
+        if self.path is None or not self._repair:
+            return
+        data: dict[str, Any] = {
+            **self._other,
+            "added": self._added,
+            "removed": self._removed,
+            "holdings": {
+                str(cid): {"amount": amount, "configured": configured}
+                for cid, (amount, configured) in sorted(self._holdings.items())
+            },
+            "layout": [list(shard) for shard in self._layout],
+        }
+        if self._usage is not None:
+            month, credits, rest = self._usage
+            data["usage"] = {"month": month, "credits": credits, "rest": rest}
+        try:
+            write_json_atomically(self.path, data, max_bytes=MAX_STATE_BYTES)
+        except (OSError, ValueError) as exc:
+            if not self._write_failed:
+                LOG.warning("could not write the state file %s: %s", self.path, exc)
+            self._write_failed = True
+        else:
+            if self._write_failed:
+                LOG.info("the state file %s is written again", self.path)
+            self._write_failed = False
+
+
+# --- validation: the same rules for what is read and what is written ----------------------------
+
+
+def id_list(value: Any, key: str, problems: list[str], *, limit: int = MAX_IDS) -> list[int]:
+    """Coin ids (exact integers in 1..2^31-1, at most `limit`), in order and without repeats;
+    a problem for `key` when anything had to be left out."""
     if not isinstance(value, list):
+        problems.append(f"{key}: expected a list of coin ids, got {type_name(value)}")
         return []
-    return [v for v in value if type(v) is int and 0 < v < 2**31]
+    if len(value) > limit:
+        problems.append(f"{key}: more than {limit:,} ids")
+    ids = [v for v in value[:limit] if is_coin_id(v)]
+    if len(ids) < min(len(value), limit):
+        bad = next(v for v in value if not is_coin_id(v))
+        problems.append(f"{key}: {shown(bad)} is not a coin id (1 to {MAX_ID})")
+    return list(dict.fromkeys(ids))
+
+
+def is_coin_id(value: Any) -> bool:
+    return type(value) is int and 0 < value <= MAX_ID
+
+
+def _holdings(value: Any, problems: list[str]) -> Holdings:
+    if not isinstance(value, dict):
+        problems.append(f"holdings: expected an object, got {type_name(value)}")
+        return {}
+    if len(value) > MAX_HOLDINGS:
+        problems.append(f"holdings: more than {MAX_HOLDINGS:,} coins")
+    found: Holdings = {}
+    for key, entry in islice(value.items(), MAX_HOLDINGS):
+        if not (_ID_KEY.fullmatch(key) and int(key) <= MAX_ID):
+            problems.append(f"holdings: {shown(key)} is not a coin id")
+            continue
+        if not isinstance(entry, dict):
+            problems.append(f"holdings.{key}: expected an object, got {type_name(entry)}")
+            continue
+        amount = _amount(entry.get("amount"), f"holdings.{key}.amount", problems)
+        configured = entry.get("configured")
+        if configured is not None:
+            configured = _amount(configured, f"holdings.{key}.configured", problems)
+            if configured is None:
+                continue
+        if amount is not None:
+            found[int(key)] = (amount, configured)
+    return found
+
+
+def _amount(value: Any, key: str, problems: list[str]) -> str | None:
+    """A holding's exact text, as `HoldingSet` keeps it; None (and a problem) when it is not
+    text or not within `bounds.MAX_HOLDING`."""
+    if not isinstance(value, str):
+        problems.append(f"{key}: expected a number's text, got {type_name(value)}")
+        return None
+    try:
+        number = parse_amount(value, key, maximum=MAX_HOLDING, places=HOLDING_PLACES)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return None
+    return format(number, "f")
+
+
+def _layout(value: Any, problems: list[str]) -> list[tuple[int, ...]]:
+    if not isinstance(value, list):
+        problems.append(f"layout: expected a list of connections, got {type_name(value)}")
+        return []
+    if len(value) > MAX_SHARDS:
+        problems.append(f"layout: more than {MAX_SHARDS:,} connections")
+    shards: list[tuple[int, ...]] = []
+    left = MAX_IDS
+    for index, shard in enumerate(value[:MAX_SHARDS]):
+        if left == 0:
+            problems.append(f"layout: more than {MAX_IDS:,} ids in all")
+            break
+        ids = id_list(shard, f"layout[{index}]", problems, limit=left)
+        left -= len(ids)
+        shards.append(tuple(ids))
+    return shards
+
+
+def _usage(value: Any, problems: list[str]) -> Usage | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problems.append(f"usage: expected an object, got {type_name(value)}")
+        return None
+    month, credits, rest = value.get("month"), value.get("credits"), value.get("rest", 0.0)
+    if not (isinstance(month, str) and _MONTH.fullmatch(month)):
+        problems.append(f"usage.month: expected YYYY-MM, got {shown(month)}")
+        return None
+    if not _is_credits(credits, MAX_CREDITS):
+        problems.append(f"usage.credits: expected a number from 0 to 10^12, got {shown(credits)}")
+        return None
+    if not _is_credits(rest, float(credits)):
+        problems.append(f"usage.rest: expected a number from 0 to usage.credits, got {shown(rest)}")
+        rest = 0.0
+    return month, float(credits), float(rest)
+
+
+def _is_credits(value: Any, most: float) -> TypeGuard[int | float]:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= most
+    )
