@@ -3,24 +3,28 @@ left out, and what it costs in credits (`cmc-mqtt check-config`)."""
 
 from __future__ import annotations
 
+import os
+
 from .coinset import effective_ids
 from .config import Settings
 from .credits import Estimate, estimate, fetch_key_info
 from .fx import FxSettings, monthly_credits
-from .identity import memory_dir
-from .names import CoinDirectory
+from .identity import adopts_legacy, memory_path, reading_folder
+from .names import CACHE_FILE, CoinDirectory
 from .pool import DEFAULT_SUB_LIMIT, Limits, format_ids, plan_layout
 from .rest import Cancel, RestError
-from .statefile import StateFile
+from .statefile import STATE_FILE, StateFile
 
 KEY_INFO_TIMEOUT_S = 5.0
 
 
 def describe_plan(settings: Settings, *, ask_key: bool = True) -> list[str]:
-    """One line each: coins, connections, what is left out, credits, the key's allowance."""
+    """One line each: coins, connections, what is left out, credits, the memory, the key's
+    allowance. Reads what a run would read, and changes nothing on disk."""
     lines: list[str] = []
     configured = settings.stream.crypto_ids
-    added, removed = StateFile(memory_dir(settings)).coin_changes()
+    memory = StateFile(reading_folder(settings, STATE_FILE), repair=False)
+    added, removed = memory.coin_changes()
     ids = effective_ids(configured, added, removed)
     if added or removed:
         lines.append(
@@ -41,7 +45,9 @@ def describe_plan(settings: Settings, *, ask_key: bool = True) -> list[str]:
             f"{format_ids(left_out)}"
         )
     streamed = [cid for cid in ids if cid not in set(left_out)]
-    names = CoinDirectory(settings.names.overrides, memory_dir(settings))
+    names = CoinDirectory(
+        settings.names.overrides, reading_folder(settings, CACHE_FILE), repair=False
+    )
     ranks = {cid: names.get(cid).rank for cid in streamed}
     cost = estimate(streamed, ranks, settings.credits, rest=monthly_credits(settings.fx))
     prices = settings.credits
@@ -58,8 +64,40 @@ def describe_plan(settings: Settings, *, ask_key: bool = True) -> list[str]:
     budget = prices.monthly_budget
     if budget is not None:
         lines.append(_budget_line(budget, cost, prices.on_budget))
+    lines.extend(describe_memory(settings, memory))
     if ask_key and settings.names.lookup:
         lines.append(_key_line(settings))
+    return lines
+
+
+def describe_memory(settings: Settings, memory: StateFile) -> list[str]:
+    """The state file this configuration uses (its own), the shared one of earlier versions
+    when there is one, and what a run will do about a file it cannot use."""
+    folder = memory_path(settings)
+    if folder is None:
+        return ["memory: none (no cache folder): coins and holdings changed over MQTT are lost "
+                "at a restart"]  # fmt: skip
+    line = (
+        f"memory: {folder / STATE_FILE} (this configuration's own: its key, stream URL, "
+        "REST URL and topic prefix)"
+    )
+    shared = folder.parent / STATE_FILE
+    if os.path.lexists(shared) and not os.path.lexists(folder / STATE_FILE):
+        if adopts_legacy(settings):
+            line += (
+                f"; {shared}, which every configuration shared before, becomes it at the next run"
+            )
+        else:
+            line += (
+                f"; {shared}, which every configuration shared before, is left for a "
+                "configuration against CoinMarketCap itself"
+            )
+    lines = [line]
+    if memory.problem is not None and memory.path is not None:
+        lines.append(
+            f"memory: {memory.path} cannot be used as it is ({memory.problem}); the next run "
+            "moves it aside and starts with what is valid in it, if anything"
+        )
     return lines
 
 

@@ -4,12 +4,18 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from cmc_mqtt.bridge import Bridge
+from cmc_mqtt.coins import HIDDEN_CATEGORIES
+from cmc_mqtt.identity import memory_path
 from cmc_mqtt.simulator import FakeStreamServer
-from harness.helpers import Broker, retained_json
+from harness.helpers import Broker, retained, retained_json
 
+from .conftest import make_settings
 from .test_bridge_requests import ADD, ask
 
 NAMES = "cmc/bridge/names"
@@ -48,3 +54,36 @@ def test_a_coin_without_a_known_name_is_left_out(
     assert names_seen(broker, bool) == {
         "1": {"name": "Bitcoin", "symbol": "BTC", "slug": "bitcoin"}
     }
+
+
+HIDDEN = "\x85\u2028\u2029\u202e\u200d\ufeff\u00ad"
+
+
+def test_hidden_characters_in_names_reach_no_payload(
+    broker: Broker, start_bridge: Callable[..., Bridge], stream: FakeStreamServer, tmp_path: Path
+) -> None:
+    """From the configuration and from the cache file, through a real bridge: bridge/names,
+    discovery, the text topics, every retained payload."""
+    sections: dict[str, Any] = {
+        "cmc": {"crypto_ids": [1, 777, 888]},
+        "coins": {"777": {"name": f"My{HIDDEN} Token", "symbol": f"M{HIDDEN}T"}},
+    }
+    folder = memory_path(make_settings(broker, stream, tmp_path / "cache", **sections))
+    assert folder is not None
+    folder.mkdir(parents=True)
+    cached = {"id": 888, "name": f"Ðoge{HIDDEN}coin", "symbol": f"Ð{HIDDEN}", "slug": "d"}
+    (folder / "coins.json").write_text(json.dumps({"coins": [cached]}))
+    start_bridge(**sections)
+    names = names_seen(broker, lambda n: "888" in n and "777" in n)
+    assert names["777"] == {"name": "My Token", "symbol": "MT"}
+    assert names["888"] == {"name": "Ðogecoin", "symbol": "Ð", "slug": "d"}
+    seen = retained(broker, "#", lambda s: "homeassistant/sensor/cmc_mqtt/888_p/config" in s)
+    config = json.loads(seen["homeassistant/sensor/cmc_mqtt/888_p/config"])
+    assert config["device"]["name"] == "Ðogecoin (Ð)"
+    assert config["default_entity_id"] == "sensor.dogecoin_d_price"
+    for topic, payload in seen.items():
+        try:  # JSON could hide a character as an escape
+            text = json.dumps(json.loads(payload), ensure_ascii=False)
+        except ValueError:
+            text = payload
+        assert not any(unicodedata.category(c) in HIDDEN_CATEGORIES for c in text), topic
