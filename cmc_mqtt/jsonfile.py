@@ -66,7 +66,7 @@ class Unreadable(CmcMqttError):
 def read_json(path: Path, *, max_bytes: int) -> Any:
     """The file's JSON; None when there is no file; `Unreadable` for anything else that is not
     strict JSON of at most `max_bytes` in a regular file (a directory, a FIFO or a device in
-    its place is refused without being read)."""
+    its place is refused without being read), and for `null`."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -84,7 +84,10 @@ def read_json(path: Path, *, max_bytes: int) -> Any:
             raise Unreadable(f"cannot read it ({exc.strerror or exc})") from exc
     if len(raw) > max_bytes:
         raise Unreadable(f"larger than {max_bytes:,} bytes")
-    return parse(raw)
+    value = parse(raw)
+    if value is None:  # None means "no file" to the caller; none of our files holds null
+        raise Unreadable("null, not an object")
+    return value
 
 
 def parse(raw: bytes) -> Any:

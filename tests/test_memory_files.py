@@ -49,6 +49,7 @@ HOSTILE: dict[str, bytes] = {
     "UTF-16": '{"added": [1]}'.encode("utf-16"),
     "truncated": b'{"added": [1, 2',
     "empty": b"",
+    "null": b"null",
     "garbage": bytes(range(256)),
 }
 
