@@ -115,6 +115,12 @@ def memory_dir(settings: Settings) -> Path | None:
     cache_dir = folder.parent
     if adopts_legacy(settings):
         _adopt(cache_dir, folder)
+    elif shared := [name for name in LEGACY_FILES if os.path.lexists(cache_dir / name)]:
+        LOG.info(
+            "not using %s in %s, which every configuration shared before: left for a "
+            "configuration against CoinMarketCap itself (this one has its own memory, %s)",
+            ", ".join(shared), cache_dir, folder.name,
+        )  # fmt: skip
     clean_temporaries(folder)
     clean_temporaries(cache_dir)  # earlier versions wrote there
     _describe(folder, Identity.of(settings))

@@ -4,9 +4,13 @@ state file a configuration uses without touching any."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,7 @@ from cmc_mqtt.identity import (
 )
 from cmc_mqtt.planning import describe_plan
 from cmc_mqtt.statefile import StateFile
+from harness.helpers import wait_until
 
 REAL_KEY = "0f5e1c2d-3b4a-4c5d-8e6f-7a8b9c0d1e2f"
 REAL_URL = "wss://pro-stream.coinmarketcap.com/v1"
@@ -130,6 +135,7 @@ def test_the_shared_files_go_to_the_first_real_configuration_once(
     assert simulated is not None
     assert StateFile(simulated).coin_changes() == ([], [])
     assert all((tmp_path / name).exists() for name in files)  # waiting for a real one
+    assert any("left for a configuration against" in r.getMessage() for r in caplog.records)
 
     first = memory_dir(settings(tmp_path))
     assert first is not None
@@ -258,3 +264,53 @@ def test_check_config_without_a_cache_folder() -> None:
     config = parse_settings({"cmc": {"api_key": REAL_KEY, "crypto_ids": [1]}}, environ={})
     bare = Settings(config.stream, config.mqtt)
     assert memory_lines(bare)[0].startswith("memory: none (no cache folder)")
+
+
+#: Writes the state file as fast as it can, until killed.
+WRITER = """
+import sys
+from pathlib import Path
+from cmc_mqtt.statefile import StateFile
+from harness.helpers import wait_until
+memory = StateFile(Path(sys.argv[1]))
+print("writing", flush=True)
+n = 0
+while True:
+    n += 1
+    memory.set_coin_changes([n % 1000 + 1], [])
+"""
+
+
+def rewritten(path: Path, times: int) -> Callable[[], bool]:
+    """A check that holds once `path` has been seen with more than `times` contents."""
+    seen: set[str] = set()
+
+    def check() -> bool:
+        with contextlib.suppress(FileNotFoundError):
+            seen.add(path.read_text())
+        return len(seen) > times
+
+    return check
+
+
+def test_writers_killed_mid_write_leave_a_whole_file_and_no_leftovers_after_a_start(
+    tmp_path: Path,
+) -> None:
+    config = settings(tmp_path)
+    folder = memory_dir(config)
+    assert folder is not None
+    state = folder / "state.json"
+    for _ in range(12):
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(folder)], stdout=subprocess.PIPE
+        )
+        try:
+            assert writer.stdout is not None
+            assert writer.stdout.readline() == b"writing\n"
+            wait_until(rewritten(state, times=3))  # then killed, wherever it is
+        finally:
+            writer.kill()
+            writer.wait(timeout=10)
+        assert len(json.loads(state.read_text())["added"]) == 1  # whole, every time
+    memory_dir(config)
+    assert sorted(p.name for p in folder.iterdir()) == [IDENTITY_FILE, "state.json"]
