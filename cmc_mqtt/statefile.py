@@ -25,7 +25,15 @@ from typing import Any, Final, TypeGuard
 
 from .bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount, shown
 from .errors import ConfigError
-from .jsonfile import Unreadable, read_json, set_aside, summary, type_name, write_json_atomically
+from .jsonfile import (
+    Unreadable,
+    dumps,
+    read_json,
+    set_aside,
+    summary,
+    type_name,
+    write_json_atomically,
+)
 
 LOG = logging.getLogger(__name__)
 STATE_FILE: Final = "state.json"
@@ -36,6 +44,7 @@ MAX_IDS: Final = 100_000
 MAX_SHARDS: Final = 1_000
 MAX_HOLDINGS: Final = 10_000
 MAX_CREDITS: Final = 1e12
+MAX_OTHER_BYTES: Final = 64 * 1024
 
 _MONTH: Final = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])")
 _ID_KEY: Final = re.compile(r"[1-9][0-9]{0,9}")
@@ -88,7 +97,7 @@ class StateFile:
         self._holdings = _holdings(raw.get("holdings", {}), problems)
         self._layout = _layout(raw.get("layout", []), problems)
         self._usage = _usage(raw.get("usage"), problems)
-        self._other = {k: v for k, v in raw.items() if k not in _KNOWN}
+        self._other = _other(raw, problems)
         if problems:
             self._give_up(summary(problems), kept=True)
             with self._lock:
@@ -261,6 +270,22 @@ def _holdings(value: Any, problems: list[str]) -> Holdings:
         if amount is not None:
             found[int(key)] = (amount, configured)
     return found
+
+
+def _other(raw: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """Keys this version does not know (a later one wrote them): kept as they are, so a
+    downgrade loses nothing, while they are small."""
+    other = {key: value for key, value in raw.items() if key not in _KNOWN}
+    if not other:
+        return other
+    try:
+        size = len(dumps(other))
+    except (ValueError, RecursionError):
+        size = MAX_OTHER_BYTES + 1
+    if size > MAX_OTHER_BYTES:
+        problems.append(f"{len(other)} unknown keys, more than {MAX_OTHER_BYTES:,} bytes")
+        return {}
+    return other
 
 
 def _amount(value: Any, key: str, problems: list[str]) -> str | None:

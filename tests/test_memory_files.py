@@ -339,3 +339,19 @@ def test_a_write_leaves_no_temporary_behind(tmp_path: Path) -> None:
     for n in range(20):
         memory.set_holding_changes({1: (str(Decimal(n) / 4), None)})
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_keys_of_a_later_version_are_kept_while_they_are_small(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"added": [52], "later": {"a": [1, 2]}}))
+    StateFile(tmp_path).set_coin_changes([52, 74], [])
+    assert json.loads(path.read_text())["later"] == {"a": [1, 2]}
+    path.write_text(json.dumps({"added": [52], "later": "x" * 100_000}))
+    memory = StateFile(tmp_path)
+    assert memory.coin_changes() == ([52], [])
+    assert "1 unknown keys, more than 65,536 bytes" in one_line_about(caplog, "state.json")
+    assert "later" not in json.loads(path.read_text())
+    [aside] = set_aside(tmp_path, "state.json")
+    assert "x" * 100_000 in aside.read_text()
