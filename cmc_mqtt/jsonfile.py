@@ -4,9 +4,9 @@ whole and atomically, read strictly and within bounds, and never a reason not to
 A file the bridge wrote can still be unreadable later: a kill mid-write by an older version, a
 full disk, an edit by hand, a copy from elsewhere, another program of the same user. So reading
 ends in one of three ways: the data, nothing (no file), or `Unreadable`, which the owner answers
-with `set_aside`: one log line, and the file renamed to `<name>.corrupt-<UTC time>` beside it,
-never deleted, so nothing is lost and the next start is clean. Only the newest few set-aside
-copies of a file are kept, so a file that keeps going bad cannot fill the disk.
+with `set_aside`: one log line, and the file renamed to `<name>.corrupt-<UTC time>` beside it
+rather than deleted, so nothing is lost and the next start is clean. Only the newest few
+set-aside copies of a file are kept, so a file that keeps going bad cannot fill the disk.
 
 What is read is bounded like every input: its size, its nesting (json raises RecursionError past
 about 1,000 levels; that is caught), its numbers (NaN and the infinities are refused, and so is
@@ -115,8 +115,9 @@ def write_json_atomically(path: Path, data: Any, *, max_bytes: int | None = None
     ValueError (and nothing written) for NaN or an infinity, or more than `max_bytes`. A
     symbolic link at `path` is replaced, never written through."""
     text = dumps(data)
-    if max_bytes is not None and len(text.encode("utf-8")) > max_bytes:
-        raise ValueError(f"{len(text):,} characters, more than the {max_bytes:,} bytes read back")
+    size = len(text.encode("utf-8"))
+    if max_bytes is not None and size > max_bytes:
+        raise ValueError(f"{size:,} bytes, more than the {max_bytes:,} read back")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.stem}-{os.getpid()}-", suffix=".tmp"
@@ -132,8 +133,8 @@ def write_json_atomically(path: Path, data: Any, *, max_bytes: int | None = None
 
 
 def set_aside(path: Path, what: str, reason: str, *, outcome: str = "started without it") -> None:
-    """Rename an unusable file out of the way (kept, never deleted: only set-aside copies
-    beyond the newest `KEEP_SET_ASIDE` are) and say so in one warning line."""
+    """Rename an unusable file out of the way (renamed, not deleted; only set-aside copies
+    beyond the newest `KEEP_SET_ASIDE` are removed) and say so in one warning line."""
     now = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
     aside = path.with_name(f"{path.name}.corrupt-{stamp}")

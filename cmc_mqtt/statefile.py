@@ -60,8 +60,10 @@ class StateFile:
     `repair=False` reads only: nothing is set aside, written or logged, and `problem` says what
     a run would find wrong (for `check-config`)."""
 
-    def __init__(self, cache_dir: Path | None, *, repair: bool = True) -> None:
-        self.path = cache_dir / STATE_FILE if cache_dir else None
+    def __init__(self, folder: Path | None, *, repair: bool = True) -> None:
+        """`folder`: the configuration's memory (`identity.memory_dir`); None: remember
+        nothing."""
+        self.path = folder / STATE_FILE if folder else None
         #: Why the file was (or would be) set aside; None when it was fine or absent.
         self.problem: str | None = None
         self._repair = repair
