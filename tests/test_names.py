@@ -16,6 +16,7 @@ import pytest
 
 from cmc_mqtt.coins import BUNDLED_COINS, HIDDEN_CATEGORIES, CoinInfo
 from cmc_mqtt.config import parse_settings
+from cmc_mqtt.errors import ConfigError
 from cmc_mqtt.names import CoinDirectory, clean_text
 from cmc_mqtt.rest import Cancel
 from cmc_mqtt.restworker import RestWorker
@@ -211,15 +212,16 @@ def test_every_name_a_coin_is_given_is_cleaned_wherever_it_comes_from() -> None:
                for c in BUNDLED_COINS.values())  # fmt: skip
 
 
-def test_names_from_the_configuration_are_cleaned(tmp_path: Path) -> None:
+def test_names_with_hidden_characters_are_refused_by_the_configuration(tmp_path: Path) -> None:
+    """The configuration refuses them (one line naming the key); CoinInfo would clean them."""
     raw = {
         "cmc": {"api_key": "k", "crypto_ids": [777], "cache_dir": str(tmp_path)},
         "mqtt": {},
-        "coins": {"777": {"name": f"Bit{HIDDEN}coin\u202e", "symbol": f"B{HIDDEN}C"}},
+        "coins": {"777": {"name": "Bit\u202ecoin", "symbol": "BC"}},
     }
-    settings = parse_settings(raw, environ={})
-    names = CoinDirectory(settings.names.overrides, tmp_path)
-    assert names.get(777).label == "Bitcoin (BC)"
+    with pytest.raises(ConfigError) as refused:
+        parse_settings(raw, environ={})
+    assert any(line.startswith("coins.777.name") for line in refused.value.problems)
 
 
 def test_clean_text_strips_every_hidden_category() -> None:

@@ -62,17 +62,20 @@ HIDDEN = "\x85\u2028\u2029\u202e\u200d\ufeff\u00ad"
 def test_hidden_characters_in_names_reach_no_payload(
     broker: Broker, start_bridge: Callable[..., Bridge], stream: FakeStreamServer, tmp_path: Path
 ) -> None:
-    """From the configuration and from the cache file, through a real bridge: bridge/names,
-    discovery, the text topics, every retained payload."""
+    """From the cache file (the configuration refuses them), through a real bridge:
+    bridge/names, discovery, the text topics, every retained payload."""
     sections: dict[str, Any] = {
         "cmc": {"crypto_ids": [1, 777, 888]},
-        "coins": {"777": {"name": f"My{HIDDEN} Token", "symbol": f"M{HIDDEN}T"}},
+        "coins": {"777": {"name": "My Token", "symbol": "MT"}},
     }
     folder = memory_path(make_settings(broker, stream, tmp_path / "cache", **sections))
     assert folder is not None
     folder.mkdir(parents=True)
-    cached = {"id": 888, "name": f"Ðoge{HIDDEN}coin", "symbol": f"Ð{HIDDEN}", "slug": "d"}
-    (folder / "coins.json").write_text(json.dumps({"coins": [cached]}))
+    cached = [
+        {"id": 888, "name": f"Ðoge{HIDDEN}coin", "symbol": f"Ð{HIDDEN}", "slug": "d"},
+        {"id": 777, "name": f"Not{HIDDEN} this", "symbol": "NT"},  # the configuration's wins
+    ]
+    (folder / "coins.json").write_text(json.dumps({"coins": cached}))
     start_bridge(**sections)
     names = names_seen(broker, lambda n: "888" in n and "777" in n)
     assert names["777"] == {"name": "My Token", "symbol": "MT"}
