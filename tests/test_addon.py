@@ -538,7 +538,8 @@ def test_the_addon_converts_to_the_currency_and_keeps_holdings_set_over_mqtt_in_
         assert answer["status"] == "ok", answer
         assert answer["data"]["holdings"] == {"1": "0.5", "1027": "2"}
         subscriber.wait_for(lambda last: "cmc/1027/value_eur" in last, timeout=15)
-        saved = json.loads((tmp_path / "cache" / "state.json").read_text())
+        [state] = (tmp_path / "cache").glob("config-*/state.json")  # the configuration's own
+        saved = json.loads(state.read_text())
         assert saved["holdings"]["1027"]["amount"] == "2"
     finally:
         output = stop_addon(process)

@@ -82,7 +82,8 @@ def test_a_coin_added_over_mqtt_streams_and_is_announced(
     retained(broker, "cmc/52/p")
     retained(broker, "homeassistant/sensor/cmc_mqtt/52_p/config")
     assert any(52 in c.subscribed for c in stream.live)
-    saved = json.loads((tmp_path / "cache" / "state.json").read_text())
+    assert bridge.memory.path is not None  # the configuration's own folder in the cache
+    saved = json.loads(bridge.memory.path.read_text())
     assert saved["added"] == [52]
     assert bridge.state.crypto_ids == (1, 1027, 52)
 

@@ -81,13 +81,16 @@ def run(broker: Broker, tmp_path: Path) -> Iterator[Callable[..., tuple[Bridge, 
         limits: Limits | None = None,
         clock: Clock | None = None,
         fx: dict[str, Any] | None = None,
+        server: FakeStreamServer | None = None,
         **cmc: Any,
     ) -> tuple[Bridge, FakeStreamServer]:
-        """`fx`: rate settings below what the configuration allows (a call every second)."""
-        server = FakeStreamServer(
-            api_key=TEST_API_KEY, fast_interval=0.2, limits=limits,
-            behaviour=Behaviour(ping_interval_ms=1000),
-        ).start()  # fmt: skip
+        """`fx`: rate settings below what the configuration allows (a call every second);
+        `server`: the one a bridge ran against before (the same configuration, its memory)."""
+        if server is None:
+            server = FakeStreamServer(
+                api_key=TEST_API_KEY, fast_interval=0.2, limits=limits,
+                behaviour=Behaviour(ping_interval_ms=1000),
+            ).start()  # fmt: skip
         settings = make_settings(
             broker, server, tmp_path / "cache",
             cmc={"rest_url": server.rest_url, "lookup_names": True, **cmc},
@@ -307,13 +310,14 @@ def test_a_restart_carries_the_months_rest_credits(
     wait_until(lambda: first.meter.used() == 2)  # the map and one call, saved at once
     first.stop()
     stopped.add(first)
-    usage = json.loads((tmp_path / "cache" / "state.json").read_text())["usage"]
+    assert first.memory.path is not None  # the configuration's own folder in the cache
+    usage = json.loads(first.memory.path.read_text())["usage"]
     assert usage["credits"] == usage["rest"] == 2
-    second, second_server = run(**free)  # the fiat map is cached now: one credit a call
-    wait_until(lambda: second_server.ledger(TEST_API_KEY).used_month == 1)
+    # The same configuration again: the fiat map is cached now, one credit a call.
+    second, _ = run(server=first_server, **free)
+    wait_until(lambda: first_server.ledger(TEST_API_KEY).used_month == 3)
     wait_until(lambda: second.meter.used() == 3)
-    billed = first_server.ledger(TEST_API_KEY).used_month + 1
-    assert second.meter.used() == billed == 3
+    assert second.meter.used() == first_server.ledger(TEST_API_KEY).used_month == 3
     assert second.meter.rest_used() == 3  # the split carried over too, not counted as stream
 
 

@@ -70,12 +70,15 @@ def test_a_holding_set_over_mqtt_is_valued_announced_and_remembered(
     assert answer == {"status": "ok", "data": {"holdings": {"1": "0.5"}}, "transaction": "h-1"}
     # The value is the exact price times the amount, rounded once (read until the two topics
     # come from the same frame).
-    seen = retained(broker, "#", expect=lambda s: worth(s, 1, "usd", D("0.5")))
+    seen = retained(
+        broker, "#", expect=lambda s: VALUE_CONFIG in s and worth(s, 1, "usd", D("0.5"))
+    )
     assert "cmc/portfolio/value_usd" in seen
     assert json.loads(seen[VALUE_CONFIG])["state_topic"] == "cmc/1/value_usd"
     portfolio = info(broker, lambda i: i.get("portfolio", {}).get("holdings") == {"1": "0.5"})
     assert portfolio["portfolio"]["currency"] == "USD"
-    saved = json.loads((tmp_path / "cache" / "state.json").read_text())
+    assert bridge.memory.path is not None  # the configuration's own folder in the cache
+    saved = json.loads(bridge.memory.path.read_text())
     assert saved["holdings"] == {"1": {"amount": "0.5", "configured": None}}
 
     bridge.stop()
