@@ -18,6 +18,7 @@ from .config import Settings
 from .credits import Clock, CreditMeter, Estimate, estimate, fetch_key_info, utc_now
 from .creditwatch import CreditWatch
 from .discovery import DiscoveryContext
+from .discovery_switch import DiscoverySwitch
 from .displays import Displays
 from .extension import Outbox, PublisherExtension
 from .fiats import FiatDirectory
@@ -92,8 +93,13 @@ class Bridge:
             settings.holdings, self.memory, self.holdings, lambda: self.state.crypto_ids
         )
         self.alerts = AlertEngine(settings.alerts, self.currency) if settings.alerts else None
+        self.discovery_switch = DiscoverySwitch(settings.homeassistant.discovery, self.memory)
         ctx = DiscoveryContext(
-            settings.homeassistant, self.topics, VERSION, money=self._money_discovery
+            settings.homeassistant,
+            self.topics,
+            VERSION,
+            money=self._money_discovery,
+            enabled=lambda: self.discovery_switch.on,
         )
         self.valuation: Valuation | None = None
         # Requests may set holdings at any time, so they need a valuation too.
@@ -161,6 +167,8 @@ class Bridge:
             f"{self.topics.prefix}/bridge/names", self.names, lambda: self.state.crypto_ids
         )
         self.info = BridgeInfo(self.state, VERSION, interval=info_interval)
+        self.info.sources["topic_prefix"] = lambda: self.topics.prefix
+        self.info.sources["discovery"] = self._discovery_info
         self.info.sources["connections"] = self.stream.connections
         self.info.sources["left_out"] = lambda: list(self.stream.left_out)
         if fx.converts:
@@ -213,10 +221,12 @@ class Bridge:
                     republish=self.discovery.refresh_all,
                     reconnect=self.stream.reconnect,
                     holdings=self.holding_set if self.valuation is not None else None,
+                    discovery=self.discovery_switch.set,
                     limiter=request_limiter,
                 )
             )
         self.coins.add_listener(self._coins_changed)
+        self.discovery_switch.add_listener(self._discovery_switched)
         self.holding_set.add_listener(self._holdings_changed)
 
     def _money_discovery(self) -> MoneyDiscovery:
@@ -263,6 +273,24 @@ class Bridge:
         """A clock deleted more apps than the ones cleared (by prefix): send them again."""
         if any(is_app_topic(topic) for topic in cleared):
             self.displays.resend(out)
+
+    def _discovery_info(self) -> dict[str, object]:
+        """For `bridge/info`: whether and where the bridge announces to Home Assistant (the
+        custom integration raises a repair issue when both create entities on one prefix)."""
+        ha = self.settings.homeassistant
+        return {
+            "enabled": self.discovery_switch.on,
+            "prefix": ha.discovery_prefix,
+            "node_id": ha.node_id,
+            "mode": ha.discovery_mode,
+        }
+
+    def _discovery_switched(self, on: bool) -> None:
+        self.info.publish_soon()
+        if on:
+            self.discovery.refresh_all()  # everything announced again on the next tick
+        else:
+            self.sweep.rerun()  # every config of ours is unwanted now: cleared
 
     def _portfolio_info(self) -> dict[str, object]:
         return {"currency": self.currency.code, "holdings": self.holding_set.report()}

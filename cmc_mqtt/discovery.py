@@ -58,6 +58,13 @@ class DiscoveryContext:
     topics: Topics
     version: str
     money: Callable[[], MoneyDiscovery] = field(default=_no_money, compare=False)
+    #: Whether to announce now (a `discovery/set` request may have switched it); None: as
+    #: `ha.discovery` says.
+    enabled: Callable[[], bool] | None = field(default=None, compare=False)
+
+    @property
+    def announcing(self) -> bool:
+        return self.ha.discovery if self.enabled is None else self.enabled()
 
 
 def _money(ctx: DiscoveryContext, money: MoneyDiscovery | None) -> MoneyDiscovery:
@@ -328,7 +335,7 @@ def wanted_topics(
     ctx: DiscoveryContext, coin_ids: tuple[int, ...], money: MoneyDiscovery | None = None
 ) -> set[str]:
     """Config topics this run publishes; every other config of ours is a ghost."""
-    if not ctx.ha.discovery:
+    if not ctx.announcing:
         return set()
     money = _money(ctx, money)
     portfolio = bool(portfolio_entities(ctx, money))
@@ -387,7 +394,7 @@ def migrations(
     again: Home Assistant moves such an entity to its new config, keeping its id and history,
     when the old topic is first answered with MIGRATE_PAYLOAD. An entity not announced again
     (its coin or field was dropped) is removed as before."""
-    if not ctx.ha.discovery:
+    if not ctx.announcing:
         return [], []
     coins, device_mode = set(coin_ids), ctx.ha.discovery_mode == "device"
     money = _money(ctx, money)

@@ -100,7 +100,7 @@ class HomeAssistantDiscovery(Extension):
         return moving, configs
 
     def _publish(self, out: Outbox, *, force: bool) -> None:
-        if not self._ctx.ha.discovery:
+        if not self._ctx.announcing:
             return
         if force:
             self._published.clear()

@@ -48,10 +48,12 @@ MAX_OTHER_BYTES: Final = 64 * 1024
 
 _MONTH: Final = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])")
 _ID_KEY: Final = re.compile(r"[1-9][0-9]{0,9}")
-_KNOWN: Final = ("added", "removed", "holdings", "layout", "usage")
+_KNOWN: Final = ("added", "removed", "holdings", "layout", "usage", "discovery")
 
 Holdings = dict[int, tuple[str, str | None]]
 Usage = tuple[str, float, float]
+#: A switch set over MQTT: (on, the configured value it replaced).
+Switch = tuple[bool, bool]
 
 
 class StateFile:
@@ -73,6 +75,7 @@ class StateFile:
         self._holdings: Holdings = {}
         self._layout: list[tuple[int, ...]] = []
         self._usage: Usage | None = None
+        self._discovery: Switch | None = None
         self._other: dict[str, Any] = {}  # keys a later version wrote: kept as they are
         self._write_failed = False
         self._warned = False
@@ -99,6 +102,7 @@ class StateFile:
         self._holdings = _holdings(raw.get("holdings", {}), problems)
         self._layout = _layout(raw.get("layout", []), problems)
         self._usage = _usage(raw.get("usage"), problems)
+        self._discovery = _switch(raw.get("discovery"), "discovery", problems)
         self._other = _other(raw, problems)
         if problems:
             self._give_up(summary(problems), kept=True)
@@ -187,6 +191,21 @@ class StateFile:
             self._usage = new
             self._save()
 
+    # --- Home Assistant discovery turned on or off at run time ----------------------------------
+
+    def discovery_switch(self) -> Switch | None:
+        """(on, the configured value it replaced), as last set over MQTT; None if never."""
+        with self._lock:
+            return self._discovery
+
+    def set_discovery_switch(self, switch: Switch | None) -> None:
+        """Remember a switch set over MQTT, or (None) forget it."""
+        with self._lock:
+            if switch == self._discovery:
+                return
+            self._discovery = switch
+            self._save()
+
     # --- writing --------------------------------------------------------------------------------
 
     def _refused(self, problems: list[str]) -> None:
@@ -215,6 +234,9 @@ class StateFile:
         if self._usage is not None:
             month, credits, rest = self._usage
             data["usage"] = {"month": month, "credits": credits, "rest": rest}
+        if self._discovery is not None:
+            on, configured = self._discovery
+            data["discovery"] = {"enabled": on, "configured": configured}
         try:
             write_json_atomically(self.path, data, max_bytes=MAX_STATE_BYTES)
         except (OSError, ValueError) as exc:
@@ -272,6 +294,19 @@ def _holdings(value: Any, problems: list[str]) -> Holdings:
         if amount is not None:
             found[int(key)] = (amount, configured)
     return found
+
+
+def _switch(value: Any, key: str, problems: list[str]) -> Switch | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, dict)
+        and set(value) == {"enabled", "configured"}
+        and all(isinstance(v, bool) for v in value.values())
+    ):
+        return value["enabled"], value["configured"]
+    problems.append(f"{key}: expected {{enabled, configured}} as true or false")
+    return None
 
 
 def _other(raw: dict[str, Any], problems: list[str]) -> dict[str, Any]:

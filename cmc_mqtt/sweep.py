@@ -235,8 +235,13 @@ def sweep_rules(
 
     rules.append(SweepRule(f"{prefix}/+/value_{cur}", not_held))
     if ctx is not None:
-        # Which configs are wanted also depends on the coins held (their Value sensors).
-        wanted_now = _PerCoinSet(coin_ids, lambda ids: wanted_topics(ctx, ids), also=money.held)
+        # Which configs are wanted also depends on the coins held (their Value sensors) and on
+        # whether discovery is on now (a request may switch it).
+        wanted_now = _PerCoinSet(
+            coin_ids,
+            lambda ids: wanted_topics(ctx, ids),
+            also=lambda: (money.held(), ctx.announcing),
+        )
 
         def unwanted_config(topic: str) -> list[str]:
             return [topic] if is_own_config(ctx, topic) and topic not in wanted_now() else []

@@ -17,7 +17,7 @@ from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.request_payloads import RequestError, parse_command, parse_request
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.limits import Limits
-from harness.helpers import Broker, Subscriber, free_port, retained, wait_until
+from harness.helpers import Broker, Subscriber, free_port, retained, retained_json, wait_until
 
 from .conftest import FAST_TIMINGS, make_settings
 
@@ -253,3 +253,60 @@ def test_a_bad_button_request_is_answered(start: Start, broker: Broker) -> None:
     answer = ask(broker, REPUBLISH, "press")
     assert answer["status"] == "error"
     assert answer["error"] == "bad payload: expected JSON like {}"
+
+
+# --- discovery on or off (the integration's fix for duplicate entities) -------------------------
+
+DISCOVERY = "cmc/bridge/request/discovery/set"
+
+
+def own_configs(store: dict[str, str]) -> list[str]:
+    return [t for t in store if t.startswith("homeassistant/") and "/cmc_mqtt/" in t]
+
+
+def test_discovery_turned_off_over_mqtt_clears_the_configs_and_stays_off(
+    start: Start, broker: Broker
+) -> None:
+    bridge = start()
+    retained(broker, "homeassistant/#", expect=lambda s: BTC_PRICE in s)
+    info = retained_json(broker, "cmc/bridge/info", lambda i: "discovery" in i)
+    assert info["discovery"] == {
+        "enabled": True, "prefix": "homeassistant", "node_id": "cmc_mqtt", "mode": "entity"
+    }  # fmt: skip
+    assert info["topic_prefix"] == "cmc"
+    answer = ask(broker, DISCOVERY, json.dumps({"enabled": False, "transaction": "d"}))
+    assert answer == {"status": "ok", "data": {"enabled": False}, "transaction": "d"}
+    retained(broker, "homeassistant/#", expect=lambda s: not own_configs(s) or None)
+    retained_json(broker, "cmc/bridge/info", lambda i: i["discovery"]["enabled"] is False)
+    retained(broker, "cmc/1/p")  # the values stay
+    bridge.stop()
+
+    again = start()  # remembered: nothing announced after a restart
+    retained(broker, "cmc/bridge/info", expect=lambda s: "cmc/bridge/info" in s)
+    wait_until(again.publisher.connected.is_set)
+    assert not own_configs(retained(broker, "homeassistant/#", expect=lambda _s: True))
+    assert ask(broker, DISCOVERY, '{"enabled": true}')["data"] == {"enabled": True}
+    retained(broker, "homeassistant/#", expect=lambda s: BTC_PRICE in s)
+
+
+def test_a_changed_configuration_wins_over_a_switch_set_over_mqtt(
+    start: Start, broker: Broker
+) -> None:
+    bridge = start()
+    assert ask(broker, DISCOVERY, '{"enabled": false}')["status"] == "ok"
+    bridge.stop()
+    # The user turns discovery off in the file, then on again: their newer word applies.
+    off = start(homeassistant={"discovery": False})
+    assert off.discovery_switch.on is False
+    off.stop()
+    on = start(homeassistant={"discovery": True})
+    assert on.discovery_switch.on is True
+
+
+@pytest.mark.parametrize("payload", ['{"enabled": "no"}', "{}", '{"enabled": 0}'])
+def test_a_bad_discovery_request_is_refused(start: Start, broker: Broker, payload: str) -> None:
+    bridge = start()
+    answer = ask(broker, DISCOVERY, payload)
+    assert answer["status"] == "error"
+    assert answer["error"] == 'bad payload: "enabled" must be true or false'
+    assert bridge.discovery_switch.on is True
