@@ -11,8 +11,9 @@ Neither the key nor the password is ever printed.
 Most options set one bridge key; two are lists the Supervisor's schema can hold and TOML spells
 otherwise: `holdings` ({coin, amount} entries) becomes `[coins.<id>] holdings`, and `alerts`
 becomes one `[[alerts]]` table per entry. The bridge keeps its state (coins and holdings changed
-over MQTT, the month's credits) in `state.json` under `cache_dir`, which is `/data/cache`: the
-add-on's persistent folder, kept across restarts and updates.
+over MQTT, the month's credits) in its configuration's folder under `cache_dir`, which is
+`/data/cache` (`/data/cache/config-<hash>/state.json`, see `identity.py`): the add-on's
+persistent folder, kept across restarts and updates.
 
 `CMC_ADDON_DATA` (default `/data`) and `CMC_ADDON_SUPERVISOR_URL` (default `http://supervisor`)
 let tests and the image check run it against a fake Supervisor.
