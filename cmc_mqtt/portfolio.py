@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from .errors import ConfigError
 from .money import (
     CONTEXT,
     AmountKind,
@@ -125,21 +124,6 @@ def _sum(values: Iterable[Decimal]) -> Decimal:
     for value in values:
         result = CONTEXT.add(result, value)
     return result
-
-
-def parse_holding(value: object, key: str) -> Decimal:
-    """A holding from the configuration (`holdings = 0.25`) or a request; ConfigError naming
-    `key` unless it is a finite number >= 0. Floats are read as their shortest text."""
-    problem = f"{key}: expected a number of coins >= 0, got {value!r}"
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ConfigError([problem])
-    try:
-        amount = to_decimal(repr(value) if isinstance(value, float) else str(value))
-    except ValueError:
-        raise ConfigError([problem]) from None
-    if amount < 0:
-        raise ConfigError([problem])
-    return amount
 
 
 class Holdings:

@@ -7,13 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from cmc_mqtt.errors import ConfigError
 from cmc_mqtt.money import CURRENCIES, USD
 from cmc_mqtt.portfolio import (
     Holdings,
     PortfolioTopics,
     coin_value_messages,
-    parse_holding,
     portfolio_messages,
     total,
     value_24h_ago,
@@ -117,22 +115,6 @@ def test_a_negative_change_and_no_negative_zero() -> None:
     flat_messages = dict(portfolio_messages(PortfolioTopics("cmc", EUR), flat, EUR))
     assert flat_messages["cmc/portfolio/change_24h_eur"] == "0.00"
     assert flat_messages["cmc/portfolio/change_24h_pct"] == "0.00"
-
-
-@pytest.mark.parametrize(
-    ("value", "amount"),
-    [(0.25, "0.25"), (0.1, "0.1"), (3, "3"), ("1.000000000000000001", "1.000000000000000001"),
-     (0, "0")],
-)  # fmt: skip
-def test_holdings_are_exact(value: object, amount: str) -> None:
-    assert parse_holding(value, "coins.1.holdings") == D(amount)
-
-
-@pytest.mark.parametrize("value", [-1, "x", True, float("nan"), float("inf"), None, [1]])
-def test_bad_holdings_are_config_errors_naming_the_key(value: object) -> None:
-    with pytest.raises(ConfigError) as info:
-        parse_holding(value, "coins.1.holdings")
-    assert info.value.problems[0].startswith("coins.1.holdings: expected a number of coins >= 0")
 
 
 def test_holdings_change_at_run_time() -> None:

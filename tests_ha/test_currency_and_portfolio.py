@@ -24,13 +24,14 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
 
+from cmc_mqtt.bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount
 from cmc_mqtt.coins import coin_info
 from cmc_mqtt.config import HomeAssistantSettings
 from cmc_mqtt.discovery import DiscoveryContext
 from cmc_mqtt.holdingset import HoldingSet
 from cmc_mqtt.money import CURRENCIES
 from cmc_mqtt.money_configs import MoneyDiscovery, coin_extras, portfolio_entities
-from cmc_mqtt.portfolio import Holdings, parse_holding
+from cmc_mqtt.portfolio import Holdings
 from cmc_mqtt.state import Topics
 from cmc_mqtt.statefile import StateFile
 from custom_components.cmc_mqtt import ids
@@ -463,7 +464,12 @@ async def test_the_bridge_takes_the_exact_amount_the_step_sends(
 
     def bridge(payload: bytes) -> dict[str, Any]:
         asked = json.loads(payload)["holdings"]
-        held.set({int(cid): parse_holding(value, cid) for cid, value in asked.items()})
+        held.set(
+            {
+                int(cid): parse_amount(value, cid, maximum=MAX_HOLDING, places=HOLDING_PLACES)
+                for cid, value in asked.items()
+            }
+        )
         return {"status": "ok", "data": {"holdings": held.report()}}
 
     entry = await set_up(hass, money_entry(money=Money("EUR", "EUR", (1027,))))
