@@ -473,7 +473,7 @@ async def test_the_bridge_takes_the_exact_amount_the_step_sends(
         return {"status": "ok", "data": {"holdings": held.report()}}
 
     entry = await set_up(hass, money_entry(money=Money("EUR", "EUR", (1027,))))
-    many = "0.123456789012345678901234"  # more digits than a float keeps
+    many = "1234567.123456789012345678"  # more digits than a float keeps (18 decimals, the most)
     for coin, typed in [("1", many), ("1027", "0")]:
         form = await holdings_form(hass, entry)
         configure = hass.config_entries.options.async_configure
