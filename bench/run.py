@@ -42,10 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import against  # noqa: E402
-from cmc_mqtt.fastpath import DISABLE_ENV  # noqa: E402
-from cmc_mqtt.fields import FIELD_KEYS  # noqa: E402
-from cmc_mqtt.frames import CHANNEL, parse_frame  # noqa: E402
+from cmc_mqtt.model.fields import FIELD_KEYS  # noqa: E402
 from cmc_mqtt.simulator import Behaviour, FakeStreamServer, Market  # noqa: E402
+from cmc_mqtt.stream.frames import CHANNEL, parse_frame  # noqa: E402
+from cmc_mqtt.util.fastpath import DISABLE_ENV  # noqa: E402
 from harness.helpers import Broker, free_port, retained, wait_until  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")

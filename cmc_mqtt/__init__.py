@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .config import Settings, load_settings
+from .config.load import Settings, load_settings
 from .errors import CmcMqttError, ConfigError, FrameError, StreamError
-from .fields import FIELDS, Field, FieldKind
+from .model.fields import FIELDS, Field, FieldKind
 from .version import VERSION as __version__
 
 TYPE_CHECKING = False

@@ -35,8 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from .bounds import shown
-from .config import (
+from .config.load import (
     MAX_COIN_ID,
     TooLarge,
     one_line,
@@ -45,6 +44,7 @@ from .config import (
     too_deep,
 )
 from .errors import EXIT_CONFIG, ConfigError
+from .model.bounds import shown
 
 DATA_ENV: Final = "CMC_ADDON_DATA"
 SUPERVISOR_URL_ENV: Final = "CMC_ADDON_SUPERVISOR_URL"

@@ -8,39 +8,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .alerts import AlertEngine
-from .awtrix import is_app_topic
-from .backoff import Backoff
-from .bridge_info import INFO_INTERVAL_S, BridgeInfo
-from .bridge_requests import BridgeRequests
-from .coinset import CoinSet, effective_ids
-from .config import Settings
-from .credits import Clock, CreditMeter, Estimate, estimate, fetch_key_info, utc_now
-from .creditwatch import CreditWatch
-from .discovery import DiscoveryContext
-from .discovery_switch import DiscoverySwitch
-from .displays import Displays
-from .extension import Outbox, PublisherExtension
-from .fiats import FiatDirectory
-from .fx import CmcRateSource, RateTopic, make_keeper, monthly_credits
-from .holdingset import HoldingSet
-from .homeassistant import HomeAssistantDiscovery
-from .identity import memory_dir
-from .money import currency as currency_for
-from .money_configs import MoneyDiscovery
-from .names import CoinDirectory, fetch_map
-from .names_report import NamesReport
-from .pool import StreamPool
-from .portfolio import Holdings
-from .publisher import MqttPublisher
-from .ratelimit import RequestLimiter
-from .rest import Cancel, Cancelled, RestError
-from .restworker import RestWorker
-from .session import StreamTimings
-from .state import BridgeState, Topics
-from .statefile import StateFile
-from .sweep import MoneyTopics, RetainedSweep, sweep_rules
-from .valuation import Valuation, ValuationExtension
+from .config.load import Settings
+from .displays.awtrix import is_app_topic
+from .extensions.announcer import HomeAssistantDiscovery
+from .extensions.credit_watch import CreditWatch
+from .extensions.display_outputs import Displays
+from .extensions.info import INFO_INTERVAL_S, BridgeInfo
+from .extensions.names_report import NamesReport
+from .extensions.ratelimit import RequestLimiter
+from .extensions.requests import BridgeRequests
+from .extensions.sweep import MoneyTopics, RetainedSweep, sweep_rules
+from .homeassistant.discovery import DiscoveryContext
+from .homeassistant.money_entities import MoneyDiscovery
+from .money.alerts import AlertEngine
+from .money.currency import currency as currency_for
+from .money.portfolio import Holdings
+from .money.rate import CmcRateSource, RateTopic, make_keeper, monthly_credits
+from .money.valuation import Valuation, ValuationExtension
+from .mqtt.extension import Outbox, PublisherExtension
+from .mqtt.publisher import MqttPublisher
+from .rest.client import Cancel, Cancelled, RestError
+from .rest.fiats import FiatDirectory
+from .rest.names import CoinDirectory, fetch_map
+from .rest.worker import RestWorker
+from .state.bridge_state import BridgeState, Topics
+from .state.coin_set import CoinSet, effective_ids
+from .state.credits import Clock, CreditMeter, Estimate, estimate, fetch_key_info, utc_now
+from .state.discovery_switch import DiscoverySwitch
+from .state.holding_set import HoldingSet
+from .state.identity import memory_dir
+from .state.memory import StateFile
+from .stream.pool import StreamPool
+from .stream.session import StreamTimings
+from .util.backoff import Backoff
 from .version import VERSION
 
 REST_TIMEOUT_S = 5.0

@@ -15,15 +15,15 @@ from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
 from .bridge import Bridge
-from .config import Settings, load_settings
+from .config.load import Settings, load_settings
 from .errors import EXIT_CONFIG, EXIT_FAILURE, CmcMqttError, ConfigError
-from .lifecycle import enable_crash_traces, leave
-from .redact import RedactingFormatter
-from .secret import Secret
+from .util.lifecycle import enable_crash_traces, leave
+from .util.redact import RedactingFormatter
+from .util.secret import Secret
 from .version import VERSION
 
 if TYPE_CHECKING:
-    from .embedded_broker import EmbeddedBroker
+    from .mqtt.embedded_broker import EmbeddedBroker
 
 LOG = logging.getLogger("cmc_mqtt")
 EXIT_INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
@@ -109,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if settings.mqtt.embedded:
             # Imported here, like the simulator and the demo: asyncio and the broker would add
             # megabytes to every bridge that does not use them.
-            from .embedded_broker import EmbeddedBroker, PortBusyError  # noqa: PLC0415
+            from .mqtt.embedded_broker import EmbeddedBroker, PortBusyError  # noqa: PLC0415
 
             broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port)
             try:
@@ -168,7 +168,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     for warning in settings.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    from .planning import describe_plan  # noqa: PLC0415 - only this command needs it
+    from .commands.check import describe_plan  # noqa: PLC0415 - only this command needs it
 
     print(
         f"{args.config}: OK ({len(settings.stream.crypto_ids)} coins, "
@@ -180,7 +180,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from .starter import InitError, run_init  # noqa: PLC0415 - only this command needs it
+    from .commands.init import InitError, run_init  # noqa: PLC0415 - only this command needs it
 
     # A terminal hides the key as it is typed; piped answers (scripts, tests) are read as lines.
     ask_secret = getpass.getpass if sys.stdin.isatty() else input
@@ -211,7 +211,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from .demo import demo_main  # noqa: PLC0415
+    from .commands.demo import demo_main  # noqa: PLC0415
 
     return demo_main(
         args.port,

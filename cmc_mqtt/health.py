@@ -25,10 +25,10 @@ from typing import Any, Final
 
 import paho.mqtt.client as mqtt
 
-from .config import Settings, load_settings
-from .diagnosis import describe_connect_error
+from .config.load import Settings, load_settings
 from .errors import EXIT_CONFIG, ConfigError
-from .mqtt_client import make_client
+from .mqtt.client import make_client
+from .mqtt.diagnosis import describe_connect_error
 
 EXIT_HEALTHY: Final = 0
 EXIT_UNHEALTHY: Final = 1

@@ -45,7 +45,7 @@ RUN_CLI = (
 )
 #: A start-up step that fails after the stream and MQTT threads started.
 FAIL_AT_START_UP = (
-    "import cmc_mqtt.restworker as restworker\n"
+    "import cmc_mqtt.rest.worker as restworker\n"
     "def refuse(*_a, **_k):\n"
     '    raise RuntimeError("can\'t start new thread")\n'
     "restworker.RestWorker.start = refuse\n"

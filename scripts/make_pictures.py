@@ -24,8 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from decimal import Decimal  # noqa: E402
 
-from cmc_mqtt.alerts import Alert  # noqa: E402
-from cmc_mqtt.awtrix import (  # noqa: E402
+from cmc_mqtt.commands.demo import SubscriberView, draw  # noqa: E402
+from cmc_mqtt.config.load import AwtrixSettings  # noqa: E402
+from cmc_mqtt.displays.awtrix import (  # noqa: E402
     AwtrixExtras,
     chart_payload,
     clock_currency,
@@ -33,13 +34,12 @@ from cmc_mqtt.awtrix import (  # noqa: E402
     indicator_payload,
     notify_payload,
 )
-from cmc_mqtt.coins import BUNDLED_COINS, coin_info  # noqa: E402
-from cmc_mqtt.config import AwtrixSettings  # noqa: E402
-from cmc_mqtt.demo import SubscriberView, draw  # noqa: E402
-from cmc_mqtt.displays import awtrix_payload  # noqa: E402
-from cmc_mqtt.money import CURRENCIES, convert  # noqa: E402
+from cmc_mqtt.displays.text import MoneyValues, TextTemplate, render  # noqa: E402
+from cmc_mqtt.extensions.display_outputs import awtrix_payload  # noqa: E402
+from cmc_mqtt.model.coins import BUNDLED_COINS, coin_info  # noqa: E402
+from cmc_mqtt.money.alerts import Alert  # noqa: E402
+from cmc_mqtt.money.currency import CURRENCIES, convert  # noqa: E402
 from cmc_mqtt.simulator import Market  # noqa: E402
-from cmc_mqtt.text import MoneyValues, TextTemplate, render  # noqa: E402
 
 OUT = ROOT / "docs"
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from cmc_mqtt.backoff import Backoff
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.config import Settings, parse_settings
-from cmc_mqtt.session import StreamTimings
+from cmc_mqtt.config.load import Settings, parse_settings
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.server import Behaviour
+from cmc_mqtt.stream.session import StreamTimings
+from cmc_mqtt.util.backoff import Backoff
 from harness.helpers import TEST_API_KEY, Broker, Subscriber
 
 #: Quick retries so tests finish fast; the policy (not the numbers) is what they check.

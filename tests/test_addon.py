@@ -19,12 +19,13 @@ import pytest
 import voluptuous as vol
 import yaml
 
-from cmc_mqtt import addon, config
-from cmc_mqtt.alerts import AlertRule, Directions
-from cmc_mqtt.bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount
-from cmc_mqtt.config import BridgeSettings, CreditSettings, load_settings
-from cmc_mqtt.fields import FIELD_KEYS
-from cmc_mqtt.fx import SOURCES, FxSettings
+from cmc_mqtt import addon
+from cmc_mqtt.config import load as config
+from cmc_mqtt.config.load import BridgeSettings, CreditSettings, load_settings
+from cmc_mqtt.model.bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount
+from cmc_mqtt.model.fields import FIELD_KEYS
+from cmc_mqtt.money.alerts import AlertRule, Directions
+from cmc_mqtt.money.rate import SOURCES, FxSettings
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.version import VERSION
 from harness.fake_supervisor import TOKEN, FakeSupervisor

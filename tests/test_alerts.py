@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from cmc_mqtt.alerts import (
+from cmc_mqtt.errors import ConfigError
+from cmc_mqtt.money.alerts import (
     EVENT_TYPES,
     Alert,
     AlertEngine,
@@ -16,8 +17,7 @@ from cmc_mqtt.alerts import (
     alert_topic,
     parse_rules,
 )
-from cmc_mqtt.errors import ConfigError
-from cmc_mqtt.money import CURRENCIES
+from cmc_mqtt.money.currency import CURRENCIES
 
 D = Decimal
 EUR = CURRENCIES["EUR"]

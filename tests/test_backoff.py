@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from cmc_mqtt.backoff import Backoff
+from cmc_mqtt.util.backoff import Backoff
 
 
 def test_delays_double_up_to_the_cap_within_jitter_bounds() -> None:

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from cmc_mqtt.bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount, shown
 from cmc_mqtt.errors import ConfigError
+from cmc_mqtt.model.bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount, shown
 
 
 def holding(value: object) -> Decimal:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cmc_mqtt import publisher
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.fields import FIELD_KEYS
+from cmc_mqtt.model.fields import FIELD_KEYS
+from cmc_mqtt.mqtt import publisher
 from cmc_mqtt.simulator import FakeStreamServer
 from harness.helpers import FIXTURES, Broker, Subscriber, retained, wait_until
 

@@ -12,11 +12,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cmc_mqtt.backoff import Backoff
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.request_payloads import RequestError, parse_command, parse_request
+from cmc_mqtt.extensions.request_payloads import RequestError, parse_command, parse_request
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.limits import Limits
+from cmc_mqtt.util.backoff import Backoff
 from harness.helpers import Broker, Subscriber, free_port, retained, retained_json, wait_until
 
 from .conftest import FAST_TIMINGS, make_settings

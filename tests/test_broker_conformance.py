@@ -22,7 +22,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cmc_mqtt.embedded_broker import EmbeddedBroker
+from cmc_mqtt.mqtt.embedded_broker import EmbeddedBroker
 from harness.helpers import Broker, free_port
 
 TIMEOUT = 10.0

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from cmc_mqtt.redact import RedactingFormatter
-from cmc_mqtt.secret import Secret
 from cmc_mqtt.simulator import FakeStreamServer
+from cmc_mqtt.util.redact import RedactingFormatter
+from cmc_mqtt.util.secret import Secret
 from harness.helpers import TEST_API_KEY, Broker, Subscriber
 
 ROOT = Path(__file__).resolve().parent.parent

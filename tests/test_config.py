@@ -10,7 +10,8 @@ from typing import Any, get_args
 
 import pytest
 
-from cmc_mqtt.config import (
+from cmc_mqtt.config.env import sections
+from cmc_mqtt.config.load import (
     BUDGET_ACTIONS,
     DEFAULT_URL,
     DISCOVERY_MODES,
@@ -30,10 +31,9 @@ from cmc_mqtt.config import (
     load_settings,
     parse_settings,
 )
-from cmc_mqtt.envconfig import sections
 from cmc_mqtt.errors import ConfigError
-from cmc_mqtt.fields import FIELD_KEYS
-from cmc_mqtt.secret import Secret
+from cmc_mqtt.model.fields import FIELD_KEYS
+from cmc_mqtt.util.secret import Secret
 from harness.helpers import TEST_API_KEY
 
 ROOT = Path(__file__).resolve().parent.parent

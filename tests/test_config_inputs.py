@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from cmc_mqtt import config
-from cmc_mqtt.config import load_settings, parse_settings
-from cmc_mqtt.envconfig import sections
+from cmc_mqtt.config import load as config
+from cmc_mqtt.config.env import sections
+from cmc_mqtt.config.load import load_settings, parse_settings
 from cmc_mqtt.errors import ConfigError
 from harness.helpers import TEST_API_KEY
 

@@ -21,12 +21,14 @@ from typing import Any, TypeVar
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from cmc_mqtt import addon, bounds, config
-from cmc_mqtt.config import Settings, load_settings, parse_settings
-from cmc_mqtt.envconfig import sections
+from cmc_mqtt import addon
+from cmc_mqtt.config import load as config
+from cmc_mqtt.config.env import sections
+from cmc_mqtt.config.load import Settings, load_settings, parse_settings
 from cmc_mqtt.errors import ConfigError
-from cmc_mqtt.fx import RATE_DIGITS
-from cmc_mqtt.secret import Secret
+from cmc_mqtt.model import bounds
+from cmc_mqtt.money.rate import RATE_DIGITS
+from cmc_mqtt.util.secret import Secret
 from harness.helpers import TEST_API_KEY
 
 #: A few seconds per property on a busy 2-core machine; no example database left behind.

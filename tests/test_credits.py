@@ -14,14 +14,15 @@ from typing import Any
 import pytest
 from pytest_mock import MockerFixture
 
-from cmc_mqtt import creditwatch, publisher
-from cmc_mqtt.backoff import Backoff
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.config import CreditSettings
-from cmc_mqtt.credits import CreditMeter, estimate
+from cmc_mqtt.config.load import CreditSettings
+from cmc_mqtt.extensions import credit_watch as creditwatch
+from cmc_mqtt.mqtt import publisher
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.limits import Limits
 from cmc_mqtt.simulator.server import Behaviour
+from cmc_mqtt.state.credits import CreditMeter, estimate
+from cmc_mqtt.util.backoff import Backoff
 from harness.helpers import TEST_API_KEY, Broker, Subscriber, retained, retained_json, wait_until
 
 from .conftest import FAST_TIMINGS, make_settings

@@ -15,10 +15,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from cmc_mqtt.coins import BUNDLED_COINS
-from cmc_mqtt.demo import run_demo
-from cmc_mqtt.embedded_broker import EmbeddedBroker, broker_answers
+from cmc_mqtt.commands.demo import run_demo
 from cmc_mqtt.errors import CmcMqttError
+from cmc_mqtt.model.coins import BUNDLED_COINS
+from cmc_mqtt.mqtt.embedded_broker import EmbeddedBroker, broker_answers
 from cmc_mqtt.simulator import FakeStreamServer
 from harness.helpers import Broker, SilentServer, Subscriber, free_port, retained, wait_until
 from harness.pki import PASSWORD, password_broker
@@ -175,7 +175,7 @@ def test_warnings_stay_visible_under_the_table() -> None:
     thread, stop, _ = run_in_thread(free_port(), screen)
     try:
         wait_until(lambda: "bridge: online" in screen.getvalue(), timeout=20)
-        logging.getLogger("cmc_mqtt.session").warning("stream connection 0 lost: a test")
+        logging.getLogger("cmc_mqtt.stream.session").warning("stream connection 0 lost: a test")
 
         def shown_under_the_table() -> bool:
             frame = screen.getvalue().split("\x1b[H\x1b[J")[-1]
@@ -248,6 +248,6 @@ def test_run_with_an_embedded_broker(tmp_path: Path) -> None:
 def test_a_missing_optional_extra_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     # The one thing that cannot exist here is a machine without amqtt installed.
     monkeypatch.setitem(sys.modules, "amqtt.broker", None)
-    monkeypatch.setitem(sys.modules, "cmc_mqtt.conforming_broker", None)
+    monkeypatch.setitem(sys.modules, "cmc_mqtt.mqtt.conforming_broker", None)
     with pytest.raises(CmcMqttError, match=r"pip install 'cmc-mqtt\[demo\]'"):
         EmbeddedBroker("127.0.0.1", free_port()).start()

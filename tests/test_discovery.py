@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from cmc_mqtt.bridge_entities import BRIDGE_ENTITIES
-from cmc_mqtt.coins import CoinInfo, coin_info
-from cmc_mqtt.config import HomeAssistantSettings
-from cmc_mqtt.discovery import (
+from cmc_mqtt.config.load import HomeAssistantSettings
+from cmc_mqtt.homeassistant.bridge_entities import BRIDGE_ENTITIES
+from cmc_mqtt.homeassistant.discovery import (
     DiscoveryContext,
     bridge_messages,
     coin_messages,
@@ -22,8 +21,9 @@ from cmc_mqtt.discovery import (
     slugify,
     wanted_topics,
 )
-from cmc_mqtt.fields import FIELD_KEYS
-from cmc_mqtt.state import Topics
+from cmc_mqtt.model.coins import CoinInfo, coin_info
+from cmc_mqtt.model.fields import FIELD_KEYS
+from cmc_mqtt.state.bridge_state import Topics
 
 GOLDEN = Path(__file__).parent / "golden"
 

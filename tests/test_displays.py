@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from cmc_mqtt.alerts import Alert
-from cmc_mqtt.awtrix import (
+from cmc_mqtt.bridge import Bridge
+from cmc_mqtt.config.load import AwtrixSettings, Throttle, parse_settings
+from cmc_mqtt.displays.awtrix import (
     AlertSignals,
     AwtrixExtras,
     PriceHistory,
@@ -21,18 +22,22 @@ from cmc_mqtt.awtrix import (
     parse_extras,
     scale_line,
 )
-from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.coins import coin_info
-from cmc_mqtt.config import AwtrixSettings, Throttle, parse_settings
-from cmc_mqtt.displays import Displays, MoneyProvider, ThrottledOutput, awtrix_payload
+from cmc_mqtt.displays.text import MoneyValues, TextTemplate
 from cmc_mqtt.errors import ConfigError
-from cmc_mqtt.frames import QuoteFrame
-from cmc_mqtt.money import CURRENCIES, convert
-from cmc_mqtt.names import CoinDirectory
+from cmc_mqtt.extensions.display_outputs import (
+    Displays,
+    MoneyProvider,
+    ThrottledOutput,
+    awtrix_payload,
+)
+from cmc_mqtt.model.coins import coin_info
+from cmc_mqtt.model.topics import Topics
+from cmc_mqtt.money.alerts import Alert
+from cmc_mqtt.money.currency import CURRENCIES, convert
+from cmc_mqtt.rest.names import CoinDirectory
 from cmc_mqtt.simulator import FakeStreamServer
-from cmc_mqtt.state import BridgeState
-from cmc_mqtt.text import MoneyValues, TextTemplate
-from cmc_mqtt.topics import Topics
+from cmc_mqtt.state.bridge_state import BridgeState
+from cmc_mqtt.stream.frames import QuoteFrame
 from harness.helpers import TEST_API_KEY, Broker, Subscriber, retained, wait_until
 
 from .test_bridge_requests import ask

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cmc_mqtt import config
-from cmc_mqtt.config import load_settings
-from cmc_mqtt.envconfig import EnvOverlay, sections
+from cmc_mqtt.config import load as config
+from cmc_mqtt.config.env import EnvOverlay, sections
+from cmc_mqtt.config.load import load_settings
 from cmc_mqtt.errors import ConfigError
 from harness.helpers import TEST_API_KEY
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from cmc_mqtt.backoff import Backoff
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.extension import Extension, Outbox
+from cmc_mqtt.mqtt.extension import Extension, Outbox
 from cmc_mqtt.simulator import FakeStreamServer
+from cmc_mqtt.util.backoff import Backoff
 from harness.helpers import Broker, Subscriber, retained, wait_until
 
 from .conftest import FAST_TIMINGS, make_settings
@@ -56,7 +56,7 @@ def test_a_failing_extension_is_counted_logged_once_and_the_prices_flow_on(
                     info_interval=0.5)  # fmt: skip
     broken = Broken()
     bridge.publisher.extensions.insert(0, broken)  # before every other one: they still run
-    with caplog.at_level(logging.ERROR, logger="cmc_mqtt.publisher"), bridge.start():
+    with caplog.at_level(logging.ERROR, logger="cmc_mqtt.mqtt.publisher"), bridge.start():
         retained(broker, "cmc/+/p", expect=lambda s: {"cmc/1/p", "cmc/1027/p"} <= s.keys())
         wait_until(lambda: broken.calls >= 3)  # on_connected, then ticks
         publish(broker, POKE, "x")

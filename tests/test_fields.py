@@ -9,10 +9,10 @@ from types import ModuleType
 
 import pytest
 
-from cmc_mqtt.coins import BUNDLED_COINS
-from cmc_mqtt.fields import FIELD_KEYS, FIELDS, FieldKind, price_precision
-from cmc_mqtt.fx import FxSettings, make_keeper
-from cmc_mqtt.money import (
+from cmc_mqtt.displays.text import format_price
+from cmc_mqtt.model.coins import BUNDLED_COINS
+from cmc_mqtt.model.fields import FIELD_KEYS, FIELDS, FieldKind, price_precision
+from cmc_mqtt.money.currency import (
     CURRENCIES,
     FIELD_AMOUNTS,
     AmountKind,
@@ -21,9 +21,9 @@ from cmc_mqtt.money import (
     currency,
     decimals,
 )
-from cmc_mqtt.portfolio import PERCENT_PLACES, Holdings
-from cmc_mqtt.text import format_price
-from cmc_mqtt.valuation import Valuation
+from cmc_mqtt.money.portfolio import PERCENT_PLACES, Holdings
+from cmc_mqtt.money.rate import FxSettings, make_keeper
+from cmc_mqtt.money.valuation import Valuation
 
 # The 13 numeric fields of market@crypto_latest_price, as documented.
 PROTOCOL_FIELDS = [

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cmc_mqtt.errors import FrameError
-from cmc_mqtt.frames import (
+from cmc_mqtt.stream.frames import (
     CHANNEL,
     MAX_FRAME_BYTES,
     Ack,

@@ -14,9 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cmc_mqtt.extension import PublisherExtension
-from cmc_mqtt.fiats import BUNDLED_FIATS, CACHE_FILE, FiatDirectory
-from cmc_mqtt.fx import (
+from cmc_mqtt.money.rate import (
     CmcRateSource,
     FxSettings,
     RateError,
@@ -29,11 +27,13 @@ from cmc_mqtt.fx import (
     parse_rate,
     parse_rate_payload,
 )
-from cmc_mqtt.paidcall import credit_count
-from cmc_mqtt.rest import Cancel, RestError
-from cmc_mqtt.secret import Secret
+from cmc_mqtt.mqtt.extension import PublisherExtension
+from cmc_mqtt.rest.client import Cancel, RestError
+from cmc_mqtt.rest.fiats import BUNDLED_FIATS, CACHE_FILE, FiatDirectory
+from cmc_mqtt.rest.paid import credit_count
 from cmc_mqtt.simulator import FakeStreamServer, Limits
 from cmc_mqtt.simulator.catalog import FIATS
+from cmc_mqtt.util.secret import Secret
 from harness.helpers import TEST_API_KEY, Broker, Subscriber, free_port, wait_until
 
 KEY = Secret(TEST_API_KEY)

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from cmc_mqtt.backoff import Backoff
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.holdingset import HoldingSet
-from cmc_mqtt.portfolio import Holdings
-from cmc_mqtt.request_payloads import RequestError, parse_holdings
+from cmc_mqtt.extensions.request_payloads import RequestError, parse_holdings
+from cmc_mqtt.money.portfolio import Holdings
 from cmc_mqtt.simulator import FakeStreamServer
-from cmc_mqtt.statefile import StateFile
+from cmc_mqtt.state.holding_set import HoldingSet
+from cmc_mqtt.state.memory import StateFile
+from cmc_mqtt.util.backoff import Backoff
 from harness.helpers import Broker, retained, retained_json
 
 from .conftest import FAST_TIMINGS, make_settings

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import paho.mqtt.publish as publish
 
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.bridge_entities import BRIDGE_ENTITIES
-from cmc_mqtt.discovery import MIGRATE_PAYLOAD
+from cmc_mqtt.homeassistant.bridge_entities import BRIDGE_ENTITIES
+from cmc_mqtt.homeassistant.discovery import MIGRATE_PAYLOAD
 from cmc_mqtt.simulator import FakeStreamServer
 from harness.helpers import Broker, Subscriber, retained
 

@@ -16,20 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cmc_mqtt.bounds import HOLDING_PLACES, MAX_HOLDING
-from cmc_mqtt.bridge_requests import BridgeRequests
-from cmc_mqtt.coinset import CoinSet
 from cmc_mqtt.errors import FrameError
-from cmc_mqtt.fields import FIELDS, FIELDS_BY_KEY
-from cmc_mqtt.frames import CHANNEL, MAX_FIELD_TEXT, QuoteFrame, parse_frame
-from cmc_mqtt.fx import MAX_RATE, MIN_RATE, RateError, parse_rate_payload
-from cmc_mqtt.holdingset import HoldingSet
-from cmc_mqtt.money import CURRENCIES
-from cmc_mqtt.pool import StreamPool
-from cmc_mqtt.portfolio import Holdings
-from cmc_mqtt.publisher import MAX_PAYLOAD_BYTES
-from cmc_mqtt.ratelimit import RequestLimiter
-from cmc_mqtt.request_payloads import (
+from cmc_mqtt.extensions.ratelimit import RequestLimiter
+from cmc_mqtt.extensions.request_payloads import (
     MAX_TRANSACTION_CHARS,
     RequestError,
     parse_command,
@@ -38,10 +27,21 @@ from cmc_mqtt.request_payloads import (
     parse_switch,
     transaction_of,
 )
-from cmc_mqtt.secret import Secret
-from cmc_mqtt.state import BridgeState, Topics
-from cmc_mqtt.statefile import StateFile
-from cmc_mqtt.valuation import valuation_messages
+from cmc_mqtt.extensions.requests import BridgeRequests
+from cmc_mqtt.model.bounds import HOLDING_PLACES, MAX_HOLDING
+from cmc_mqtt.model.fields import FIELDS, FIELDS_BY_KEY
+from cmc_mqtt.money.currency import CURRENCIES
+from cmc_mqtt.money.portfolio import Holdings
+from cmc_mqtt.money.rate import MAX_RATE, MIN_RATE, RateError, parse_rate_payload
+from cmc_mqtt.money.valuation import valuation_messages
+from cmc_mqtt.mqtt.publisher import MAX_PAYLOAD_BYTES
+from cmc_mqtt.state.bridge_state import BridgeState, Topics
+from cmc_mqtt.state.coin_set import CoinSet
+from cmc_mqtt.state.holding_set import HoldingSet
+from cmc_mqtt.state.memory import StateFile
+from cmc_mqtt.stream.frames import CHANNEL, MAX_FIELD_TEXT, QuoteFrame, parse_frame
+from cmc_mqtt.stream.pool import StreamPool
+from cmc_mqtt.util.secret import Secret
 
 QUICK = settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

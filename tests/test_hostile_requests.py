@@ -15,11 +15,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cmc_mqtt.backoff import Backoff
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.ratelimit import ALLOWANCES, Allowance, RequestLimiter
+from cmc_mqtt.extensions.ratelimit import ALLOWANCES, Allowance, RequestLimiter
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.limits import Limits
+from cmc_mqtt.util.backoff import Backoff
 from harness.helpers import (
     TEST_API_KEY,
     Broker,
@@ -116,7 +116,7 @@ def test_a_flood_of_requests_keeps_prices_flowing_and_the_log_quiet(
     # one per request.
     ours = [r for r in caplog.records if r.name.startswith("cmc_mqtt") and r.levelno >= 20]
     assert len(ours) < 60, [r.getMessage() for r in ours]
-    about_requests = [r for r in ours if r.name == "cmc_mqtt.bridge_requests"]
+    about_requests = [r for r in ours if r.name == "cmc_mqtt.extensions.requests"]
     assert len(about_requests) < 10, [r.getMessage() for r in about_requests]
 
 

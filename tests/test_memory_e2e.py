@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from cmc_mqtt.backoff import Backoff
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.config import Settings
-from cmc_mqtt.identity import memory_path
-from cmc_mqtt.secret import Secret
+from cmc_mqtt.config.load import Settings
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.server import Behaviour
+from cmc_mqtt.state.identity import memory_path
+from cmc_mqtt.util.backoff import Backoff
+from cmc_mqtt.util.secret import Secret
 from harness.helpers import TEST_API_KEY, Broker, retained, retained_json, wait_until
 
 from .conftest import FAST_TIMINGS, make_settings

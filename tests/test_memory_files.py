@@ -16,16 +16,16 @@ from typing import Any
 
 import pytest
 
-from cmc_mqtt.coins import CoinInfo
-from cmc_mqtt.fiats import FiatDirectory
-from cmc_mqtt.jsonfile import (
+from cmc_mqtt.model.coins import CoinInfo
+from cmc_mqtt.rest.fiats import FiatDirectory
+from cmc_mqtt.rest.names import CoinDirectory
+from cmc_mqtt.state.memory import MAX_STATE_BYTES, StateFile
+from cmc_mqtt.util.jsonfile import (
     KEEP_SET_ASIDE,
     STALE_TEMPORARY_S,
     clean_temporaries,
     write_json_atomically,
 )
-from cmc_mqtt.names import CoinDirectory
-from cmc_mqtt.statefile import MAX_STATE_BYTES, StateFile
 
 Loader = Callable[[Path], object]
 LOADERS: dict[str, Loader] = {

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from cmc_mqtt.config import Settings, parse_settings
-from cmc_mqtt.identity import (
+from cmc_mqtt.commands.check import describe_plan
+from cmc_mqtt.config.load import Settings, parse_settings
+from cmc_mqtt.state.identity import (
     IDENTITY_FILE,
     Identity,
     adopts_legacy,
@@ -25,8 +26,7 @@ from cmc_mqtt.identity import (
     memory_dir,
     memory_path,
 )
-from cmc_mqtt.planning import describe_plan
-from cmc_mqtt.statefile import StateFile
+from cmc_mqtt.state.memory import StateFile
 from harness.helpers import wait_until
 
 REAL_KEY = "0f5e1c2d-3b4a-4c5d-8e6f-7a8b9c0d1e2f"
@@ -270,7 +270,7 @@ def test_check_config_without_a_cache_folder() -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from cmc_mqtt.statefile import StateFile
+from cmc_mqtt.state.memory import StateFile
 from harness.helpers import wait_until
 memory = StateFile(Path(sys.argv[1]))
 print("writing", flush=True)

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from cmc_mqtt.fields import FIELDS, FieldKind, price_precision
-from cmc_mqtt.money import (
+from cmc_mqtt.model.fields import FIELDS, FieldKind, price_precision
+from cmc_mqtt.money.currency import (
     CURRENCIES,
     FIELD_AMOUNTS,
     USD,

@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
-from cmc_mqtt.alerts import EVENT_TYPES
-from cmc_mqtt.bridge_entities import BRIDGE_ENTITIES
-from cmc_mqtt.coins import coin_info
-from cmc_mqtt.config import HomeAssistantSettings
-from cmc_mqtt.discovery import (
+from cmc_mqtt.config.load import HomeAssistantSettings
+from cmc_mqtt.extensions.announcer import HomeAssistantDiscovery
+from cmc_mqtt.homeassistant.bridge_entities import BRIDGE_ENTITIES
+from cmc_mqtt.homeassistant.discovery import (
     DiscoveryContext,
     coin_messages,
     config_owner,
@@ -22,11 +21,17 @@ from cmc_mqtt.discovery import (
     portfolio_messages,
     wanted_topics,
 )
-from cmc_mqtt.homeassistant import HomeAssistantDiscovery
-from cmc_mqtt.money import CURRENCIES, USD
-from cmc_mqtt.money_configs import NO_MONEY, MoneyDiscovery, extra_keys, price_decimals
-from cmc_mqtt.names import CoinDirectory
-from cmc_mqtt.state import BridgeState, Topics
+from cmc_mqtt.homeassistant.money_entities import (
+    NO_MONEY,
+    MoneyDiscovery,
+    extra_keys,
+    price_decimals,
+)
+from cmc_mqtt.model.coins import coin_info
+from cmc_mqtt.money.alerts import EVENT_TYPES
+from cmc_mqtt.money.currency import CURRENCIES, USD
+from cmc_mqtt.rest.names import CoinDirectory
+from cmc_mqtt.state.bridge_state import BridgeState, Topics
 
 EUR, JPY = CURRENCIES["EUR"], CURRENCIES["JPY"]
 CFG = "homeassistant/{}/cmc_mqtt/{}/config"

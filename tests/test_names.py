@@ -14,13 +14,13 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from cmc_mqtt.coins import BUNDLED_COINS, HIDDEN_CATEGORIES, CoinInfo
-from cmc_mqtt.config import parse_settings
+from cmc_mqtt.config.load import parse_settings
 from cmc_mqtt.errors import ConfigError
-from cmc_mqtt.names import CoinDirectory, clean_text
-from cmc_mqtt.rest import Cancel
-from cmc_mqtt.restworker import RestWorker
-from cmc_mqtt.secret import Secret
+from cmc_mqtt.model.coins import BUNDLED_COINS, HIDDEN_CATEGORIES, CoinInfo
+from cmc_mqtt.rest.client import Cancel
+from cmc_mqtt.rest.names import CoinDirectory, clean_text
+from cmc_mqtt.rest.worker import RestWorker
+from cmc_mqtt.util.secret import Secret
 from harness.helpers import TEST_API_KEY, SilentServer, wait_until
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.coins import HIDDEN_CATEGORIES
-from cmc_mqtt.identity import memory_path
+from cmc_mqtt.model.coins import HIDDEN_CATEGORIES
 from cmc_mqtt.simulator import FakeStreamServer
+from cmc_mqtt.state.identity import memory_path
 from harness.helpers import Broker, retained, retained_json
 
 from .conftest import make_settings

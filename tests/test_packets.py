@@ -9,9 +9,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from pytest_mock import MockerFixture
 
-from cmc_mqtt import mqtt_adapter
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.packets import publish_batch, publish_packet
+from cmc_mqtt.mqtt import adapter as mqtt_adapter
+from cmc_mqtt.mqtt.packets import publish_batch, publish_packet
 from harness.helpers import Broker, retained
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from cmc_mqtt.backoff import Backoff
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.pool import Limits, plan_layout
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.limits import Limits as ServerLimits
 from cmc_mqtt.simulator.server import Behaviour
+from cmc_mqtt.stream.pool import Limits, plan_layout
+from cmc_mqtt.util.backoff import Backoff
 from harness.helpers import TEST_API_KEY, Broker, retained, wait_until
 
 from .conftest import FAST_TIMINGS, make_settings

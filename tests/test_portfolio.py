@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from cmc_mqtt.money import CURRENCIES, USD
-from cmc_mqtt.portfolio import (
+from cmc_mqtt.money.currency import CURRENCIES, USD
+from cmc_mqtt.money.portfolio import (
     Holdings,
     PortfolioTopics,
     coin_value_messages,

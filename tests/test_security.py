@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from cmc_mqtt.pool import StreamPool
-from cmc_mqtt.rest import RestError, get_json
-from cmc_mqtt.secret import Secret
-from cmc_mqtt.session import StreamTimings
+from cmc_mqtt.rest.client import RestError, get_json
 from cmc_mqtt.simulator import FakeStreamServer
-from cmc_mqtt.state import BridgeState, Topics
+from cmc_mqtt.state.bridge_state import BridgeState, Topics
+from cmc_mqtt.stream.pool import StreamPool
+from cmc_mqtt.stream.session import StreamTimings
+from cmc_mqtt.util.secret import Secret
 from harness.helpers import TEST_API_KEY, Broker, Subscriber, free_port, wait_until
 from harness.pki import PASSWORD, Pki, make_pki, password_broker, remove_pki, tls_broker
 

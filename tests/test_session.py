@@ -9,14 +9,14 @@ from collections.abc import Callable
 import pytest
 from pytest_mock import MockerFixture
 
-from cmc_mqtt import session as session_module
-from cmc_mqtt import ws_adapter
 from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.errors import StreamError
-from cmc_mqtt.frames import Ack, QuoteFrame
-from cmc_mqtt.secret import Secret
-from cmc_mqtt.session import StreamSession, StreamTimings
 from cmc_mqtt.simulator import FakeStreamServer
+from cmc_mqtt.stream import session as session_module
+from cmc_mqtt.stream import ws_adapter
+from cmc_mqtt.stream.frames import Ack, QuoteFrame
+from cmc_mqtt.stream.session import StreamSession, StreamTimings
+from cmc_mqtt.util.secret import Secret
 from harness.helpers import TEST_API_KEY, wait_until
 
 from .conftest import FAST_TIMINGS

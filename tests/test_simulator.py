@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import websocket
 
-from cmc_mqtt.frames import CHANNEL, QuoteFrame, parse_frame
 from cmc_mqtt.simulator import FakeStreamServer, Market
+from cmc_mqtt.stream.frames import CHANNEL, QuoteFrame, parse_frame
 from harness.helpers import TEST_API_KEY, free_port, wait_until
 
 

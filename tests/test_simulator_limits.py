@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 import websocket
 
-from cmc_mqtt.frames import CHANNEL
 from cmc_mqtt.simulator import FakeStreamServer, Limits
 from cmc_mqtt.simulator.limits import NO_SUB_LIMIT, Subscriptions
+from cmc_mqtt.stream.frames import CHANNEL
 from harness.helpers import TEST_API_KEY, wait_until
 
 from .test_simulator import connect, read_until_close, recv_json, request

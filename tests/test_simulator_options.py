@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import websocket
 
-from cmc_mqtt.frames import CHANNEL
 from cmc_mqtt.simulator import Limits, add_simulator_arguments, server_from_arguments
 from cmc_mqtt.simulator.limits import NO_SUB_LIMIT
 from cmc_mqtt.simulator.options import limits_from_arguments
+from cmc_mqtt.stream.frames import CHANNEL
 from harness.helpers import TEST_API_KEY
 from harness.pki import make_ca, make_cert
 

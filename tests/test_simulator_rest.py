@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cmc_mqtt.names import fetch_map
-from cmc_mqtt.secret import Secret
+from cmc_mqtt.rest.names import fetch_map
 from cmc_mqtt.simulator import FakeStreamServer, Limits
 from cmc_mqtt.simulator.catalog import FIATS
+from cmc_mqtt.util.secret import Secret
 from harness.helpers import TEST_API_KEY
 
 from .test_simulator import TurnableClock, rest_get

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from cmc_mqtt.entity_ids import entity_id, slugify
+from cmc_mqtt.homeassistant.entity_ids import entity_id, slugify
 
 #: name -> what Home Assistant's own slugify gives.
 HOME_ASSISTANTS = {

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import json
 
-from cmc_mqtt.frames import QuoteFrame
-from cmc_mqtt.state import BridgeState, Topics
+from cmc_mqtt.state.bridge_state import BridgeState, Topics
+from cmc_mqtt.stream.frames import QuoteFrame
 from harness.helpers import wait_until
 
 

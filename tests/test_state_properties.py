@@ -18,11 +18,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cmc_mqtt.bounds import HOLDING_PLACES, MAX_HOLDING
-from cmc_mqtt.coins import HIDDEN_CATEGORIES, MAX_NAME, MAX_SYMBOL
-from cmc_mqtt.fiats import FiatDirectory
-from cmc_mqtt.names import CoinDirectory
-from cmc_mqtt.statefile import MAX_CREDITS, MAX_ID, MAX_IDS, MAX_SHARDS, StateFile
+from cmc_mqtt.model.bounds import HOLDING_PLACES, MAX_HOLDING
+from cmc_mqtt.model.coins import HIDDEN_CATEGORIES, MAX_NAME, MAX_SYMBOL
+from cmc_mqtt.rest.fiats import FiatDirectory
+from cmc_mqtt.rest.names import CoinDirectory
+from cmc_mqtt.state.memory import MAX_CREDITS, MAX_ID, MAX_IDS, MAX_SHARDS, StateFile
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -6,10 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from cmc_mqtt.coins import coin_info
-from cmc_mqtt.errors import ConfigError
-from cmc_mqtt.money import CURRENCIES, USD, AmountKind
-from cmc_mqtt.text import (
+from cmc_mqtt.displays.text import (
     DEFAULT_TEMPLATE,
     MoneyValues,
     TextTemplate,
@@ -19,6 +16,9 @@ from cmc_mqtt.text import (
     format_price,
     render,
 )
+from cmc_mqtt.errors import ConfigError
+from cmc_mqtt.model.coins import coin_info
+from cmc_mqtt.money.currency import CURRENCIES, USD, AmountKind
 
 
 @pytest.mark.parametrize(

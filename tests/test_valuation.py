@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from cmc_mqtt.alerts import AlertEngine, AlertRule
-from cmc_mqtt.fx import RateKeeper
-from cmc_mqtt.money import CURRENCIES, USD
-from cmc_mqtt.portfolio import Holdings
-from cmc_mqtt.valuation import Valuation
+from cmc_mqtt.money.alerts import AlertEngine, AlertRule
+from cmc_mqtt.money.currency import CURRENCIES, USD
+from cmc_mqtt.money.portfolio import Holdings
+from cmc_mqtt.money.rate import RateKeeper
+from cmc_mqtt.money.valuation import Valuation
 
 from .test_fx import FakeClock
 

@@ -10,19 +10,19 @@ from pathlib import Path
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
-from cmc_mqtt.alerts import Alert, alert_topic
-from cmc_mqtt.bridge_info import BridgeInfo
-from cmc_mqtt.coins import CoinInfo, coin_info
-from cmc_mqtt.config import CreditSettings, HomeAssistantSettings
-from cmc_mqtt.credits import CreditMeter, KeyInfo, estimate
-from cmc_mqtt.discovery import DiscoveryContext, bridge_messages, coin_messages
-from cmc_mqtt.frames import QuoteFrame, parse_frame
-from cmc_mqtt.fx import FxSettings, make_keeper
-from cmc_mqtt.money import currency as currency_of
-from cmc_mqtt.names import CoinDirectory
-from cmc_mqtt.names_report import NamesReport
-from cmc_mqtt.state import BridgeState, Topics
-from cmc_mqtt.valuation import valuation_messages
+from cmc_mqtt.config.load import CreditSettings, HomeAssistantSettings
+from cmc_mqtt.extensions.info import BridgeInfo
+from cmc_mqtt.extensions.names_report import NamesReport
+from cmc_mqtt.homeassistant.discovery import DiscoveryContext, bridge_messages, coin_messages
+from cmc_mqtt.model.coins import CoinInfo, coin_info
+from cmc_mqtt.money.alerts import Alert, alert_topic
+from cmc_mqtt.money.currency import currency as currency_of
+from cmc_mqtt.money.rate import FxSettings, make_keeper
+from cmc_mqtt.money.valuation import valuation_messages
+from cmc_mqtt.rest.names import CoinDirectory
+from cmc_mqtt.state.bridge_state import BridgeState, Topics
+from cmc_mqtt.state.credits import CreditMeter, KeyInfo, estimate
+from cmc_mqtt.stream.frames import QuoteFrame, parse_frame
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 SESSION = (FIXTURES / "stream-session.jsonl").read_text().splitlines()

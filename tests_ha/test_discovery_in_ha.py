@@ -16,8 +16,8 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
-from cmc_mqtt.bridge_entities import BRIDGE_ENTITIES
-from cmc_mqtt.credits import KeyInfo
+from cmc_mqtt.homeassistant.bridge_entities import BRIDGE_ENTITIES
+from cmc_mqtt.state.credits import KeyInfo
 
 from .bridge_messages import (
     bridge_credits,

@@ -20,8 +20,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
-from cmc_mqtt.coins import coin_info
-from cmc_mqtt.discovery import (
+from cmc_mqtt.extensions.announcer import HomeAssistantDiscovery
+from cmc_mqtt.extensions.sweep import RetainedSweep, sweep_rules
+from cmc_mqtt.homeassistant.discovery import (
     MIGRATE_PAYLOAD,
     DiscoveryContext,
     bridge_messages,
@@ -29,9 +30,8 @@ from cmc_mqtt.discovery import (
     is_own_config,
     wanted_topics,
 )
-from cmc_mqtt.homeassistant import HomeAssistantDiscovery
-from cmc_mqtt.names import CoinDirectory
-from cmc_mqtt.sweep import RetainedSweep, sweep_rules
+from cmc_mqtt.model.coins import coin_info
+from cmc_mqtt.rest.names import CoinDirectory
 
 from .bridge_messages import (
     bridge_states,

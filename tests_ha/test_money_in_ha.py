@@ -16,7 +16,7 @@ from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
-from cmc_mqtt.alerts import EVENT_TYPES, Alert, alert_topic
+from cmc_mqtt.money.alerts import EVENT_TYPES, Alert, alert_topic
 
 from .bridge_messages import live
 from .helpers import EUR, HA_RELEASE, HELD, RATE, discover_money

@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
-from cmc_mqtt.coins import CoinInfo
+from cmc_mqtt.model.coins import CoinInfo
 from custom_components.cmc_mqtt.const import DOMAIN
 from custom_components.cmc_mqtt.names import CoinName, parse_names
 

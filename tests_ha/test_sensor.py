@@ -15,8 +15,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
-from cmc_mqtt.fields import FIELDS as BRIDGE_FIELDS
-from cmc_mqtt.fields import price_precision as bridge_precision
+from cmc_mqtt.model.fields import FIELDS as BRIDGE_FIELDS
+from cmc_mqtt.model.fields import price_precision as bridge_precision
 from custom_components.cmc_mqtt.diagnostics import async_get_config_entry_diagnostics
 from custom_components.cmc_mqtt.fields import FIELDS, FIELDS_BY_KEY, price_precision
 from custom_components.cmc_mqtt.sensor import SENSORS, CmcFieldSensor

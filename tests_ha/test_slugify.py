@@ -9,8 +9,8 @@ import random
 import pytest
 from homeassistant.util import slugify as ha_slugify
 
-from cmc_mqtt.coins import CoinInfo
-from cmc_mqtt.entity_ids import entity_id, slugify
+from cmc_mqtt.homeassistant.entity_ids import entity_id, slugify
+from cmc_mqtt.model.coins import CoinInfo
 
 HOSTILE = [
     "Ðogecoin Ünicode",

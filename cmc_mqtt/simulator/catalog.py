@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ..coins import BUNDLED_COINS, CoinInfo
+from ..model.coins import BUNDLED_COINS, CoinInfo
 from .market import Market
 
 #: Ids listed when the server quotes every id: the bundled coins and 1..this.

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from ..frames import CHANNEL
+from ..stream.frames import CHANNEL
 from .billing import CreditLedger
 from .limits import Subscriptions
 from .wire import OP_TEXT, close_frame, encode_frame

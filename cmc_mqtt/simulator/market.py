@@ -8,8 +8,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..coins import BUNDLED_COINS
-from ..frames import CHANNEL
+from ..model.coins import BUNDLED_COINS
+from ..stream.frames import CHANNEL
 
 #: Starting price, 24 h volume and circulating supply of the bundled coins (shaped like the
 #: documented example frames).

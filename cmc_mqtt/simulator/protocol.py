@@ -12,7 +12,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..frames import CHANNEL
+from ..stream.frames import CHANNEL
 from .connection import ServerConnection, ack, error_frame
 
 if TYPE_CHECKING:

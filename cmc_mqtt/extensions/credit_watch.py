@@ -1,0 +1,124 @@
+"""Credits on the broker and the budget kept: publishes `<prefix>/bridge/credits`, warns once when
+the month's projection passes `[cmc] monthly_credit_budget`, and with `on_budget = "stop"` closes
+the stream and pauses the paid REST calls (the exchange rate) before the budget is spent, and
+lets both run again when the month turns.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Final, Protocol
+
+from ..mqtt.extension import Extension, Outbox
+from ..state.bridge_state import BridgeState
+from ..state.credits import CreditMeter
+from ..stream.pool import StreamPool
+
+LOG = logging.getLogger(__name__)
+PUBLISH_EVERY_S: Final = 10.0
+ROLL_EVERY_S: Final = 60.0
+BUDGET_NOTICE: Final = "credits"
+#: Seconds of spending the stop leaves before the budget: the next check, and the stop itself.
+STOP_AHEAD_S: Final = 10.0
+
+
+class PaidCalls(Protocol):
+    """REST calls that cost credits and stop with the stream (`fx.CmcRateSource`)."""
+
+    #: The most one run of the calls spends: the stop leaves this much room too.
+    @property
+    def credits_per_run(self) -> float: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
+class CreditWatch(Extension):
+    def __init__(
+        self,
+        topic: str,
+        meter: CreditMeter,
+        pool: StreamPool,
+        state: BridgeState,
+        *,
+        paid_calls: Sequence[PaidCalls] = (),
+    ) -> None:
+        self._topic = topic
+        self._meter = meter
+        self._pool = pool
+        self._state = state
+        self._paid = tuple(paid_calls)
+        self._next_publish = 0.0
+        self._next_roll = 0.0
+        self._last = ""
+        self._last_used = (meter.stream_used(), time.monotonic())
+        self.stopped = False
+
+    def stop(self) -> None:
+        self._meter.checkpoint(force=True)  # the count at exit is the next run's start
+
+    def on_connected(self, out: Outbox) -> None:
+        self._last = ""
+        self._next_publish = 0.0
+
+    def tick(self, now: float, out: Outbox) -> None:
+        self._meter.checkpoint()
+        if now >= self._next_roll:
+            self._next_roll = now + ROLL_EVERY_S
+            if self._meter.roll() and self.stopped:
+                LOG.info("a new month: the credit budget starts afresh; streaming again")
+                self.stopped = False
+                self._state.set_notice(BUDGET_NOTICE, None)
+                self._pool.resume()
+                for calls in self._paid:
+                    calls.resume()
+        self._check_budget()
+        if now >= self._next_publish:
+            self._next_publish = now + PUBLISH_EVERY_S
+            payload = self._meter.payload(stopped=self.stopped)
+            if payload != self._last:
+                self._last = payload
+                out.publish(self._topic, payload, retain=True)
+
+    def _check_budget(self) -> None:
+        meter = self._meter
+        budget = meter.prices.monthly_budget
+        if budget is None or self.stopped:
+            return
+        # The stream's own pace: a paid REST call's lump is no pace, and has its own margin.
+        streamed, at = meter.stream_used(), time.monotonic()
+        recent = (streamed - self._last_used[0]) / max(1e-3, at - self._last_used[1])
+        self._last_used = (streamed, at)
+        if meter.prices.on_budget == "stop":
+            # Stop ahead of the end by what the stream would spend until it has stopped, and
+            # by what a paid call already under way may still spend.
+            margin = max(meter.stream_rate(), recent) * STOP_AHEAD_S
+            margin += sum(calls.credits_per_run for calls in self._paid)
+            if meter.budget_spent(margin):
+                self.stopped = True
+                what = "streaming and the exchange-rate calls" if self._paid else "streaming"
+                text = (
+                    f"credit budget of {budget:,.0f} for this month reached: {what} stopped "
+                    "until the month turns (raise cmc.monthly_credit_budget to go on)"
+                )
+                LOG.warning(text)
+                self._state.set_notice(BUDGET_NOTICE, text)
+                self._pool.pause()
+                for calls in self._paid:
+                    calls.pause()
+                self._next_publish = 0.0
+                return
+        if not meter.warned and meter.over_budget():
+            meter.warned = True
+            fewer = "stream fewer coins"
+            if meter.baseline.rest_credits:
+                fewer += ", ask for the exchange rate less often (cmc.fx_interval)"
+            text = (
+                f"at this rate the month's credits come to {meter.projected():,.0f}, over the "
+                f'budget of {budget:,.0f}: {fewer}, or set cmc.on_budget = "stop"'
+            )
+            LOG.warning(text)
+            self._state.set_notice(BUDGET_NOTICE, text)

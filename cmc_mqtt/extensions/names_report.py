@@ -1,0 +1,64 @@
+"""`<prefix>/bridge/names` (retained): the names of the coins streamed, for whoever shows them
+without MQTT discovery (the custom integration names its devices and option lists from it).
+
+`{"52": {"name": "XRP", "symbol": "XRP", "slug": "xrp"}, ...}`, only coins whose name is known
+(not the "CMC #<id>" fallback). Published on every connection and again when the names or the
+coins change; the stream never waits for it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+
+from ..model.coins import unnamed
+from ..mqtt.extension import Extension, Outbox
+from ..rest.names import CoinDirectory
+
+
+class NamesReport(Extension):
+    def __init__(
+        self, topic: str, names: CoinDirectory, coin_ids: Callable[[], tuple[int, ...]]
+    ) -> None:
+        self._topic = topic
+        self._names = names
+        self._coin_ids = coin_ids
+        self._changed = threading.Event()  # names improved (any thread)
+        self._ids: tuple[int, ...] | None = None
+        self._last = ""
+
+    def start(self) -> None:
+        self._names.add_listener(self._changed.set)
+
+    def stop(self) -> None:
+        self._names.remove_listener(self._changed.set)
+
+    def payload(self) -> str:
+        names: dict[str, dict[str, str]] = {}
+        for cid in self._coin_ids():
+            coin = self._names.get(cid)
+            if coin == unnamed(cid):
+                continue  # nothing known beyond the id
+            entry = {"name": coin.name, "symbol": coin.symbol}
+            if coin.slug:
+                entry["slug"] = coin.slug
+            names[str(cid)] = entry
+        return json.dumps(names, separators=(",", ":"), ensure_ascii=False)
+
+    def on_connected(self, out: Outbox) -> None:
+        self._last = ""
+        self._publish(out)
+
+    def tick(self, now: float, out: Outbox) -> None:
+        ids = self._coin_ids()
+        if self._changed.is_set() or ids is not self._ids:
+            self._publish(out)
+
+    def _publish(self, out: Outbox) -> None:
+        self._changed.clear()
+        self._ids = self._coin_ids()
+        payload = self.payload()
+        if payload != self._last:
+            self._last = payload
+            out.publish(self._topic, payload, retain=True)

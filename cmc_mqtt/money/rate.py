@@ -1,0 +1,509 @@
+"""The exchange rate from US dollars to the user's currency, and how much to trust it.
+
+The stream is USD only. The rate comes from one source the user picks (`FxSettings.source`):
+
+- `coinmarketcap`: `/v2/tools/price-conversion` every `interval` seconds (1 credit a call), a job
+  for the REST worker (`CmcRateSource`); the code is resolved once through `/v1/fiat/map`
+  (1 credit, cached on disk beside the coin names; `FiatDirectory`). Each call that may have
+  cost a credit is told to a `spend` callback (the bridge's credit meter), and a budget that
+  is spent pauses the calls until the month turns;
+- `mqtt`: a topic the user already has, e.g. one Home Assistant publishes (`RateTopic`, an
+  extension); the payload is a number, or JSON `{"rate": n}`;
+- `fixed`: a number from the configuration, never stale.
+
+Every rate passes one `RateKeeper`. It refuses what cannot be a rate (not a number, not finite,
+not above 0, outside 10^-6..10^9) and a jump of more than 20 % from the last good one, logging
+each kind of problem once and keeping the last good rate. It knows the rate's age: older than
+`max_age`, the rate is not offered any more and converted values must go `offline` rather than
+look live.
+
+A jump that is real (a devaluation; or a first rate that was wrong) would otherwise lock the
+bridge out for good, so a new level is accepted once `confirmations` offers in a row agree with
+each other (within 2 %); a one-off spike never does. `confirmations = 0` refuses every jump.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Context, Decimal, InvalidOperation
+from typing import Any, Final, Literal
+
+from ..errors import CmcMqttError
+from ..model.bounds import MAX_NUMBER_TEXT, MAX_RATE, MIN_RATE, shown
+from ..mqtt.extension import Extension, Outbox
+from ..rest.client import Cancel, Cancelled, RestError
+from ..rest.fiats import CREDITS_FIAT_MAP, USD_ID, Fiat, FiatDirectory
+from ..rest.paid import Spend, get_paid_json
+from ..util.secret import Secret
+from .currency import CONTEXT
+
+LOG = logging.getLogger(__name__)
+
+CONVERSION_PATH: Final = "/v2/tools/price-conversion"
+#: Credits: a conversion with one target costs one; the fiat map one "no matter query size".
+CREDITS_PER_RATE: Final = 1
+MAX_JUMP: Final = Decimal("0.20")
+CONFIRM_WITHIN: Final = Decimal("0.02")
+DEFAULT_INTERVAL: Final = 900.0
+#: A rate is kept to 12 significant digits: a float's shortest text (`0.9200000000000002`)
+#: loses its artefact, and no real rate has more.
+RATE_DIGITS: Final = 12
+_RATE_CONTEXT: Final = Context(prec=RATE_DIGITS)
+#: A rate topic's payload is a number or a small JSON object: anything longer is not read.
+MAX_RATE_PAYLOAD: Final = 1024
+_NUMBER: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+Source = Literal["coinmarketcap", "mqtt", "fixed"]
+SOURCES: Final[tuple[Source, ...]] = ("coinmarketcap", "mqtt", "fixed")
+
+
+class RateError(CmcMqttError):
+    """A value that cannot be a rate; `problem` names the kind, for logging it once."""
+
+    def __init__(self, problem: str, detail: str) -> None:
+        self.problem = problem
+        super().__init__(f"{problem}: {detail}")
+
+
+# --- parsing ---
+
+
+def parse_rate(value: object) -> Decimal:
+    """A rate from a number or a number's text; `RateError` unless finite and within
+    `MIN_RATE`..`MAX_RATE` (`bounds.py`). Floats become their shortest text first, then every
+    rate is kept to `RATE_DIGITS`. A refused value is repeated cut short, never written out."""
+    if isinstance(value, bool) or value is None:
+        raise RateError("not a number", repr(value))
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        if abs(value) >= 10**MAX_NUMBER_TEXT:
+            raise RateError("out of range", shown(value))
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise RateError("not finite", repr(value))
+        number = Decimal(repr(value))
+    elif isinstance(value, str | bytes):
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        text = text.strip()
+        if len(text) > MAX_NUMBER_TEXT or not _NUMBER.fullmatch(text):
+            raise RateError("not a number", shown(text))
+        number = Decimal(text)
+    else:
+        raise RateError("not a number", type(value).__name__)
+    if not number.is_finite():
+        raise RateError("not finite", shown(str(number)))
+    if number <= 0:
+        raise RateError("not above 0", shown(value))
+    if not MIN_RATE <= number <= MAX_RATE:
+        raise RateError("out of range", shown(value))
+    try:
+        return _RATE_CONTEXT.plus(number).normalize(_RATE_CONTEXT)
+    except InvalidOperation:
+        raise RateError("not finite", shown(value)) from None
+
+
+def parse_rate_payload(payload: bytes, key: str = "rate") -> Decimal:
+    """A rate from an MQTT payload: a plain number (`0.92`, what Home Assistant's state is),
+    a JSON number, a JSON string holding a number, or a JSON object with the number at `key`."""
+    if len(payload) > MAX_RATE_PAYLOAD:
+        raise RateError("not a number", f"a payload of {len(payload)} bytes")
+    text = payload.decode("utf-8", "replace").strip()
+    if _NUMBER.fullmatch(text):
+        return parse_rate(text)
+    try:
+        data = json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_refuse)
+    except (ValueError, RecursionError):
+        raise RateError("not a number", repr(text[:40])) from None
+    if isinstance(data, dict):
+        if key not in data:
+            raise RateError("no rate in the JSON", f"no {key!r} key")
+        data = data[key]
+    return parse_rate(data)
+
+
+def _refuse(constant: str) -> Any:
+    raise ValueError(constant)
+
+
+def rate_text(rate: Decimal) -> str:
+    """The rate as published: plain digits, no exponent (`0.92`, `155`)."""
+    return f"{rate:f}"
+
+
+def invert(rate: Decimal) -> Decimal:
+    """USD per unit -> units per USD (for a topic that publishes EUR/USD, e.g. 1.087)."""
+    return parse_rate(CONTEXT.divide(Decimal(1), rate))
+
+
+# --- the keeper ---
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A rate that was accepted: units of the currency per US dollar."""
+
+    value: Decimal
+    source: str
+    received: float  # the keeper's clock (monotonic) when it was accepted
+    wall: float  # time.time() then, for people
+
+
+class RateKeeper:
+    """The one rate in use; shared by the thread that offers rates (REST worker, MQTT) and the
+    ones that convert with it. Every method is thread-safe."""
+
+    def __init__(
+        self,
+        currency: str,
+        *,
+        max_age: float | None,
+        max_jump: Decimal = MAX_JUMP,
+        confirmations: int = 3,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`max_age` None: the rate never goes stale (a fixed rate)."""
+        self.currency = currency
+        self.max_age = max_age
+        self._max_jump = max_jump
+        self._confirmations = confirmations
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._rate: Rate | None = None
+        self._candidate: Decimal | None = None
+        self._candidate_count = 0
+        self._logged: set[str] = set()
+        self.refused = 0
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """`callback` runs (on the offering thread) after each accepted rate."""
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def offer(self, value: object, source: str) -> bool:
+        """Take `value` as the new rate if it is one and no implausible jump; True if taken."""
+        try:
+            rate = parse_rate(value)
+        except RateError as exc:
+            self.report(exc, source)
+            return False
+        with self._lock:
+            last = self._rate
+            jump = last is not None and abs(rate / last.value - 1) > self._max_jump
+            taken = not jump or self._confirmed(rate)
+            if taken:
+                self._rate = Rate(rate, source, self._clock(), time.time())
+                self._candidate, self._candidate_count = None, 0
+        if not taken:
+            assert last is not None
+            self._refuse(
+                "jump",
+                f"{source}: {rate_text(rate)} is more than {self._max_jump * 100:.0f} % from "
+                f"the last good {rate_text(last.value)}; kept that",
+            )
+            return False
+        if jump:
+            LOG.warning(
+                "accepted the %s/USD rate %s: %d readings in a row agreed on it",
+                self.currency,
+                rate_text(rate),
+                self._confirmations,
+            )
+        for listener in list(self._listeners):
+            listener()
+        return True
+
+    def report(self, error: RateError, source: str) -> None:
+        """Count and log (once per kind of problem) a value a source could not use."""
+        self._refuse(error.problem, f"{source}: {error}")
+
+    def _confirmed(self, rate: Decimal) -> bool:
+        """Count a jump towards a new level (lock held); True once enough agree."""
+        if self._confirmations <= 0:
+            return False
+        candidate = self._candidate
+        if candidate is not None and abs(rate / candidate - 1) <= CONFIRM_WITHIN:
+            self._candidate_count += 1
+        else:
+            self._candidate_count = 1
+        self._candidate = rate
+        return self._candidate_count >= self._confirmations
+
+    def _refuse(self, problem: str, text: str) -> None:
+        with self._lock:
+            self.refused += 1
+            first = problem not in self._logged
+            self._logged.add(problem)
+        if first:
+            LOG.warning("refused a %s/USD rate (%s)", self.currency, text)
+        else:
+            LOG.debug("refused a %s/USD rate (%s)", self.currency, text)
+
+    def last(self) -> Rate | None:
+        """The last good rate, however old."""
+        with self._lock:
+            return self._rate
+
+    def age(self) -> float | None:
+        """Seconds since the last good rate came in; None before the first."""
+        rate = self.last()
+        return None if rate is None else max(0.0, self._clock() - rate.received)
+
+    def is_stale(self) -> bool:
+        """True with no rate yet, or one older than `max_age`."""
+        rate = self.last()
+        if rate is None:
+            return True
+        return self.max_age is not None and self._clock() - rate.received > self.max_age
+
+    def rate(self) -> Decimal | None:
+        """The rate to convert with, or None when there is none fresh enough."""
+        rate = self.last()
+        return None if rate is None or self.is_stale() else rate.value
+
+    def info(self) -> dict[str, object]:
+        """For `bridge/info`: the rate's text, source, age, freshness and refusals."""
+        rate = self.last()
+        age = self.age()
+        return {
+            "currency": self.currency,
+            "rate": None if rate is None else rate_text(rate.value),
+            "source": None if rate is None else rate.source,
+            "age_s": None if age is None else round(age),
+            "stale": self.is_stale(),
+            "refused": self.refused,
+        }
+
+
+# --- the sources ---
+
+
+def fetch_rate(
+    api_key: Secret,
+    rest_url: str,
+    target: Fiat | str,
+    *,
+    timeout: float,
+    cancel: Cancel | None = None,
+    spend: Spend | None = None,
+) -> Decimal:
+    """Units of `target` one US dollar buys, by CoinMarketCap (1 credit, told to `spend`). A
+    verified fiat is asked for by id (`convert_id`), anything else by its code (`convert`).
+    `RestError` when the call fails, `RateError` when the answer holds no usable rate."""
+    params: dict[str, str | int] = {"amount": 1, "id": USD_ID}
+    if isinstance(target, Fiat) and target.verified:
+        params["convert_id"] = target.id
+        key = str(target.id)
+    else:
+        key = target.code if isinstance(target, Fiat) else target.strip().upper()
+        params["convert"] = key
+    body = get_paid_json(
+        rest_url,
+        CONVERSION_PATH,
+        params,
+        api_key,
+        price=CREDITS_PER_RATE,
+        spend=spend,
+        timeout=timeout,
+        cancel=cancel,
+    )
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or data.get("id") != USD_ID:
+        raise RateError("no rate in the answer", "not a conversion from USD")
+    quote = data.get("quote")
+    entry = quote.get(key) if isinstance(quote, dict) else None
+    if not isinstance(entry, dict) or "price" not in entry:
+        raise RateError("no rate in the answer", f"no quote for {key}")
+    return parse_rate(entry["price"])
+
+
+class CmcRateSource:
+    """The REST worker's job for the `coinmarketcap` source: resolve the code (first run),
+    then fetch the rate and offer it to the keeper. Schedule it with
+    `worker.schedule(source, every=interval)`.
+
+    `spend` is told of every call that may have cost credits. `pause()` (a credit budget
+    spent) makes each run skip its call, so the rate goes stale and converted values go
+    `offline`; `resume()` lets the calls run again, at once through `run_soon` when given."""
+
+    #: The most one run can spend: the fiat map (first run only) and a conversion.
+    credits_per_run: Final = CREDITS_FIAT_MAP + CREDITS_PER_RATE
+
+    def __init__(
+        self,
+        keeper: RateKeeper,
+        directory: FiatDirectory,
+        api_key: Secret,
+        rest_url: str,
+        *,
+        timeout: float = 10.0,
+        spend: Spend | None = None,
+        run_soon: Callable[[Callable[[Cancel], None]], None] | None = None,
+    ) -> None:
+        self._keeper = keeper
+        self._directory = directory
+        self._api_key = api_key
+        self._rest_url = rest_url
+        self._timeout = timeout
+        self._spend = spend
+        self._run_soon = run_soon
+        self._paused = threading.Event()
+        self._fiat: Fiat | str | None = None
+        self._failing = False
+        self.calls = 0  # conversion calls made (each one credit)
+        self.skipped = 0  # runs that made no call while paused
+
+    def pause(self) -> None:
+        """No paid call from the next run on (a call in flight still ends)."""
+        self._paused.set()
+
+    def resume(self) -> None:
+        if not self._paused.is_set():
+            return
+        self._paused.clear()
+        if self._run_soon is not None:
+            self._run_soon(self)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def __call__(self, cancel: Cancel) -> None:
+        code = self._keeper.currency
+        if self._paused.is_set():
+            self.skipped += 1
+            LOG.debug("the %s/USD rate is not fetched: the credit budget is spent", code)
+            return
+        try:
+            if self._fiat is None:
+                fiat = self._directory.resolve(
+                    code,
+                    self._api_key,
+                    self._rest_url,
+                    timeout=self._timeout,
+                    cancel=cancel,
+                    spend=self._spend,
+                )
+                if fiat is None:
+                    LOG.warning("%s is not in CoinMarketCap's fiat map; asking by its code", code)
+                self._fiat = fiat or code
+            self.calls += 1
+            rate = fetch_rate(
+                self._api_key,
+                self._rest_url,
+                self._fiat,
+                timeout=self._timeout,
+                cancel=cancel,
+                spend=self._spend,
+            )
+        except Cancelled:
+            return
+        except (RestError, RateError) as exc:
+            level = logging.DEBUG if self._failing else logging.WARNING
+            LOG.log(level, "could not get the %s/USD rate from CoinMarketCap: %s", code, exc)
+            self._failing = True
+            return
+        if self._failing:
+            LOG.info("the %s/USD rate comes from CoinMarketCap again", code)
+            self._failing = False
+        self._keeper.offer(rate, "coinmarketcap")
+
+
+class RateTopic(Extension):
+    """The `mqtt` source: a topic the user already has, read on the MQTT thread."""
+
+    def __init__(
+        self, topic: str, keeper: RateKeeper, *, key: str = "rate", inverted: bool = False
+    ) -> None:
+        """`inverted`: the topic gives US dollars per unit of the currency (EUR/USD 1.087)."""
+        self.topic = topic
+        self._keeper = keeper
+        self._key = key
+        self._inverted = inverted
+
+    def on_connected(self, out: Outbox) -> None:
+        out.subscribe(self.topic)
+
+    def on_message(self, topic: str, payload: bytes, retained: bool, out: Outbox) -> None:
+        if topic != self.topic:
+            return
+        if not payload.strip():
+            LOG.debug("empty payload on the rate topic %s: ignored", topic)
+            return
+        try:
+            rate = parse_rate_payload(payload, self._key)
+            if self._inverted:
+                rate = invert(rate)
+        except RateError as exc:
+            self._keeper.report(exc, f"topic {topic}")
+            return
+        self._keeper.offer(rate, f"topic {topic}")
+
+
+# --- settings, as proposed for `[cmc]` ---
+
+
+@dataclass(frozen=True, slots=True)
+class FxSettings:
+    """`[cmc] currency` and the `fx_*` keys; USD needs none of them."""
+
+    currency: str = "USD"
+    source: Source = "coinmarketcap"
+    interval: float = DEFAULT_INTERVAL  # coinmarketcap: seconds between calls
+    max_age: float | None = None  # None: the source's default (`default_max_age`)
+    topic: str | None = None  # mqtt
+    topic_key: str = "rate"  # mqtt: the key in a JSON payload
+    inverted: bool = False  # mqtt: the topic gives USD per unit
+    rate: Decimal | None = None  # fixed
+
+    @property
+    def converts(self) -> bool:
+        return self.currency.upper() != "USD"
+
+
+def default_max_age(source: Source, interval: float = DEFAULT_INTERVAL) -> float | None:
+    """How old a rate may get before converted values go `offline`: three missed calls for
+    CoinMarketCap; four days for a topic (reference rates such as the ECB's are not published
+    on weekends and holidays); never for a fixed rate."""
+    if source == "coinmarketcap":
+        return 3 * interval + 60.0
+    if source == "mqtt":
+        return 4 * 86400.0
+    return None
+
+
+def make_keeper(settings: FxSettings, clock: Callable[[], float] = time.monotonic) -> RateKeeper:
+    """The keeper for these settings; a fixed rate (or USD's 1) is offered at once."""
+    max_age = settings.max_age
+    if max_age is None:
+        max_age = default_max_age(settings.source, settings.interval)
+    if not settings.converts:
+        keeper = RateKeeper("USD", max_age=None, clock=clock)
+        keeper.offer(1, "identity")
+        return keeper
+    keeper = RateKeeper(settings.currency.upper(), max_age=max_age, clock=clock)
+    if settings.source == "fixed" and settings.rate is not None:
+        keeper.offer(settings.rate, "fixed")
+    return keeper
+
+
+def monthly_credits(settings: FxSettings, *, seconds: float = 30 * 86400.0) -> float:
+    """What the rate costs in a month (`check-config`, and the credit meter's baseline before
+    it has watched the calls long enough): one credit per CoinMarketCap call,
+    plus the fiat map's one when its cache is not there yet (counted: the estimate errs on the
+    side of cost). Nothing for the other sources or USD."""
+    if not settings.converts or settings.source != "coinmarketcap":
+        return 0.0
+    return math.ceil(seconds / settings.interval) * CREDITS_PER_RATE + CREDITS_FIAT_MAP

@@ -1,0 +1,6 @@
+"""The MQTT side: the publisher that keeps the broker equal to the state, the extension
+contract, paho's client and the one adapter to its internals, our packet encoder, why a
+connection failed, and the brokers the bridge can embed.
+
+May import: `state`, `config`, `model`, `util`, `errors`, and paho-mqtt.
+"""

@@ -1,0 +1,369 @@
+"""Bridge state: the last good value of every field, and the counters.
+
+It is also the publish queue. Quotes are merged in; the publisher takes what changed. Frames for
+one coin that arrive while MQTT is slow or away coalesce into the newest values, so memory stays
+bounded by the number of coins and a reconnect republishes exactly the current picture. The lock
+here guards everything that more than one thread touches.
+
+Per coin the state keeps one list of exact payload texts, and what is waiting to be published is
+a bit mask: at 10,000 coins a dict of topics and a set of keys per coin cost more memory than
+the values themselves.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+from ..model.fields import FIELD_KEYS
+from ..model.topics import OFFLINE, ONLINE, Message, Topics, quote_json
+from ..stream.frames import QuoteFrame
+from .deadband import Deadband
+
+__all__ = ["OFFLINE", "ONLINE", "BridgeState", "CoinQuote", "Message", "Topics"]
+
+_FIELD_INDEX: Final = {key: index for index, key in enumerate(FIELD_KEYS)}
+_PRICE: Final = _FIELD_INDEX["p"]
+#: Pending bits: one per field (in table order), then the coin's status.
+STATUS_BIT: Final = 1 << len(FIELD_KEYS)
+ALL_FIELD_BITS: Final = STATUS_BIT - 1
+
+
+@dataclass(slots=True)
+class CoinQuote:
+    """Last good values of one coin: exact texts in field-table order, None where never seen."""
+
+    texts: list[str | None] = field(default_factory=lambda: [None] * len(FIELD_KEYS))
+    ts: int | None = None
+    received_mono: float = 0.0  # monotonic time of the last accepted frame, for staleness
+    online: bool = False  # data fresher than `stale_after`
+    #: With a deadband: the value each field topic was last given, what a move is measured from.
+    published: list[float | None] | None = None
+
+    def last_published(self) -> list[float | None]:
+        if self.published is None:
+            self.published = [None] * len(FIELD_KEYS)
+        return self.published
+
+    def known_bits(self) -> int:
+        bits = 0
+        for index, text in enumerate(self.texts):
+            if text is not None:
+                bits |= 1 << index
+        return bits
+
+    def numbers(self) -> dict[str, float]:
+        """The known values as floats (texts were checked finite when they came in)."""
+        return {
+            key: float(text)
+            for key, text in zip(FIELD_KEYS, self.texts, strict=True)
+            if text is not None
+        }
+
+
+@dataclass(slots=True)
+class Counters:
+    frames: int = 0
+    malformed: int = 0
+    rejected_fields: int = 0
+    unexpected_coins: int = 0
+    server_errors: int = 0
+    reconnects: int = 0
+    publishes: int = 0
+    refused_requests: int = 0
+    rate_limited_requests: int = 0
+    extension_errors: int = 0
+    oversized_payloads: int = 0
+
+
+class BridgeState:
+    """Written by the stream thread, taken from by whichever thread publishes."""
+
+    def __init__(
+        self,
+        crypto_ids: Iterable[int],
+        topics: Topics,
+        *,
+        stale_after: float = 45.0,
+        changed_only: bool = False,
+        deadband: float = 0.0,
+    ) -> None:
+        self.crypto_ids: tuple[int, ...] = tuple(dict.fromkeys(crypto_ids))
+        self.topics = topics
+        self.stale_after = stale_after
+        #: publish_mode "changed": a field whose text did not change is not published again,
+        #: nor (with a deadband) one that moved less than `deadband` percent (or points).
+        self.changed_only = changed_only or deadband > 0
+        self._deadband = Deadband(deadband) if deadband > 0 else None
+        self.counters = Counters()
+        self._lock = threading.Lock()
+        self._quotes: dict[int, CoinQuote] = {cid: CoinQuote() for cid in self.crypto_ids}
+        self._pending: dict[int, int] = {}  # coin id -> pending bits
+        self._changed_coins: set[int] = set()  # for display outputs, taken separately
+        #: Further consumers of "which coins have new quotes" (valuation), each taking its own.
+        self._channels: list[set[int]] = []
+        self._stream_online = False
+        self._ever_online = False
+        self._status_changed = True
+        self._last_frame_wall: float | None = None
+        self._listeners: list[Callable[[], None]] = []
+        #: Things an operator should know (a budget passed, coins left out), by topic.
+        self._notices: dict[str, str] = {}
+
+    def add_listener(self, wake: Callable[[], None]) -> None:
+        """`wake` is called (from the stream thread) whenever something new can be taken."""
+        self._listeners.append(wake)
+
+    def remove_listener(self, wake: Callable[[], None]) -> None:
+        if wake in self._listeners:
+            self._listeners.remove(wake)
+
+    def _notify(self) -> None:
+        for wake in self._listeners:
+            wake()
+
+    # --- written by the stream thread ---------------------------------------------------------
+
+    def apply_quote(self, frame: QuoteFrame) -> bool:
+        """Merge a quote; nulls and absent fields keep their last good value. False: not ours."""
+        with self._lock:
+            quote = self._quotes.get(frame.cid)
+            if quote is None:
+                self.counters.unexpected_coins += 1
+                return False
+            texts = quote.texts
+            bits = 0
+            changed_only, deadband = self.changed_only, self._deadband
+            for key, text in frame.texts.items():
+                index = _FIELD_INDEX[key]
+                if not changed_only or (
+                    texts[index] != text
+                    and (deadband is None or deadband.moved(quote.last_published(), index, text))
+                ):
+                    bits |= 1 << index
+                texts[index] = text  # held back or not, the newest value for json and displays
+            if frame.ts is not None:
+                quote.ts = frame.ts
+            quote.received_mono = time.monotonic()
+            self._last_frame_wall = time.time()
+            self.counters.frames += 1
+            if not quote.online:
+                quote.online = True
+                bits |= STATUS_BIT
+            if bits:
+                pending = self._pending
+                pending[frame.cid] = pending.get(frame.cid, 0) | bits
+                self._changed_coins.add(frame.cid)
+                for channel in self._channels:
+                    channel.add(frame.cid)
+        if bits:
+            self._notify()
+        return True
+
+    def set_stream_online(self, online: bool) -> None:
+        with self._lock:
+            if online == self._stream_online:
+                return
+            self._stream_online = online
+            self._status_changed = True
+            if online:
+                if self._ever_online:
+                    self.counters.reconnects += 1
+                self._ever_online = True
+        self._notify()
+
+    def set_coins(self, crypto_ids: Iterable[int]) -> None:
+        """The coins from now on (changed at run time): new ones start empty, removed ones are
+        forgotten with whatever was pending for them; their retained topics are cleared by the
+        sweep, not here."""
+        ids = tuple(dict.fromkeys(crypto_ids))
+        with self._lock:
+            self._quotes = {cid: self._quotes.get(cid) or CoinQuote() for cid in ids}
+            for cid in list(self._pending):
+                if cid not in self._quotes:
+                    del self._pending[cid]
+            self._changed_coins &= set(ids)
+            for channel in self._channels:
+                channel &= set(ids)
+            self.crypto_ids = ids
+
+    def set_notice(self, topic: str, text: str | None) -> None:
+        """Add, replace or (with None) withdraw a notice shown in `bridge/info`."""
+        with self._lock:
+            if text is None:
+                self._notices.pop(topic, None)
+            else:
+                self._notices[topic] = text
+
+    def count_refused_request(self) -> None:
+        with self._lock:
+            self.counters.refused_requests += 1
+
+    def count_rate_limited_request(self) -> None:
+        with self._lock:
+            self.counters.rate_limited_requests += 1
+
+    def count_rejected_field(self) -> None:
+        with self._lock:
+            self.counters.rejected_fields += 1
+
+    def count_malformed(self) -> None:
+        with self._lock:
+            self.counters.malformed += 1
+
+    def count_server_error(self) -> None:
+        with self._lock:
+            self.counters.server_errors += 1
+
+    def count_oversized_payload(self) -> None:
+        with self._lock:
+            self.counters.oversized_payloads += 1
+
+    def count_extension_error(self) -> None:
+        with self._lock:
+            self.counters.extension_errors += 1
+
+    # --- read by the publisher ----------------------------------------------------------------
+
+    @property
+    def stream_online(self) -> bool:
+        return self._stream_online
+
+    def take_pending(self, max_coins: int = 256) -> list[Message]:
+        """Messages for what changed since the last take, newest values only, for at most
+        `max_coins` coins: a burst (10,000 coins' first quotes, or a republish after a broker
+        restart) leaves the MQTT client a bounded queue, and what is not taken yet keeps
+        coalescing here."""
+        with self._lock:
+            if not self._pending and not self._status_changed:
+                return []
+            messages: list[Message] = []
+            if self._status_changed:
+                self._status_changed = False
+                messages.append(self._status_message())
+            pending = self._pending
+            for cid in list(itertools.islice(pending, max_coins)):
+                self._coin_messages(messages, cid, pending.pop(cid))
+            return messages
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending) or self._status_changed
+
+    def mark_all_pending(self) -> None:
+        """Everything there is to know becomes pending again, for a broker that may have lost
+        its retained store; it then leaves in bounded batches like any other change."""
+        with self._lock:
+            self._status_changed = True
+            self._pending = {
+                cid: quote.known_bits() | STATUS_BIT for cid, quote in self._quotes.items()
+            }
+
+    def _coin_messages(self, out: list[Message], cid: int, bits: int) -> None:
+        """Append a coin's pending field topics, its json topic when a field is among them,
+        and its status when that is pending."""
+        quote = self._quotes[cid]
+        base = self.topics.coin_base(cid)
+        if bits & ALL_FIELD_BITS:
+            texts = quote.texts
+            for index, key in enumerate(FIELD_KEYS):
+                text = texts[index]
+                if bits >> index & 1 and text is not None:
+                    out.append((base + key, text))
+            out.append((base + "json", quote_json(cid, quote.texts, quote.ts)))
+        if bits & STATUS_BIT:
+            out.append((base + "status", ONLINE if quote.online else OFFLINE))
+
+    def take_changed_coins(self) -> set[int]:
+        """Coins with new quotes since the last call (display outputs throttle on their own)."""
+        with self._lock:
+            changed, self._changed_coins = self._changed_coins, set()
+            return changed
+
+    def open_channel(self) -> int:
+        """A change channel of its own for one more consumer (valuation): what
+        `take_changed(channel)` returns does not depend on who else takes changes."""
+        with self._lock:
+            self._channels.append(set())
+            return len(self._channels) - 1
+
+    def take_changed(self, channel: int) -> set[int]:
+        """Coins with new quotes since this channel's last take."""
+        with self._lock:
+            changed = self._channels[channel]
+            self._channels[channel] = set()
+            return changed
+
+    def check_stale(self) -> None:
+        """Mark coins without data for `stale_after` seconds offline (about once a second)."""
+        deadline = time.monotonic() - self.stale_after
+        with self._lock:
+            pending = self._pending
+            for cid, quote in self._quotes.items():
+                if quote.online and quote.received_mono < deadline:
+                    quote.online = False
+                    pending[cid] = pending.get(cid, 0) | STATUS_BIT
+
+    def count_publishes(self, count: int) -> None:
+        with self._lock:
+            self.counters.publishes += count
+
+    def info_fields(self) -> dict[str, object]:
+        """The state's part of `bridge/info`: counters, stream status, notices."""
+        with self._lock:
+            c = self.counters
+            last = self._last_frame_wall
+            return {
+                "crypto_ids": list(self.crypto_ids),
+                "stream_connected": self._stream_online,
+                "frames": c.frames,
+                "malformed_frames": c.malformed,
+                "rejected_fields": c.rejected_fields,
+                "unexpected_coins": c.unexpected_coins,
+                "server_errors": c.server_errors,
+                "reconnects": c.reconnects,
+                "publishes": c.publishes,
+                "refused_requests": c.refused_requests,
+                "rate_limited_requests": c.rate_limited_requests,
+                "extension_errors": c.extension_errors,
+                "oversized_payloads": c.oversized_payloads,
+                "last_frame_time": (
+                    time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last)) if last else None
+                ),
+                "notices": sorted(self._notices.values()),
+            }
+
+    def _status_message(self) -> Message:
+        return (self.topics.status, ONLINE if self._stream_online else OFFLINE)
+
+    def numbers(self, coin_id: int) -> dict[str, float] | None:
+        """One coin's last good values as numbers (what display outputs need)."""
+        with self._lock:
+            quote = self._quotes.get(coin_id)
+            return None if quote is None else quote.numbers()
+
+    def texts(self, coin_id: int) -> dict[str, str] | None:
+        """One coin's last good values as the exact texts the stream sent, by field key (what
+        decimal conversion needs); None for a coin not streamed."""
+        with self._lock:
+            quote = self._quotes.get(coin_id)
+            if quote is None:
+                return None
+            return {
+                key: text
+                for key, text in zip(FIELD_KEYS, quote.texts, strict=True)
+                if text is not None
+            }
+
+    def prices(self) -> dict[int, float]:
+        """The last good price of every coin that has one."""
+        with self._lock:
+            return {
+                cid: float(price)
+                for cid, q in self._quotes.items()
+                if (price := q.texts[_PRICE]) is not None
+            }

@@ -1,0 +1,114 @@
+"""Reading one connection: WebSocket frames in, parsed server frames out; quotes go to the sink,
+what cannot be used is counted and logged once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Protocol
+
+import websocket
+from websocket import ABNF
+
+from ..errors import FrameError, StreamError
+from .frames import QuoteFrame, ServerFrame
+from .frames import parse_frame as parse
+from .protocol import MessageAssembler, close_error, describe
+
+LOG = logging.getLogger(__name__)
+
+
+class StreamSink(Protocol):
+    """Where quotes and counts go (the bridge state)."""
+
+    def apply_quote(self, frame: QuoteFrame) -> bool: ...
+    def count_malformed(self) -> None: ...
+    def count_rejected_field(self) -> None: ...
+    def count_server_error(self) -> None: ...
+
+
+class FrameReader:
+    def __init__(self, sink: StreamSink) -> None:
+        self._sink = sink
+        self._assembler = MessageAssembler()
+        self._malformed_logged = False
+        self._unknown_keys_logged: set[str] = set()
+        self._rejected_logged: set[str] = set()
+        self.messages = 0  # data frames received: what CoinMarketCap bills
+
+    def read(self, ws: websocket.WebSocket, stopping: threading.Event) -> ServerFrame | None:
+        """One parsed frame; None after a timeout, a control frame, or a frame that was counted
+        and dropped. Raw frames are read (not `recv_data`) because websocket-client answers a
+        close frame itself and, when that answer fails, reports the failure instead of the
+        close code that says why we were refused."""
+        try:
+            frame = ws.recv_frame()  # type: ignore[no-untyped-call]
+        except websocket.WebSocketTimeoutException:
+            return None
+        except (OSError, websocket.WebSocketException) as exc:
+            if stopping.is_set():
+                return None
+            raise StreamError(f"connection lost: {describe(exc)}") from None
+        opcode, data = frame.opcode, frame.data
+        if opcode == ABNF.OPCODE_CLOSE:
+            with contextlib.suppress(Exception):
+                ws.send_close(websocket.STATUS_NORMAL)
+            raise close_error(data)
+        if opcode == ABNF.OPCODE_PING:
+            with contextlib.suppress(Exception):
+                ws.pong(data)
+            return None
+        if opcode == ABNF.OPCODE_PONG:
+            return None
+        message = self._assembler.add(opcode, data, fin=bool(frame.fin))
+        if message is None:
+            return None
+        if isinstance(message, str):
+            self._malformed(message)
+            return None
+        opcode, data = message
+        if opcode != ABNF.OPCODE_TEXT:
+            self._malformed(f"unexpected opcode {opcode} ({len(data)} bytes)")
+            return None
+        try:
+            parsed = parse(data)
+        except FrameError as exc:
+            self._malformed(exc.reason)
+            return None
+        if isinstance(parsed, QuoteFrame):
+            self.messages += 1
+            self._deliver(parsed)
+        return parsed
+
+    def _deliver(self, frame: QuoteFrame) -> None:
+        if not self._sink.apply_quote(frame):
+            LOG.debug("dropped a quote for coin %d, which is not configured", frame.cid)
+        for key, problem in frame.rejected:
+            self._sink.count_rejected_field()
+            if key not in self._rejected_logged:
+                self._rejected_logged.add(key)
+                LOG.warning(
+                    "coin %d: field %r %s; dropped, the coin's other fields are published "
+                    "(further ones are counted in bridge/info)",
+                    frame.cid,
+                    key,
+                    problem,
+                )
+        for key in frame.unknown_keys:
+            if key not in self._unknown_keys_logged and len(self._unknown_keys_logged) < 32:
+                self._unknown_keys_logged.add(key)
+                LOG.info("the stream sends a field this version does not know: %r", key[:40])
+
+    def _malformed(self, reason: str) -> None:
+        self._sink.count_malformed()
+        if not self._malformed_logged:
+            self._malformed_logged = True
+            LOG.warning(
+                "dropped a malformed frame (%s); further ones are counted in bridge/info "
+                "and logged at debug level",
+                reason,
+            )
+        else:
+            LOG.debug("dropped a malformed frame: %s", reason)
