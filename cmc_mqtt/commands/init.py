@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO
 
-from ..config.load import PLACEHOLDER_KEYS, parse_settings
+from ..config.load import parse_settings
 from ..errors import ConfigError
 from ..model.coins import BUNDLED_COINS, coin_info
+from ..util.secret import PLACEHOLDER_KEYS
 
 DEFAULT_COINS: Final = "BTC, ETH"
 DEFAULT_BROKER: Final = "localhost:1883"

@@ -31,7 +31,7 @@ from ..model.coins import CoinInfo, coin_info
 from ..model.fields import FIELD_KEYS, FIELDS
 from ..money.alerts import AlertRule, Directions, parse_rules
 from ..money.rate import RATE_DIGITS, FxSettings, Source, default_max_age, parse_rate
-from ..util.secret import Secret
+from ..util.secret import PLACEHOLDER_KEYS, Secret
 
 DEFAULT_URL: Final = "wss://pro-stream.coinmarketcap.com/v1"
 DEFAULT_REST_URL: Final = "https://pro-api.coinmarketcap.com"
@@ -49,9 +49,6 @@ BUDGET_ACTIONS: Final = get_args(BudgetAction)
 LOG_LEVELS: Final = get_args(LogLevel)
 AWTRIX_TEMPLATE: Final = "{symbol} {price} {change_signed}"  # the clock's font has no arrows
 API_KEY_ENV: Final = "CMC_API_KEY"
-#: Keys that are no secrets: the simulator takes any key, and these are the ones the examples,
-#: the demo and the docs use. The log does not mask them and a readable file holding one is fine.
-PLACEHOLDER_KEYS: Final = frozenset({"simulator", "demo", "your-key"})
 #: CoinMarketCap's guide to the stream bills each data message; its overview says 0.1 credit per
 #: subscription instead. Both are settings; /v1/key/info tells which one the key really pays.
 CREDITS_PER_MESSAGE: Final = 0.025

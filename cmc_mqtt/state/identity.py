@@ -16,7 +16,7 @@ looking (URLs without user, password, query or fragment; the key as its fingerpr
 Versions up to 0.2 kept one memory for every configuration: `<cache_dir>/state.json`,
 `coins.json` and `fiats.json`, which carry no identity. So they are adopted by one configuration
 only, the first to start that talks to CoinMarketCap itself: its key is not a placeholder
-(`config.PLACEHOLDER_KEYS`, the simulator's and the demo's) and neither its stream URL nor its
+(`util.secret.PLACEHOLDER_KEYS`, the simulator's and the demo's) and neither its stream URL nor its
 REST URL is on this machine (a loopback host, where the simulator runs). Each file is moved into
 that configuration's folder, unless the folder has that file already; once moved, no other
 configuration can see it. The simulator, the demo and tests never adopt: they start with a
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
-from ..config.load import PLACEHOLDER_KEYS, Settings
+from ..config.load import Settings
 from ..rest.fiats import CACHE_FILE as FIAT_CACHE
 from ..rest.names import CACHE_FILE as NAME_CACHE
 from ..util.jsonfile import (
@@ -45,6 +45,7 @@ from ..util.jsonfile import (
     set_aside,
     write_json_atomically,
 )
+from ..util.secret import PLACEHOLDER_KEYS
 from .memory import STATE_FILE
 
 LOG = logging.getLogger(__name__)

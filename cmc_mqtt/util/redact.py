@@ -7,8 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from ..config.load import PLACEHOLDER_KEYS
-from .secret import Secret
+from .secret import PLACEHOLDER_KEYS, Secret
 
 #: Secrets shorter than this are masked only as words of their own (see RedactingFormatter).
 WHOLE_WORD_BELOW: Final = 12

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Final
 
+#: Keys that are no secrets: the simulator takes any key, and these are the ones the examples,
+#: the demo and the docs use. The log does not mask them and a readable file holding one is fine.
+PLACEHOLDER_KEYS: Final = frozenset({"simulator", "demo", "your-key"})
+
 
 class Secret:
     """Holds a secret value; only `reveal()` returns it."""
