@@ -8,12 +8,20 @@ from decimal import Decimal
 from pathlib import Path
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
 from cmc_mqtt.config.load import CreditSettings, HomeAssistantSettings
 from cmc_mqtt.extensions.info import BridgeInfo
 from cmc_mqtt.extensions.names_report import NamesReport
-from cmc_mqtt.homeassistant.discovery import DiscoveryContext, bridge_messages, coin_messages
+from cmc_mqtt.homeassistant.bridge_entities import BRIDGE_ENTITIES
+from cmc_mqtt.homeassistant.discovery import (
+    DiscoveryContext,
+    bridge_default_entity_id,
+    bridge_messages,
+    bridge_unique_id,
+    coin_messages,
+)
 from cmc_mqtt.model.coins import CoinInfo, coin_info
 from cmc_mqtt.money.alerts import Alert, alert_topic
 from cmc_mqtt.money.currency import currency as currency_of
@@ -159,9 +167,21 @@ def context(**ha: object) -> DiscoveryContext:
     return DiscoveryContext(HomeAssistantSettings(**ha), Topics("cmc"), "1.2.3")  # type: ignore[arg-type]
 
 
-async def discover_bridge(hass: HomeAssistant, **ha: object) -> DiscoveryContext:
-    """The bridge device's configs, as the bridge sends them on connecting."""
+async def discover_bridge(
+    hass: HomeAssistant, *, enable_all: bool = False, **ha: object
+) -> DiscoveryContext:
+    """The bridge device's configs, as the bridge sends them on connecting; with `enable_all`
+    the entities disabled by default are enabled first, as a user who wants them does."""
     ctx = context(**ha)
+    if enable_all:
+        registry = er.async_get(hass)
+        for entity in BRIDGE_ENTITIES:
+            if not entity.enabled_by_default:
+                object_id = bridge_default_entity_id(ctx, entity).partition(".")[2]
+                registry.async_get_or_create(
+                    entity.platform, "mqtt", bridge_unique_id(ctx, entity.key),
+                    suggested_object_id=object_id,
+                )  # fmt: skip
     fire(hass, bridge_messages(ctx))
     await hass.async_block_till_done()
     return ctx

@@ -160,7 +160,9 @@ async def test_the_bridge_device_and_its_diagnostic_entities(
         ) or "")  # fmt: skip
         assert entry is not None, entity.key
         assert entry.entity_category == entity.category
-        assert entry.disabled_by is None
+        # What changes with every frame is there, but disabled until a user wants it.
+        disabled = None if entity.enabled_by_default else er.RegistryEntryDisabler.INTEGRATION
+        assert entry.disabled_by == disabled, entity.key
     mqtt_entry = hass.config_entries.async_entries("mqtt")[0].entry_id
     device = device_with(hass, mqtt_entry, ("mqtt", "cmc_mqtt_bridge"))
     assert device is not None
@@ -172,7 +174,7 @@ async def test_the_bridge_device_and_its_diagnostic_entities(
 async def test_the_bridge_entities_show_what_the_bridge_publishes(
     hass: HomeAssistant, mqtt_ready: None
 ) -> None:
-    await discover_bridge(hass)
+    await discover_bridge(hass, enable_all=True)
     info = bridge_info(1, 1027)
     await live(hass, "cmc/status", "online")
     await live(hass, "cmc/bridge/info", info)
@@ -202,7 +204,7 @@ async def test_the_bridge_entities_show_what_the_bridge_publishes(
 async def test_no_frame_yet_is_an_unknown_last_frame(
     hass: HomeAssistant, mqtt_ready: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await discover_bridge(hass)
+    await discover_bridge(hass, enable_all=True)
     await live(hass, "cmc/bridge/info", bridge_info(1, frames=False))
     assert bridge_state(hass, "last_frame") == STATE_UNKNOWN
     assert bridge_state(hass, "frames_received") == "0"
