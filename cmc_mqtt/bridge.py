@@ -13,25 +13,27 @@ from .displays.awtrix import is_app_topic
 from .extensions.announcer import HomeAssistantDiscovery
 from .extensions.credit_watch import CreditWatch
 from .extensions.display_outputs import Displays
+from .extensions.ghosts import GhostRules, MoneyTopics
 from .extensions.info import INFO_INTERVAL_S, BridgeInfo
 from .extensions.names_report import NamesReport
 from .extensions.ratelimit import RequestLimiter
 from .extensions.requests import BridgeRequests
-from .extensions.sweep import MoneyTopics, RetainedSweep, sweep_rules
-from .homeassistant.discovery import DiscoveryContext
-from .homeassistant.money_entities import MoneyDiscovery
+from .extensions.sweep import RetainedSweep
+from .extensions.valuing import ValuationExtension
+from .homeassistant.context import DiscoveryContext, MoneyDiscovery
+from .model.topics import Topics
 from .money.alerts import AlertEngine
 from .money.currency import currency as currency_for
 from .money.portfolio import Holdings
 from .money.rate import CmcRateSource, RateTopic, make_keeper, monthly_credits
-from .money.valuation import Valuation, ValuationExtension
+from .money.valuation import Valuation
 from .mqtt.extension import Outbox, PublisherExtension
 from .mqtt.publisher import MqttPublisher
 from .rest.client import Cancel, Cancelled, RestError
 from .rest.fiats import FiatDirectory
 from .rest.names import CoinDirectory, fetch_map
 from .rest.worker import RestWorker
-from .state.bridge_state import BridgeState, Topics
+from .state.bridge_state import BridgeState
 from .state.coin_set import CoinSet, effective_ids
 from .state.credits import Clock, CreditMeter, Estimate, estimate, fetch_key_info, utc_now
 from .state.discovery_switch import DiscoverySwitch
@@ -105,17 +107,17 @@ class Bridge:
         # Requests may set holdings at any time, so they need a valuation too.
         if fx.converts or settings.holdings or settings.alerts or settings.bridge.allow_requests:
             self.valuation = Valuation(
-                self.topics.prefix,
+                self.topics,
                 self.currency,
                 keeper=self.keeper,
                 holdings=self.holdings,
                 texts=self.state.texts,
                 alerts=self.alerts,
             )
-        rules = sweep_rules(
-            ctx,
+        ghosts = GhostRules(
             self.topics,
             lambda: self.state.crypto_ids,
+            ctx=ctx,
             text_enabled=settings.text.enabled,
             awtrix_prefixes=tuple(clock.prefix for clock in settings.awtrix),
             chart_prefixes=tuple(c.prefix for c in settings.awtrix if c.extras.chart_points),
@@ -123,10 +125,11 @@ class Bridge:
         )
         self.discovery = HomeAssistantDiscovery(ctx, self.state, self.names)
         self.sweep = RetainedSweep(
-            f"{self.topics.prefix}/bridge/sync",
-            rules,
+            self.topics.sync,
+            ghosts.rules(),
             migrate=self.discovery.migration,
             after_clear=self._after_sweep,
+            forget=ghosts.forget,
         )
         money = self.valuation.money if self.valuation is not None else None
         self.displays = Displays(
@@ -157,14 +160,14 @@ class Bridge:
                 run_soon=self.rest.schedule,
             )
         self.credit_watch = CreditWatch(
-            f"{self.topics.prefix}/bridge/credits",
+            self.topics.credits,
             self.meter,
             self.stream,
             self.state,
             paid_calls=[self.rate_source] if self.rate_source is not None else [],
         )
         self.names_report = NamesReport(
-            f"{self.topics.prefix}/bridge/names", self.names, lambda: self.state.crypto_ids
+            self.topics.names, self.names, lambda: self.state.crypto_ids
         )
         self.info = BridgeInfo(self.state, VERSION, interval=info_interval)
         self.info.sources["topic_prefix"] = lambda: self.topics.prefix
@@ -201,7 +204,7 @@ class Bridge:
                 self.valuation,
                 self.state,
                 self.state.open_channel(),
-                prefix=self.topics.prefix,
+                topics=self.topics,
                 show_alerts=self.displays.show_alerts,
                 refresh_displays=self.displays.refresh,
                 wake=self.publisher.wake,
@@ -210,7 +213,7 @@ class Bridge:
         if settings.bridge.allow_requests:
             self.publisher.extensions.append(
                 BridgeRequests(
-                    self.topics.prefix,
+                    self.topics,
                     self.coins,
                     self.state,
                     run_later=self.rest.schedule,

@@ -27,6 +27,7 @@ import paho.mqtt.client as mqtt
 
 from .config.load import Settings, load_settings
 from .errors import EXIT_CONFIG, ConfigError
+from .model.topics import Topics
 from .mqtt.client import make_client
 from .mqtt.diagnosis import describe_connect_error
 
@@ -59,8 +60,8 @@ def probe_client_id(settings: Settings) -> str:
 
 def check(settings: Settings, timeout: float = DEFAULT_TIMEOUT_S) -> Verdict:
     """Read the bridge's retained state from the broker and judge it."""
-    prefix = settings.mqtt.topic_prefix
-    status_topic, info_topic = f"{prefix}/status", f"{prefix}/bridge/info"
+    topics = Topics(settings.mqtt.topic_prefix)
+    status_topic, info_topic = topics.status, topics.info
     seen = _Seen()
     client = make_client(settings.mqtt, probe_client_id(settings), connect_timeout=timeout)
     barrier: list[int] = []
@@ -72,7 +73,7 @@ def check(settings: Settings, timeout: float = DEFAULT_TIMEOUT_S) -> Verdict:
         c.subscribe([(status_topic, 0), (info_topic, 0)])
         # The broker sends retained messages for a subscription before it handles the next
         # packet: the answer to a second SUBSCRIBE means everything retained has arrived.
-        barrier.append(c.subscribe(f"{prefix}/bridge/health-probe")[1] or 0)
+        barrier.append(c.subscribe(topics.marker("health-probe"))[1] or 0)
 
     def on_subscribe(_c: mqtt.Client, _u: Any, mid: int, _codes: Any, _p: Any) -> None:
         if barrier and mid == barrier[0]:

@@ -34,11 +34,15 @@ from cmc_mqtt.displays.awtrix import (  # noqa: E402
     indicator_payload,
     notify_payload,
 )
-from cmc_mqtt.displays.text import MoneyValues, TextTemplate, render  # noqa: E402
+from cmc_mqtt.displays.text import TextTemplate, render  # noqa: E402
 from cmc_mqtt.extensions.display_outputs import awtrix_payload  # noqa: E402
 from cmc_mqtt.model.coins import BUNDLED_COINS, coin_info  # noqa: E402
 from cmc_mqtt.money.alerts import Alert  # noqa: E402
-from cmc_mqtt.money.currency import CURRENCIES, convert  # noqa: E402
+from cmc_mqtt.money.currency import (  # noqa: E402
+    CURRENCIES,
+    MoneyValues,
+    convert,
+)
 from cmc_mqtt.simulator import Market  # noqa: E402
 
 OUT = ROOT / "docs"

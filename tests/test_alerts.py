@@ -9,12 +9,12 @@ from decimal import Decimal
 import pytest
 
 from cmc_mqtt.errors import ConfigError
+from cmc_mqtt.model.topics import Topics
 from cmc_mqtt.money.alerts import (
     EVENT_TYPES,
     Alert,
     AlertEngine,
     AlertRule,
-    alert_topic,
     parse_rules,
 )
 from cmc_mqtt.money.currency import CURRENCIES
@@ -107,7 +107,7 @@ def test_the_payload_for_the_alert_topic_and_home_assistants_event_entity() -> N
     engine = AlertEngine([AlertRule("price", D("100000"), "up")], EUR)
     engine.check(1, D("99000"), None, 0.0)
     (alert,) = engine.check(1, D("100012.3456789"), None, 1779328629.0)
-    assert alert_topic("cmc", 1) == "cmc/1/alert"
+    assert Topics("cmc").coin_alert(1) == "cmc/1/alert"
     assert alert.payload() == (
         '{"event_type":"price_up","kind":"price","direction":"up","level":100000,'
         '"value":100012.35,"unit":"EUR","time":"2026-05-21T01:57:09Z","cid":1}'

@@ -11,8 +11,8 @@ import pytest
 
 from cmc_mqtt.config.load import HomeAssistantSettings
 from cmc_mqtt.homeassistant.bridge_entities import BRIDGE_ENTITIES
+from cmc_mqtt.homeassistant.context import DiscoveryContext
 from cmc_mqtt.homeassistant.discovery import (
-    DiscoveryContext,
     bridge_messages,
     coin_messages,
     config_owner,
@@ -23,7 +23,7 @@ from cmc_mqtt.homeassistant.discovery import (
 )
 from cmc_mqtt.model.coins import CoinInfo, coin_info
 from cmc_mqtt.model.fields import FIELD_KEYS
-from cmc_mqtt.state.bridge_state import Topics
+from cmc_mqtt.model.topics import Topics
 
 GOLDEN = Path(__file__).parent / "golden"
 

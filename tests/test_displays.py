@@ -22,7 +22,7 @@ from cmc_mqtt.displays.awtrix import (
     parse_extras,
     scale_line,
 )
-from cmc_mqtt.displays.text import MoneyValues, TextTemplate
+from cmc_mqtt.displays.text import TextTemplate
 from cmc_mqtt.errors import ConfigError
 from cmc_mqtt.extensions.display_outputs import (
     Displays,
@@ -33,7 +33,7 @@ from cmc_mqtt.extensions.display_outputs import (
 from cmc_mqtt.model.coins import coin_info
 from cmc_mqtt.model.topics import Topics
 from cmc_mqtt.money.alerts import Alert
-from cmc_mqtt.money.currency import CURRENCIES, convert
+from cmc_mqtt.money.currency import CURRENCIES, MoneyValues, convert
 from cmc_mqtt.rest.names import CoinDirectory
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.state.bridge_state import BridgeState

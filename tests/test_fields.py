@@ -12,6 +12,7 @@ import pytest
 from cmc_mqtt.displays.text import format_price
 from cmc_mqtt.model.coins import BUNDLED_COINS
 from cmc_mqtt.model.fields import FIELD_KEYS, FIELDS, FieldKind, price_precision
+from cmc_mqtt.model.topics import Topics
 from cmc_mqtt.money.currency import (
     CURRENCIES,
     FIELD_AMOUNTS,
@@ -138,14 +139,16 @@ def test_a_converted_prices_text_says_its_precision(code: str, usd: str) -> None
 def test_the_integration_names_the_bridges_money_topics() -> None:
     money = _integration_fields("money")
     eur = money.Money("EUR", "EUR", (1,))
+    topics = Topics("cmc")
     valuation = Valuation(
-        "cmc", CURRENCIES["EUR"], keeper=make_keeper(FxSettings("EUR")), holdings=Holdings(),
+        topics, CURRENCIES["EUR"], keeper=make_keeper(FxSettings("EUR")), holdings=Holdings(),
         texts=lambda _cid: None,
     )  # fmt: skip
-    topics = valuation.topics
     assert eur.converted_key("p") == converted_key("p", CURRENCIES["EUR"])
     assert eur.fx_status_topic("cmc") == valuation.fx_status_topic
-    assert f"cmc/1/{eur.value_key()}" == topics.coin_value(1)
+    assert f"cmc/1/{eur.value_key()}" == topics.coin_value(1, "EUR")
     assert [f"cmc/portfolio/{key}" for key in eur.portfolio_keys()] == [
-        topics.value, topics.change, topics.change_pct]  # fmt: skip
-    assert topics.status == "cmc/portfolio/status"  # the integration's `portfolio` device level
+        topics.portfolio_value("EUR"), topics.portfolio_change("EUR"),
+        topics.portfolio("change_24h_pct")]  # fmt: skip
+    # the integration's portfolio device level:
+    assert topics.portfolio("status") == "cmc/portfolio/status"

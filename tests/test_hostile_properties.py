@@ -30,12 +30,13 @@ from cmc_mqtt.extensions.request_payloads import (
 from cmc_mqtt.extensions.requests import BridgeRequests
 from cmc_mqtt.model.bounds import HOLDING_PLACES, MAX_HOLDING
 from cmc_mqtt.model.fields import FIELDS, FIELDS_BY_KEY
+from cmc_mqtt.model.topics import Topics
 from cmc_mqtt.money.currency import CURRENCIES
 from cmc_mqtt.money.portfolio import Holdings
 from cmc_mqtt.money.rate import MAX_RATE, MIN_RATE, RateError, parse_rate_payload
 from cmc_mqtt.money.valuation import valuation_messages
 from cmc_mqtt.mqtt.publisher import MAX_PAYLOAD_BYTES
-from cmc_mqtt.state.bridge_state import BridgeState, Topics
+from cmc_mqtt.state.bridge_state import BridgeState
 from cmc_mqtt.state.coin_set import CoinSet
 from cmc_mqtt.state.holding_set import HoldingSet
 from cmc_mqtt.state.memory import StateFile
@@ -247,7 +248,7 @@ def requests_extension(tmp_path: Path) -> tuple[BridgeRequests, list[tuple[str, 
     holdings = HoldingSet({}, memory, Holdings(), lambda: state.crypto_ids)
     posted: list[tuple[str, str]] = []
     extension = BridgeRequests(
-        PREFIX,
+        Topics(PREFIX),
         coins,
         state,
         run_later=lambda job: job(_NoCancel()),  # type: ignore[arg-type]

@@ -13,25 +13,21 @@ import pytest
 from cmc_mqtt.config.load import HomeAssistantSettings
 from cmc_mqtt.extensions.announcer import HomeAssistantDiscovery
 from cmc_mqtt.homeassistant.bridge_entities import BRIDGE_ENTITIES
+from cmc_mqtt.homeassistant.context import NO_MONEY, DiscoveryContext, MoneyDiscovery
 from cmc_mqtt.homeassistant.discovery import (
-    DiscoveryContext,
     coin_messages,
     config_owner,
     migrations,
     portfolio_messages,
     wanted_topics,
 )
-from cmc_mqtt.homeassistant.money_entities import (
-    NO_MONEY,
-    MoneyDiscovery,
-    extra_keys,
-    price_decimals,
-)
+from cmc_mqtt.homeassistant.money_entities import extra_keys, price_decimals
 from cmc_mqtt.model.coins import coin_info
+from cmc_mqtt.model.topics import Topics
 from cmc_mqtt.money.alerts import EVENT_TYPES
 from cmc_mqtt.money.currency import CURRENCIES, USD
 from cmc_mqtt.rest.names import CoinDirectory
-from cmc_mqtt.state.bridge_state import BridgeState, Topics
+from cmc_mqtt.state.bridge_state import BridgeState
 
 EUR, JPY = CURRENCIES["EUR"], CURRENCIES["JPY"]
 CFG = "homeassistant/{}/cmc_mqtt/{}/config"

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from cmc_mqtt.model.topics import Topics
 from cmc_mqtt.money.currency import CURRENCIES, USD
 from cmc_mqtt.money.portfolio import (
     Holdings,
-    PortfolioTopics,
     coin_value_messages,
     portfolio_messages,
     total,
@@ -41,7 +41,7 @@ def test_a_coin_without_a_price_makes_the_total_unavailable() -> None:
     assert result.change_24h is None
     assert result.missing == (1027,)
     assert [c.cid for c in result.coins] == [1]  # the priced one is still valued
-    topics = PortfolioTopics("cmc", EUR)
+    topics = Topics("cmc")
     assert portfolio_messages(topics, result, EUR) == [("cmc/portfolio/status", "offline")]
     assert coin_value_messages(topics, result, EUR) == [
         ("cmc/1/value_eur", "40000.00"),
@@ -78,7 +78,7 @@ def test_values_from_the_streams_exact_texts_in_the_chosen_currency() -> None:
     result = value_from_texts(holdings, texts, D("0.92"))
     assert result is not None
     # 0.25 * 81187.93284788371 * 0.92 = 18673.22455501325; 1000 * 0.2141... * 0.92 = 196.9953...
-    topics = PortfolioTopics("cmc", EUR)
+    topics = Topics("cmc")
     messages = dict(portfolio_messages(topics, result, EUR))
     assert messages == {
         "cmc/portfolio/value_eur": "18870.22",
@@ -96,11 +96,11 @@ def test_yen_values_have_no_minor_units_and_usd_needs_a_rate_of_one() -> None:
     texts = {1: {"p": "81187.93284788371", "p24h": "0"}}
     result = value_from_texts({1: D("0.1")}, texts, D(155))
     assert result is not None
-    topics = PortfolioTopics("cmc", JPY)
+    topics = Topics("cmc")
     assert dict(portfolio_messages(topics, result, JPY))["cmc/portfolio/value_jpy"] == "1258413"
     usd = value_from_texts({1: D("0.1")}, texts, D(1))
     assert usd is not None
-    assert coin_value_messages(PortfolioTopics("cmc", USD), usd, USD) == [
+    assert coin_value_messages(Topics("cmc"), usd, USD) == [
         ("cmc/1/value_usd", "8118.79"),
         ("cmc/1/status_usd", "online"),
     ]
@@ -108,11 +108,11 @@ def test_yen_values_have_no_minor_units_and_usd_needs_a_rate_of_one() -> None:
 
 def test_a_negative_change_and_no_negative_zero() -> None:
     result = total({1: D(1)}, {1: D(99)}, {1: D(-1)})
-    messages = dict(portfolio_messages(PortfolioTopics("cmc", EUR), result, EUR))
+    messages = dict(portfolio_messages(Topics("cmc"), result, EUR))
     assert messages["cmc/portfolio/change_24h_eur"] == "-1.00"
     assert messages["cmc/portfolio/change_24h_pct"] == "-1.00"
     flat = total({1: D(1)}, {1: D("99.999")}, {1: D("-0.0000001")})
-    flat_messages = dict(portfolio_messages(PortfolioTopics("cmc", EUR), flat, EUR))
+    flat_messages = dict(portfolio_messages(Topics("cmc"), flat, EUR))
     assert flat_messages["cmc/portfolio/change_24h_eur"] == "0.00"
     assert flat_messages["cmc/portfolio/change_24h_pct"] == "0.00"
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from cmc_mqtt.model.topics import Topics
 from cmc_mqtt.rest.client import RestError, get_json
 from cmc_mqtt.simulator import FakeStreamServer
-from cmc_mqtt.state.bridge_state import BridgeState, Topics
+from cmc_mqtt.state.bridge_state import BridgeState
 from cmc_mqtt.stream.pool import StreamPool
 from cmc_mqtt.stream.session import StreamTimings
 from cmc_mqtt.util.secret import Secret

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import json
 
-from cmc_mqtt.state.bridge_state import BridgeState, Topics
+from cmc_mqtt.model.topics import Topics
+from cmc_mqtt.state.bridge_state import BridgeState
 from cmc_mqtt.stream.frames import QuoteFrame
 from harness.helpers import wait_until
 

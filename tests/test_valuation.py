@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from cmc_mqtt.model.topics import Topics
 from cmc_mqtt.money.alerts import AlertEngine, AlertRule
 from cmc_mqtt.money.currency import CURRENCIES, USD
 from cmc_mqtt.money.portfolio import Holdings
@@ -40,7 +41,7 @@ def make(
 ) -> tuple[Valuation, RateKeeper, Texts]:
     keeper = RateKeeper(currency, max_age=60, clock=clock)
     source = Texts(texts)
-    valuation = Valuation("cmc", CURRENCIES[currency], keeper=keeper,
+    valuation = Valuation(Topics("cmc"), CURRENCIES[currency], keeper=keeper,
                           holdings=Holdings(holdings), texts=source, alerts=alerts)  # fmt: skip
     return valuation, keeper, source
 

@@ -15,20 +15,21 @@ from cmc_mqtt.config.load import CreditSettings, HomeAssistantSettings
 from cmc_mqtt.extensions.info import BridgeInfo
 from cmc_mqtt.extensions.names_report import NamesReport
 from cmc_mqtt.homeassistant.bridge_entities import BRIDGE_ENTITIES
+from cmc_mqtt.homeassistant.context import DiscoveryContext
 from cmc_mqtt.homeassistant.discovery import (
-    DiscoveryContext,
     bridge_default_entity_id,
     bridge_messages,
     bridge_unique_id,
     coin_messages,
 )
 from cmc_mqtt.model.coins import CoinInfo, coin_info
-from cmc_mqtt.money.alerts import Alert, alert_topic
+from cmc_mqtt.model.topics import Topics
+from cmc_mqtt.money.alerts import Alert
 from cmc_mqtt.money.currency import currency as currency_of
 from cmc_mqtt.money.rate import FxSettings, make_keeper
 from cmc_mqtt.money.valuation import valuation_messages
 from cmc_mqtt.rest.names import CoinDirectory
-from cmc_mqtt.state.bridge_state import BridgeState, Topics
+from cmc_mqtt.state.bridge_state import BridgeState
 from cmc_mqtt.state.credits import CreditMeter, KeyInfo, estimate
 from cmc_mqtt.stream.frames import QuoteFrame, parse_frame
 
@@ -205,4 +206,4 @@ def alert(
     """`cmc/<id>/alert` as the bridge sends it when a rule fires (an event: not retained)."""
     fired = Alert(cid, kind, direction, Decimal(level), Decimal(value), 1_780_000_000.0,
                   currency_of(currency) if currency is not None else None)  # fmt: skip
-    return alert_topic("cmc", cid), fired.payload()
+    return Topics("cmc").coin_alert(cid), fired.payload()

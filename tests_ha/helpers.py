@@ -17,12 +17,12 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from cmc_mqtt.config.load import HomeAssistantSettings
-from cmc_mqtt.homeassistant.discovery import DiscoveryContext, coin_messages, portfolio_messages
-from cmc_mqtt.homeassistant.money_entities import MoneyDiscovery
+from cmc_mqtt.homeassistant.context import DiscoveryContext, MoneyDiscovery
+from cmc_mqtt.homeassistant.discovery import coin_messages, portfolio_messages
 from cmc_mqtt.model.coins import coin_info
+from cmc_mqtt.model.topics import Topics
 from cmc_mqtt.money.currency import CURRENCIES
 from cmc_mqtt.money.valuation import valuation_messages
-from cmc_mqtt.state.bridge_state import Topics
 from custom_components.cmc_mqtt.const import (
     CONF_BRIDGE_COINS,
     CONF_COINS,

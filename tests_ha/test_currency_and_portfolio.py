@@ -25,13 +25,13 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
 
 from cmc_mqtt.config.load import HomeAssistantSettings
-from cmc_mqtt.homeassistant.discovery import DiscoveryContext
-from cmc_mqtt.homeassistant.money_entities import MoneyDiscovery, coin_extras, portfolio_entities
+from cmc_mqtt.homeassistant.context import DiscoveryContext, MoneyDiscovery
+from cmc_mqtt.homeassistant.money_entities import coin_extras, portfolio_entities
 from cmc_mqtt.model.bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount
 from cmc_mqtt.model.coins import coin_info
+from cmc_mqtt.model.topics import Topics
 from cmc_mqtt.money.currency import CURRENCIES
 from cmc_mqtt.money.portfolio import Holdings
-from cmc_mqtt.state.bridge_state import Topics
 from cmc_mqtt.state.holding_set import HoldingSet
 from cmc_mqtt.state.memory import StateFile
 from custom_components.cmc_mqtt import ids

@@ -21,10 +21,11 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
 from cmc_mqtt.extensions.announcer import HomeAssistantDiscovery
-from cmc_mqtt.extensions.sweep import RetainedSweep, sweep_rules
+from cmc_mqtt.extensions.ghosts import GhostRules
+from cmc_mqtt.extensions.sweep import RetainedSweep
+from cmc_mqtt.homeassistant.context import DiscoveryContext
 from cmc_mqtt.homeassistant.discovery import (
     MIGRATE_PAYLOAD,
-    DiscoveryContext,
     bridge_messages,
     coin_messages,
     is_own_config,
@@ -82,7 +83,7 @@ def bridge_restart(ctx: DiscoveryContext, left: list[tuple[str, str]]) -> list[t
     retained on the broker: its discovery and sweep extensions, wired as `Bridge` wires them."""
     state = session_state(1)
     discovery = HomeAssistantDiscovery(ctx, state, CoinDirectory({}, None))
-    rules = sweep_rules(ctx, ctx.topics, lambda: state.crypto_ids)
+    rules = GhostRules(ctx.topics, lambda: state.crypto_ids, ctx=ctx).rules()
     sweep = RetainedSweep("cmc/bridge/sync", rules, migrate=discovery.migration)
     out = Recorder()
     for extension in (sweep, discovery):  # in the bridge's order

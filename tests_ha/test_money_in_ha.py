@@ -16,7 +16,8 @@ from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
-from cmc_mqtt.money.alerts import EVENT_TYPES, Alert, alert_topic
+from cmc_mqtt.model.topics import Topics
+from cmc_mqtt.money.alerts import EVENT_TYPES, Alert
 
 from .bridge_messages import live
 from .helpers import EUR, HA_RELEASE, HELD, RATE, discover_money
@@ -102,7 +103,7 @@ async def test_the_alert_event_fires_on_an_alert(hass: HomeAssistant, mqtt_ready
     assert event.state == STATE_UNKNOWN
     assert event.attributes["event_types"] == list(EVENT_TYPES)
     alert = Alert(1, "price", "up", Decimal("75000"), Decimal("75012.3456"), 1_780_000_000.0, EUR)
-    await live(hass, alert_topic("cmc", 1), alert.payload())
+    await live(hass, Topics("cmc").coin_alert(1), alert.payload())
     event = state(hass, "event.bitcoin_btc_alert")
     assert event.state not in (STATE_UNKNOWN, STATE_UNAVAILABLE)  # the time it fired
     assert event.attributes["event_type"] == "price_up"
@@ -111,7 +112,7 @@ async def test_the_alert_event_fires_on_an_alert(hass: HomeAssistant, mqtt_ready
     assert event.attributes["value"] == 75012.35
     assert event.attributes["unit"] == "EUR"
     change = Alert(1, "change", "down", Decimal("5"), Decimal("-5.2"), 1_780_000_100.0)
-    await live(hass, alert_topic("cmc", 1), change.payload())
+    await live(hass, Topics("cmc").coin_alert(1), change.payload())
     assert state(hass, "event.bitcoin_btc_alert").attributes["event_type"] == "change_down"
     registry = er.async_get(hass)
     assert registry.async_get_entity_id("event", "mqtt", "cmc_mqtt_1_alert") == (

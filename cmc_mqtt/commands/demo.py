@@ -31,7 +31,8 @@ import paho.mqtt.client as mqtt
 from ..bridge import Bridge
 from ..config.load import Settings, parse_settings
 from ..errors import EXIT_CONFIG, CmcMqttError, ConfigError
-from ..homeassistant.discovery import DiscoveryContext, is_own_config, subscription_patterns
+from ..homeassistant.context import DiscoveryContext
+from ..homeassistant.discovery import is_own_config, subscription_patterns
 from ..model.coins import BUNDLED_COINS
 from ..model.topics import Topics
 from ..mqtt.client import make_client
@@ -106,8 +107,9 @@ def clear_demo_topics(settings: Settings, timeout: float = CLEAR_WAIT_S) -> int:
     Assistant configs) with empty retained messages; returns how many. Another bridge's topics
     (another prefix or node id) are never touched."""
     prefix = settings.mqtt.topic_prefix
-    ctx = DiscoveryContext(settings.homeassistant, Topics(prefix), VERSION)
-    marker = f"{prefix}/demo/sync/{uuid.uuid4().hex}"
+    topics = Topics(prefix)
+    ctx = DiscoveryContext(settings.homeassistant, topics, VERSION)
+    marker = topics.marker(f"demo-sync-{uuid.uuid4().hex}")
     found: set[str] = set()
     seen_all = threading.Event()
 
@@ -123,7 +125,7 @@ def clear_demo_topics(settings: Settings, timeout: float = CLEAR_WAIT_S) -> int:
     client = make_client(settings.mqtt, f"cmc-demo-clear-{os.getpid()}", connect_timeout=5.0)
     client.on_message = on_message
     client.on_connect = lambda c, *_a: c.subscribe(
-        [(pattern, 0) for pattern in (f"{prefix}/#", *subscription_patterns(ctx))]
+        [(pattern, 0) for pattern in (topics.all, *subscription_patterns(ctx))]
     )
     client.on_subscribe = lambda c, *_a: c.publish(marker, "sync")
     try:
@@ -232,10 +234,10 @@ def _first_answer(bridge: Bridge, stop: threading.Event) -> str | None:
 
 def _watch(settings: Settings, view: SubscriberView, cleanup: contextlib.ExitStack) -> None:
     """A subscriber of everything under the prefix, as any MQTT client would be."""
-    prefix = settings.mqtt.topic_prefix
+    everything = Topics(settings.mqtt.topic_prefix).all
     client = make_client(settings.mqtt, f"cmc-demo-view-{os.getpid()}", connect_timeout=5.0)
     client.on_message = view.on_message
-    client.on_connect = lambda c, *_a: c.subscribe(f"{prefix}/#")
+    client.on_connect = lambda c, *_a: c.subscribe(everything)
     try:
         client.connect(settings.mqtt.host, settings.mqtt.port)
     except OSError as exc:

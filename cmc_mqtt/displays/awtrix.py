@@ -143,6 +143,11 @@ def chart_topic(prefix: str, cid: int) -> str:
 APP_TOPIC: Final = re.compile(rf"(.*)/custom/{APP_PREFIX}(\d+)({CHART_SUFFIX})?")
 
 
+def every_app(prefix: str) -> str:
+    """A subscription to every custom app of the clock at `prefix` (ours among others')."""
+    return f"{prefix}/custom/+"
+
+
 def is_app_topic(topic: str) -> bool:
     return APP_TOPIC.fullmatch(topic) is not None
 

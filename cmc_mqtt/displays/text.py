@@ -14,14 +14,22 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
 from ..errors import ConfigError
 from ..model.coins import CoinInfo
 from ..model.fields import FIELDS, FieldKind, price_precision
-from ..money.currency import CONTEXT, USD, AmountKind, Currency, grouped, quantize, round_amount
+from ..money.currency import (
+    CONTEXT,
+    NO_MONEY,
+    AmountKind,
+    Currency,
+    MoneyValues,
+    grouped,
+    quantize,
+    round_amount,
+)
 
 MISSING: Final = "\u2013"  # en dash
 UP, DOWN, FLAT = "▲", "▼", "▬"
@@ -87,29 +95,6 @@ def format_money(value: Decimal, currency: Currency, kind: AmountKind) -> str:
     return currency.place(grouped(value, min(2, currency.minor_units)))
 
 
-@dataclass(frozen=True, slots=True)
-class MoneyValues:
-    """Amounts in the chosen currency for one rendering; a missing one shows as a dash.
-
-    `fields` holds the converted money fields by stream key (`p`, `vu`, `mc`); None means
-    "the USD numbers as they are", which only USD may say. `value` is this coin's holding's
-    worth, `portfolio` the total, `portfolio_change` its 24 h change in percent."""
-
-    currency: Currency = USD
-    fields: Mapping[str, Decimal] | None = None
-    value: Decimal | None = None
-    portfolio: Decimal | None = None
-    portfolio_change: Decimal | None = None
-
-    def field(self, key: str) -> Decimal | None:
-        return None if self.fields is None else self.fields.get(key)
-
-    @property
-    def from_usd_numbers(self) -> bool:
-        return self.fields is None and self.currency.code == "USD"
-
-
-NO_MONEY: Final = MoneyValues()
 Filler = Callable[[CoinInfo, Mapping[str, float], MoneyValues], str]
 _MONEY_KINDS: Final = {FieldKind.PRICE: AmountKind.PRICE, FieldKind.USD: AmountKind.MARKET}
 

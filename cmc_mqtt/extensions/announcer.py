@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import logging
 
+from ..homeassistant.context import DiscoveryContext, MoneyDiscovery, Owner
 from ..homeassistant.discovery import (
     BRIDGE,
-    DiscoveryContext,
-    Message,
-    Owner,
     bridge_messages,
     coin_messages,
     display_precision,
     migrations,
     portfolio_messages,
 )
-from ..homeassistant.money_entities import PORTFOLIO, MoneyDiscovery, extra_keys, price_decimals
+from ..homeassistant.money_entities import PORTFOLIO, extra_keys, price_decimals
 from ..model.fields import FIELDS_BY_KEY
+from ..model.topics import Message
 from ..mqtt.extension import Extension, Outbox
 from ..rest.names import CoinDirectory
 from ..state.bridge_state import BridgeState

@@ -33,8 +33,9 @@ from ..displays.awtrix import (
     clock_currency,
     fragments,
 )
-from ..displays.text import NO_MONEY, MoneyValues, TextTemplate
+from ..displays.text import TextTemplate
 from ..money.alerts import Alert
+from ..money.currency import NO_MONEY, MoneyValues
 from ..mqtt.extension import Extension, Outbox
 from ..rest.names import CoinDirectory
 from ..state.bridge_state import BridgeState

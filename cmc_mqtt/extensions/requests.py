@@ -30,6 +30,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Final
 
+from ..model.topics import Topics
 from ..mqtt.extension import Extension, Outbox
 from ..rest.client import Cancel
 from ..state.bridge_state import BridgeState
@@ -71,7 +72,7 @@ class BridgeRequests(Extension):
 
     def __init__(
         self,
-        prefix: str,
+        topics: Topics,
         coins: CoinSet,
         state: BridgeState,
         *,
@@ -86,8 +87,8 @@ class BridgeRequests(Extension):
         discovery: DiscoverySwitch | None = None,
         limiter: RequestLimiter | None = None,
     ) -> None:
-        self._request = f"{prefix}/bridge/request/"
-        self._response = f"{prefix}/bridge/response/"
+        self._topics = topics
+        self._request = topics.requests
         self._coins = coins
         self._state = state
         self._run_later = run_later
@@ -112,7 +113,7 @@ class BridgeRequests(Extension):
 
     def on_connected(self, out: Outbox) -> None:
         for action in self._actions:
-            out.subscribe(self._request + action)
+            out.subscribe(self._topics.request(action))
 
     def on_message(self, topic: str, payload: bytes, retained: bool, out: Outbox) -> None:
         if not topic.startswith(self._request):
@@ -283,4 +284,4 @@ class BridgeRequests(Extension):
     def _answer(self, action: str, answer: dict[str, Any], transaction: Transaction) -> None:
         if transaction is not None:
             answer["transaction"] = transaction
-        self._post(self._response + action, json.dumps(answer, separators=(",", ":")))
+        self._post(self._topics.response(action), json.dumps(answer, separators=(",", ":")))

@@ -13,24 +13,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any, Final
 
-from ..config.load import HomeAssistantSettings
 from ..model.coins import CoinInfo
 from ..model.fields import FIELDS_BY_KEY, SYMBOL_UNIT, Field, FieldKind, price_precision
-from ..state.bridge_state import Topics
+from ..model.topics import Message
 from .bridge_entities import BRIDGE_ENTITIES, BRIDGE_ENTITIES_BY_KEY, PRESS_PAYLOAD, BridgeEntity
+from .context import DiscoveryContext, MoneyDiscovery, Owner
 from .entity_ids import DEFAULT_NODE_ID, entity_id, slugify  # noqa: F401  (re-exported)
-from .money_entities import (
-    NO_MONEY,
-    PORTFOLIO,
-    MoneyDiscovery,
-    coin_extras,
-    extra_keys,
-    portfolio_entities,
-)
+from .money_entities import PORTFOLIO, coin_extras, extra_keys, portfolio_entities
 
 ORIGIN_URL: Final = "https://github.com/cmc-mqtt/cmc-mqtt"
 COINMARKETCAP_PAGE: Final = "https://coinmarketcap.com/currencies/{slug}/"
@@ -39,32 +31,6 @@ BRIDGE_DEVICE_NAME: Final = "cmc-mqtt bridge"
 #: Sent to a config topic of the other discovery mode before the new mode's configs: Home
 #: Assistant (2025.1 and later) then keeps the entity for the config that takes it over.
 MIGRATE_PAYLOAD: Final = '{"migrate_discovery":true}'
-
-Message = tuple[str, str]
-#: Whose config a topic is: a coin id, BRIDGE or PORTFOLIO.
-Owner = int | str
-
-
-def _no_money() -> MoneyDiscovery:
-    return NO_MONEY
-
-
-@dataclass(frozen=True, slots=True)
-class DiscoveryContext:
-    """`money` is asked each time (holdings can change while the bridge runs); every function
-    taking `money=None` uses it, so the sweep and the announcer agree on what is wanted."""
-
-    ha: HomeAssistantSettings
-    topics: Topics
-    version: str
-    money: Callable[[], MoneyDiscovery] = field(default=_no_money, compare=False)
-    #: Whether to announce now (a `discovery/set` request may have switched it); None: as
-    #: `ha.discovery` says.
-    enabled: Callable[[], bool] | None = field(default=None, compare=False)
-
-    @property
-    def announcing(self) -> bool:
-        return self.ha.discovery if self.enabled is None else self.enabled()
 
 
 def _money(ctx: DiscoveryContext, money: MoneyDiscovery | None) -> MoneyDiscovery:
@@ -257,12 +223,10 @@ def bridge_device_block(ctx: DiscoveryContext) -> dict[str, Any]:
 
 def source_topic(ctx: DiscoveryContext, entity: BridgeEntity) -> str:
     """The topic a bridge entity reads, or a button's request topic."""
-    prefix = ctx.topics.prefix
-    if entity.source == "status":
-        return ctx.topics.status
+    topics = ctx.topics
     if entity.source == "request":
-        return f"{prefix}/bridge/request/{entity.path[0]}"
-    return f"{prefix}/bridge/{entity.source}"
+        return topics.request(entity.path[0])
+    return {"status": topics.status, "info": topics.info, "credits": topics.credits}[entity.source]
 
 
 def value_template(entity: BridgeEntity) -> str:

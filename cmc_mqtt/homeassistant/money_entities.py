@@ -14,19 +14,17 @@ unique ids do, so a changed currency is a new entity rather than statistics in m
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from ..model.coins import CoinInfo
 from ..model.fields import FIELDS_BY_KEY
-from ..money.alerts import EVENT_TYPES, alert_topic
-from ..money.currency import FIELD_AMOUNTS, USD, AmountKind, Currency, converted_key, decimals
-from ..money.portfolio import PERCENT_PLACES, PortfolioTopics
+from ..model.topics import Topics
+from ..money.alerts import EVENT_TYPES
+from ..money.currency import FIELD_AMOUNTS, AmountKind, Currency, converted_key, decimals
+from ..money.portfolio import PERCENT_PLACES
+from .context import DiscoveryContext, MoneyDiscovery
 from .entity_ids import entity_id
-
-if TYPE_CHECKING:
-    from .discovery import DiscoveryContext
 
 PORTFOLIO: Final = "portfolio"
 ALERT: Final = "alert"
@@ -35,37 +33,13 @@ MONETARY: Final = "monetary"
 MONETARY_STATE_CLASS: Final = "total"
 
 
-@dataclass(frozen=True, slots=True)
-class MoneyDiscovery:
-    """What the bridge's currency, holdings and alert settings mean for discovery.
-
-    `currency` None (or USD) adds no converted sensors; holdings are then valued in USD.
-    `rate` (units per USD), when known, makes a converted price's precision follow the
-    converted price rather than the USD one (they differ by orders of magnitude for JPY)."""
-
-    currency: Currency | None = None
-    held: frozenset[int] = frozenset()
-    alerts: bool = False
-    rate: Decimal | None = None
-
-    @property
-    def converts(self) -> bool:
-        return self.currency is not None and self.currency.code != USD.code
-
-    @property
-    def holding_currency(self) -> Currency:
-        return self.currency if self.currency is not None else USD
-
-
-NO_MONEY: Final = MoneyDiscovery()
-
 #: (platform, key, config) of one entity; the caller adds device, origin and the topic.
 Entry = tuple[str, str, dict[str, Any]]
 
 
 def value_key(currency: Currency) -> str:
     """The level of `<prefix>/<id>/value_<cur>`, the key of the coin's "Value" entity."""
-    return f"value_{currency.code.lower()}"
+    return Topics.amount_level("value", currency.code)
 
 
 def extra_keys(money: MoneyDiscovery, fields: tuple[str, ...], cid: int) -> list[tuple[str, str]]:
@@ -89,10 +63,6 @@ def _availability(*topics: str) -> dict[str, Any]:
     return {"availability": [{"topic": t} for t in topics], "availability_mode": "all"}
 
 
-def _fx_status(ctx: DiscoveryContext, currency: Currency) -> str:
-    return f"{ctx.topics.prefix}/fx/{currency.code.lower()}/status"
-
-
 def price_decimals(price: float | None, money: MoneyDiscovery, currency: Currency) -> int:
     """Decimals of the converted price as `money` rounds it: from the USD price times the rate
     (1 while the rate is unknown); the currency's minor units without a usable price."""
@@ -114,15 +84,15 @@ def coin_extras(
     out: list[Entry] = []
     currency = money.holding_currency
     code = currency.code
-    live = [status, coin_status] + ([_fx_status(ctx, currency)] if money.converts else [])
-    live.append(PortfolioTopics(ctx.topics.prefix, currency).coin_status(coin.id))
+    live = [status, coin_status] + ([ctx.topics.fx_status(code)] if money.converts else [])
+    live.append(ctx.topics.amounts_status(coin.id, code))
     for platform, key in extra_keys(money, ctx.ha.fields, coin.id):
         config: dict[str, Any] = {"unique_id": f"{ctx.ha.node_id}_{coin.id}_{key}"}
         if platform == "event":
             config |= {
                 "name": "Alert",
                 "default_entity_id": _entity_id(ctx, "event", coin.label, "Alert"),
-                "state_topic": alert_topic(ctx.topics.prefix, coin.id),
+                "state_topic": ctx.topics.coin_alert(coin.id),
                 "event_types": list(EVENT_TYPES),
                 "icon": "mdi:bell-ring",
                 **_availability(status),
@@ -162,6 +132,11 @@ def coin_extras(
     return out
 
 
+def _level(topic: str) -> str:
+    """A topic's last level: a portfolio entity's key is the level its value is published on."""
+    return topic.rpartition("/")[2]
+
+
 def portfolio_entities(
     ctx: DiscoveryContext, money: MoneyDiscovery
 ) -> list[tuple[str, dict[str, Any]]]:
@@ -170,21 +145,21 @@ def portfolio_entities(
     if not money.held:
         return []
     currency = money.holding_currency
-    code, cur = currency.code, currency.code.lower()
-    topics = PortfolioTopics(ctx.topics.prefix, currency)
-    live = _availability(ctx.topics.status, topics.status)
+    code = currency.code
+    topics = ctx.topics
+    live = _availability(topics.status, topics.portfolio("status"))
     amount = {
         "unit_of_measurement": code,
         "device_class": MONETARY,
         "state_class": MONETARY_STATE_CLASS,
         "suggested_display_precision": currency.minor_units,
     }
+    value, change = topics.portfolio_value(code), topics.portfolio_change(code)
     rows: list[tuple[str, str, str, dict[str, Any]]] = [
-        (f"value_{cur}", f"Value {code}", topics.value,
-         amount | {"icon": "mdi:wallet", "json_attributes_topic": topics.json}),
-        (f"change_24h_{cur}", f"Change 24h {code}", topics.change,
-         amount | {"icon": "mdi:chart-line"}),
-        ("change_24h_pct", "Change 24h", topics.change_pct,
+        (_level(value), f"Value {code}", value,
+         amount | {"icon": "mdi:wallet", "json_attributes_topic": topics.portfolio("json")}),
+        (_level(change), f"Change 24h {code}", change, amount | {"icon": "mdi:chart-line"}),
+        ("change_24h_pct", "Change 24h", topics.portfolio("change_24h_pct"),
          {"unit_of_measurement": "%", "state_class": "measurement",
           "suggested_display_precision": PERCENT_PLACES, "icon": "mdi:chart-line"}),
     ]  # fmt: skip

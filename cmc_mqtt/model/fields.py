@@ -93,6 +93,10 @@ FIELDS: Final[tuple[Field, ...]] = (
 )
 
 FIELD_KEYS: Final[tuple[str, ...]] = tuple(f.key for f in FIELDS)
+#: The fields that are amounts of money (a price, a USD amount): converted to the user's currency.
+CONVERTED_KEYS: Final[tuple[str, ...]] = tuple(
+    f.key for f in FIELDS if f.kind in (FieldKind.PRICE, FieldKind.USD)
+)
 FIELDS_BY_KEY: Final[dict[str, Field]] = {f.key: f for f in FIELDS}
 
 

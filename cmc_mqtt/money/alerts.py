@@ -93,11 +93,6 @@ class Alert:
         )
 
 
-def alert_topic(prefix: str, cid: int) -> str:
-    """Where a coin's alerts go (not retained: an alert is an event, not a state)."""
-    return f"{prefix}/{cid}/alert"
-
-
 class _State(Enum):
     ARMED = "armed"  # on the far side: the next crossing fires
     FIRED = "fired"  # crossed (or started past the level): waits to move back past the margin

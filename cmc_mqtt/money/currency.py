@@ -37,6 +37,7 @@ from enum import Enum
 from typing import Final
 
 from ..model.fields import FIELDS, FieldKind
+from ..model.topics import Topics
 
 #: Enough digits for any product of a stream text and a rate to be exact (texts carry at most
 #: about 20 significant digits, rates 12): rounding happens once, on purpose, in `round_amount`.
@@ -192,8 +193,8 @@ def grouped(value: Decimal, places: int) -> str:
 
 def converted_key(key: str, currency: Currency) -> str:
     """The topic level of a converted field: `p` in EUR is `p_eur` (`<prefix>/<id>/p_eur`), so
-    the name says the currency and the USD topics stay as they are."""
-    return f"{key}_{currency.code.lower()}"
+    the name says the currency and the USD topics stay as they are (`Topics.amount_level`)."""
+    return Topics.amount_level(key, currency.code)
 
 
 def converted_fields(texts: Mapping[str, str], rate: Decimal, currency: Currency) -> dict[str, str]:
@@ -203,3 +204,28 @@ def converted_fields(texts: Mapping[str, str], rate: Decimal, currency: Currency
         for key, text in texts.items()
         if key in FIELD_AMOUNTS
     }
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyValues:
+    """Amounts in the chosen currency for one rendering; a missing one shows as a dash.
+
+    `fields` holds the converted money fields by stream key (`p`, `vu`, `mc`); None means
+    "the USD numbers as they are", which only USD may say. `value` is this coin's holding's
+    worth, `portfolio` the total, `portfolio_change` its 24 h change in percent."""
+
+    currency: Currency = USD
+    fields: Mapping[str, Decimal] | None = None
+    value: Decimal | None = None
+    portfolio: Decimal | None = None
+    portfolio_change: Decimal | None = None
+
+    def field(self, key: str) -> Decimal | None:
+        return None if self.fields is None else self.fields.get(key)
+
+    @property
+    def from_usd_numbers(self) -> bool:
+        return self.fields is None and self.currency.code == "USD"
+
+
+NO_MONEY: Final = MoneyValues()

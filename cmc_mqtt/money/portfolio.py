@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from ..model.topics import OFFLINE, ONLINE, Message
+from ..model.topics import OFFLINE, ONLINE, Message, Topics
 from .currency import (
     CONTEXT,
     AmountKind,
@@ -150,78 +150,56 @@ class Holdings:
 # --- topics and payloads ---
 
 
-class PortfolioTopics:
-    """`<prefix>/<id>/value_<cur>` per coin; `<prefix>/portfolio/…` for the total. Amounts
-    name their currency, so a changed currency is a new sensor, not mixed statistics."""
-
-    def __init__(self, prefix: str, currency: Currency) -> None:
-        cur = currency.code.lower()
-        self.prefix = prefix
-        self.suffix = cur
-        base = f"{prefix}/portfolio/"
-        self.value = f"{base}value_{cur}"
-        self.change = f"{base}change_24h_{cur}"
-        self.change_pct = f"{base}change_24h_pct"
-        self.status = f"{base}status"
-        self.json = f"{base}json"
-
-    def coin_value(self, cid: int) -> str:
-        return f"{self.prefix}/{cid}/value_{self.suffix}"
-
-    def coin_status(self, cid: int) -> str:
-        """`online` while this coin's amounts in the currency (converted fields, its value)
-        are computed from its newest quote; `offline` when one of them could not be."""
-        return f"{self.prefix}/{cid}/status_{self.suffix}"
-
-
 def percent_text(value: Decimal) -> str:
     return amount_text(quantize(value, PERCENT_PLACES))
 
 
 def portfolio_messages(
-    topics: PortfolioTopics, result: PortfolioTotal | None, currency: Currency
+    topics: Topics, result: PortfolioTotal | None, currency: Currency
 ) -> list[Message]:
     """Retained messages for the total (None: no fresh rate). While the total is unknown only
     `status` says `offline`: the last good value stays retained and Home Assistant shows the
     sensors unavailable."""
+    offline = [(topics.portfolio("status"), OFFLINE)]
     if result is None or result.value is None:
-        return [(topics.status, OFFLINE)]
+        return offline
     try:
         return _portfolio_messages(topics, result, result.value, currency)
     except ArithmeticError:  # an amount no rounding can hold: unknown, not frozen
-        return [(topics.status, OFFLINE)]
+        return offline
 
 
 def _portfolio_messages(
-    topics: PortfolioTopics, result: PortfolioTotal, total_value: Decimal, currency: Currency
+    topics: Topics, result: PortfolioTotal, total_value: Decimal, currency: Currency
 ) -> list[Message]:
     out: list[Message] = []
+    code = currency.code
     value = amount_text(round_amount(total_value, currency, AmountKind.HOLDING))
-    out.append((topics.value, value))
+    out.append((topics.portfolio_value(code), value))
     change = pct = "null"
     if result.change_24h is not None:
         change = amount_text(round_amount(result.change_24h, currency, AmountKind.HOLDING))
-        out.append((topics.change, change))
+        out.append((topics.portfolio_change(code), change))
     if result.change_24h_pct is not None:
         pct = percent_text(result.change_24h_pct)
-        out.append((topics.change_pct, pct))
+        out.append((topics.portfolio("change_24h_pct"), pct))
     coins = ",".join(
         f'"{c.cid}":{amount_text(round_amount(c.value, currency, AmountKind.HOLDING))}'
         for c in result.coins
     )
     out.append(
         (
-            topics.json,
-            f'{{"currency":"{currency.code}","value":{value},"change_24h":{change},'
+            topics.portfolio("json"),
+            f'{{"currency":"{code}","value":{value},"change_24h":{change},'
             f'"change_24h_pct":{pct},"coins":{{{coins}}}}}',
         )
     )
-    out.append((topics.status, ONLINE))
+    out.append((topics.portfolio("status"), ONLINE))
     return out
 
 
 def coin_value_messages(
-    topics: PortfolioTopics,
+    topics: Topics,
     result: PortfolioTotal,
     currency: Currency,
     *,
@@ -238,9 +216,11 @@ def coin_value_messages(
         except ArithmeticError:
             failed.append(coin.cid)
             continue
-        out.append((topics.coin_value(coin.cid), value))
-        out.append((topics.coin_status(coin.cid), OFFLINE if coin.cid in unconverted else ONLINE))
-    out.extend((topics.coin_status(cid), OFFLINE) for cid in failed)
+        code = currency.code
+        out.append((topics.coin_value(coin.cid, code), value))
+        status = OFFLINE if coin.cid in unconverted else ONLINE
+        out.append((topics.amounts_status(coin.cid, code), status))
+    out.extend((topics.amounts_status(cid, currency.code), OFFLINE) for cid in failed)
     return out
 
 

@@ -2,9 +2,10 @@
 worth, the portfolio, the rate's own topics, and the alerts that watch converted prices.
 
 It reads the stream's exact USD texts through `texts(cid)` and the rate through a `RateKeeper`,
-and returns messages; the bridge's extension publishes them. While the rate is stale the
-converted topics are not written at all and `<prefix>/fx/<cur>/status` says `offline`, so the
-sensors that list it as an availability topic show unavailable instead of an old conversion.
+and returns messages; the bridge's extension publishes them (`extensions/valuing.py`). While
+the rate is stale the converted topics are not written at all and `<prefix>/fx/<cur>/status`
+says `offline`, so the sensors that list it as an availability topic show unavailable instead
+of an old conversion.
 """
 
 from __future__ import annotations
@@ -13,16 +14,21 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Protocol
 
-from ..displays.text import NO_MONEY, MoneyValues
-from ..model.topics import OFFLINE, ONLINE, Message
-from ..mqtt.extension import Extension, Outbox
-from .alerts import Alert, AlertEngine, alert_topic
-from .currency import CONTEXT, FIELD_AMOUNTS, Currency, convert, converted_fields, to_decimal
+from ..model.topics import OFFLINE, ONLINE, Message, Topics
+from .alerts import Alert, AlertEngine
+from .currency import (
+    CONTEXT,
+    FIELD_AMOUNTS,
+    NO_MONEY,
+    Currency,
+    MoneyValues,
+    convert,
+    converted_fields,
+    to_decimal,
+)
 from .portfolio import (
     Holdings,
-    PortfolioTopics,
     PortfolioTotal,
     coin_value_messages,
     portfolio_messages,
@@ -33,8 +39,6 @@ from .rate import RateKeeper, rate_text
 LOG = logging.getLogger(__name__)
 #: coin id -> its last good USD texts by field key (None: not streamed).
 Texts = Callable[[int], Mapping[str, str] | None]
-#: Shows alerts on the displays (`Displays.show_alerts`).
-ShowAlerts = Callable[[list[Alert], Outbox], None]
 
 
 class Valuation:
@@ -48,7 +52,7 @@ class Valuation:
 
     def __init__(
         self,
-        prefix: str,
+        topics: Topics,
         currency: Currency,
         *,
         keeper: RateKeeper,
@@ -58,24 +62,19 @@ class Valuation:
     ) -> None:
         self.currency = currency
         self.converts = currency.code != "USD"
-        self._prefix = prefix
+        self.topics = topics
         self.keeper = self._keeper = keeper
         self.holdings = self._holdings = holdings
         self._texts = texts
         self._alerts = alerts
-        self.topics = PortfolioTopics(prefix, currency)
-        cur = currency.code.lower()
-        self.rate_topic = f"{prefix}/fx/{cur}/rate"
-        self.fx_status_topic = f"{prefix}/fx/{cur}/status"
+        self.rate_topic = topics.fx_rate(currency.code)
+        self.fx_status_topic = topics.fx_status(currency.code)
         self._lock = threading.Lock()
         self._sent: dict[str, str] = {}
         #: Coins whose converted fields could not be computed from their newest quote.
         self._unconverted: set[int] = set()
         self._logged: set[int] = set()
         self.errors = 0
-
-    def coin_base(self, cid: int) -> str:
-        return f"{self._prefix}/{cid}/"
 
     # --- for the displays ---
 
@@ -141,8 +140,8 @@ class Valuation:
     def _converted(self, cid: int, rate: Decimal, *, held: bool) -> list[Message]:
         """One coin's converted fields and, unless it is held (its value decides then too),
         its `status_<cur>`; `offline` alone when they cannot be computed."""
-        base = self.coin_base(cid)
-        status = self.topics.coin_status(cid)
+        base = self.topics.coin_base(cid)
+        status = self.topics.amounts_status(cid, self.currency.code)
         try:
             fields = converted_fields(self._texts(cid) or {}, rate, self.currency)
         except (ArithmeticError, ValueError) as exc:
@@ -219,89 +218,6 @@ class Valuation:
         return total
 
 
-class Changes(Protocol):
-    """What the extension needs of `BridgeState`: the coins, and a change channel of its own."""
-
-    @property
-    def crypto_ids(self) -> tuple[int, ...]: ...
-    def take_changed(self, channel: int) -> set[int]: ...
-
-
-class ValuationExtension(Extension):
-    """Publishes what `Valuation` computes, on the MQTT thread: after new quotes the coins that
-    changed; after a new rate, a rate gone stale or a reconnect, every coin. Alerts go out once,
-    not retained, on `<prefix>/<id>/alert` and to the displays."""
-
-    def __init__(
-        self,
-        valuation: Valuation,
-        state: Changes,
-        channel: int,
-        *,
-        prefix: str,
-        show_alerts: ShowAlerts | None = None,
-        refresh_displays: Callable[[Outbox], None] | None = None,
-        wake: Callable[[], None] | None = None,
-    ) -> None:
-        """`channel`: the state's change channel opened for this extension (before the stream
-        starts, so no quote is missed); `wake` asks the MQTT thread to run `on_batch` soon."""
-        self._valuation = valuation
-        self._state = state
-        self._channel = channel
-        self._prefix = prefix
-        self._show_alerts = show_alerts
-        self._refresh_displays = refresh_displays
-        self._wake = wake
-        self._everything = True
-        self._flag_lock = threading.Lock()
-        self._stale: bool | None = None
-
-    def start(self) -> None:
-        self._valuation.keeper.add_listener(self.refresh_all)
-
-    def stop(self) -> None:
-        self._valuation.keeper.remove_listener(self.refresh_all)
-
-    def refresh_all(self) -> None:
-        """Value every coin again on the next round (any thread: a new rate, changed coins or
-        holdings)."""
-        with self._flag_lock:
-            self._everything = True
-        if self._wake is not None:
-            self._wake()
-
-    def on_connected(self, out: Outbox) -> None:
-        self._valuation.reset()
-        self._everything = True
-        self._flush(out)
-
-    def on_batch(self, out: Outbox) -> None:
-        self._flush(out)
-
-    def tick(self, now: float, out: Outbox) -> None:
-        if self._valuation.keeper.is_stale() != self._stale:  # went stale, or came back
-            self._everything = True
-        self._flush(out)
-
-    def _flush(self, out: Outbox) -> None:
-        with self._flag_lock:
-            everything, self._everything = self._everything, False
-        changed = self._state.take_changed(self._channel)
-        if not everything and not (changed and self._valuation.watching()):
-            return  # nothing new, or nothing to value: the quotes alone are not worth sorting
-        cids = set(self._state.crypto_ids) if everything else changed
-        self._stale = self._valuation.keeper.is_stale()  # what the messages below say
-        for topic, payload in self._valuation.messages(sorted(cids)):
-            out.publish(topic, payload, retain=True)
-        alerts = self._valuation.alerts(sorted(cids))
-        for alert in alerts:
-            out.publish(alert_topic(self._prefix, alert.cid), alert.payload(), retain=False)
-        if alerts and self._show_alerts is not None:
-            self._show_alerts(alerts, out)
-        if everything and self._refresh_displays is not None:
-            self._refresh_displays(out)
-
-
 def valuation_messages(
     prefix: str,
     currency: Currency,
@@ -315,6 +231,6 @@ def valuation_messages(
     keeper = RateKeeper(currency.code, max_age=None)
     keeper.offer(rate, "fixed")
     valuation = Valuation(
-        prefix, currency, keeper=keeper, holdings=Holdings(holdings), texts=texts.get
+        Topics(prefix), currency, keeper=keeper, holdings=Holdings(holdings), texts=texts.get
     )
     return valuation.messages(sorted(texts))

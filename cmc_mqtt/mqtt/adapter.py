@@ -23,6 +23,7 @@ from typing import Any, Final
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from ..model.topics import Message
 from ..util import fastpath
 from .packets import MQTT_LEVEL, PUBLISH, publish_batch, publish_packet
 
@@ -30,8 +31,6 @@ LOG = logging.getLogger(__name__)
 #: The MQTT version of the client and of the packets the bridge encodes.
 PROTOCOL: Final = mqtt.MQTTv311
 _EXPECTED_PARAMETERS: Final = ("self", "command", "packet", "mid", "qos", "info")
-
-Message = tuple[str, str]
 
 
 def _no_op(*_args: Any) -> None:

@@ -23,7 +23,8 @@ from typing import Any, Final
 import paho.mqtt.client as mqtt
 
 from ..config.load import MqttSettings
-from ..state.bridge_state import OFFLINE, BridgeState, Message
+from ..model.topics import OFFLINE, Message
+from ..state.bridge_state import BridgeState
 from ..util.backoff import Backoff
 from .adapter import defer_writes, publish_qos0
 from .client import make_client

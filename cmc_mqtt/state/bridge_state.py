@@ -24,7 +24,7 @@ from ..model.topics import OFFLINE, ONLINE, Message, Topics, quote_json
 from ..stream.frames import QuoteFrame
 from .deadband import Deadband
 
-__all__ = ["OFFLINE", "ONLINE", "BridgeState", "CoinQuote", "Message", "Topics"]
+__all__ = ["BridgeState", "CoinQuote"]
 
 _FIELD_INDEX: Final = {key: index for index, key in enumerate(FIELD_KEYS)}
 _PRICE: Final = _FIELD_INDEX["p"]
