@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cmc_mqtt.model.bounds import HOLDING_PLACES, MAX_HOLDING
-from cmc_mqtt.model.coins import HIDDEN_CATEGORIES, MAX_NAME, MAX_SYMBOL
+from cmc_mqtt.model.coins import HIDDEN_CATEGORIES, MAX_COIN_ID, MAX_NAME, MAX_SYMBOL
 from cmc_mqtt.rest.fiats import FiatDirectory
 from cmc_mqtt.rest.names import CoinDirectory
-from cmc_mqtt.state.memory import MAX_CREDITS, MAX_ID, MAX_IDS, MAX_SHARDS, StateFile
+from cmc_mqtt.state.memory import MAX_CREDITS, MAX_IDS, MAX_SHARDS, StateFile
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -134,7 +134,7 @@ def strict(path: Path) -> Any:
 
 
 def is_id(value: Any) -> bool:
-    return type(value) is int and 0 < value <= MAX_ID
+    return type(value) is int and 0 < value <= MAX_COIN_ID
 
 
 def warnings_while(action: Any) -> list[str]:

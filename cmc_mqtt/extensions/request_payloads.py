@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from ..errors import CmcMqttError, ConfigError
 from ..model.bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount, shown
+from ..model.coins import is_coin_id
 
 MAX_IDS_PER_REQUEST: Final = 1000
 MAX_REQUEST_BYTES: Final = 64 * 1024
@@ -74,7 +75,7 @@ def parse_request(payload: bytes) -> tuple[list[int], Transaction]:
         raise RequestError('bad payload: "ids" must be a list of CoinMarketCap ids')
     if len(ids) > MAX_IDS_PER_REQUEST:
         raise RequestError(f"bad payload: at most {MAX_IDS_PER_REQUEST} ids per request")
-    if not all(type(cid) is int and 0 < cid < 2**31 for cid in ids):
+    if not all(is_coin_id(cid) for cid in ids):
         raise RequestError('bad payload: "ids" must be positive whole numbers')
     return list(dict.fromkeys(ids)), transaction
 
@@ -90,7 +91,7 @@ def parse_holdings(payload: bytes) -> tuple[dict[int, Decimal], Transaction]:
         raise RequestError(f"bad payload: at most {MAX_IDS_PER_REQUEST} coins per request")
     amounts: dict[int, Decimal] = {}
     for key, value in holdings.items():
-        if not (key.isascii() and key.isdigit() and len(key) <= 10 and 0 < int(key) < 2**31):
+        if not (key.isascii() and key.isdigit() and len(key) <= 10 and is_coin_id(int(key))):
             raise RequestError(f"bad payload: {shown(key)} is not a CoinMarketCap id")
         try:
             amounts[int(key)] = parse_amount(

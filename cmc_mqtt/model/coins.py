@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
+#: CoinMarketCap's ids are positive 32-bit integers: anything else is no coin id.
+MAX_COIN_ID: Final = 2**31 - 1
 #: The longest name, symbol and slug shown (the configuration allows the same).
 MAX_NAME: Final = 64
 MAX_SYMBOL: Final = 16
@@ -14,6 +16,11 @@ MAX_SLUG: Final = 64
 #: lone surrogates (Cs, which no payload can encode): invisible or layout-changing (U+202E
 #: turns the text after it around), so never shown.
 HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def is_coin_id(value: Any) -> TypeGuard[int]:
+    """An exact integer in 1..`MAX_COIN_ID` (a bool is no id, though Python calls it an int)."""
+    return type(value) is int and 0 < value <= MAX_COIN_ID
 
 
 def clean_text(value: Any, limit: int) -> str | None:

@@ -15,8 +15,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
-from ..model.coins import clean_text
-from ..state.memory import is_coin_id
+from ..model.coins import clean_text, is_coin_id
 from ..util.jsonfile import (
     Unreadable,
     read_json,

@@ -16,8 +16,15 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
-from ..model.coins import MAX_NAME, MAX_SLUG, MAX_SYMBOL, CoinInfo, clean_text, coin_info
-from ..state.memory import is_coin_id
+from ..model.coins import (
+    MAX_NAME,
+    MAX_SLUG,
+    MAX_SYMBOL,
+    CoinInfo,
+    clean_text,
+    coin_info,
+    is_coin_id,
+)
 from ..util.jsonfile import (
     Unreadable,
     read_json,

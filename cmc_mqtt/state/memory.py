@@ -25,6 +25,7 @@ from typing import Any, Final, TypeGuard
 
 from ..errors import ConfigError
 from ..model.bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount, shown
+from ..model.coins import MAX_COIN_ID, is_coin_id
 from ..util.jsonfile import (
     Unreadable,
     dumps,
@@ -39,7 +40,6 @@ LOG = logging.getLogger(__name__)
 STATE_FILE: Final = "state.json"
 #: Bounds of what is read back (and so of what is written).
 MAX_STATE_BYTES: Final = 8 * 1024 * 1024
-MAX_ID: Final = 2**31 - 1
 MAX_IDS: Final = 100_000
 MAX_SHARDS: Final = 1_000
 MAX_HOLDINGS: Final = 10_000
@@ -263,12 +263,8 @@ def id_list(value: Any, key: str, problems: list[str], *, limit: int = MAX_IDS) 
     ids = [v for v in value[:limit] if is_coin_id(v)]
     if len(ids) < min(len(value), limit):
         bad = next(v for v in value if not is_coin_id(v))
-        problems.append(f"{key}: {shown(bad)} is not a coin id (1 to {MAX_ID})")
+        problems.append(f"{key}: {shown(bad)} is not a coin id (1 to {MAX_COIN_ID})")
     return list(dict.fromkeys(ids))
-
-
-def is_coin_id(value: Any) -> bool:
-    return type(value) is int and 0 < value <= MAX_ID
 
 
 def _holdings(value: Any, problems: list[str]) -> Holdings:
@@ -279,7 +275,7 @@ def _holdings(value: Any, problems: list[str]) -> Holdings:
         problems.append(f"holdings: more than {MAX_HOLDINGS:,} coins")
     found: Holdings = {}
     for key, entry in islice(value.items(), MAX_HOLDINGS):
-        if not (_ID_KEY.fullmatch(key) and int(key) <= MAX_ID):
+        if not (_ID_KEY.fullmatch(key) and int(key) <= MAX_COIN_ID):
             problems.append(f"holdings: {shown(key)} is not a coin id")
             continue
         if not isinstance(entry, dict):
