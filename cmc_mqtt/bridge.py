@@ -16,6 +16,7 @@ from .extensions.display_outputs import Displays
 from .extensions.ghosts import GhostRules, MoneyTopics
 from .extensions.info import INFO_INTERVAL_S, BridgeInfo
 from .extensions.names_report import NamesReport
+from .extensions.rate_topic import RateTopic
 from .extensions.ratelimit import RequestLimiter
 from .extensions.requests import BridgeRequests
 from .extensions.sweep import RetainedSweep
@@ -25,13 +26,14 @@ from .model.topics import Topics
 from .money.alerts import AlertEngine
 from .money.currency import currency as currency_for
 from .money.portfolio import Holdings
-from .money.rate import CmcRateSource, RateTopic, make_keeper, monthly_credits
+from .money.rate import make_keeper
 from .money.valuation import Valuation
 from .mqtt.extension import Outbox, PublisherExtension
 from .mqtt.publisher import MqttPublisher
 from .rest.client import Cancel, Cancelled, RestError
 from .rest.fiats import FiatDirectory
 from .rest.names import CoinDirectory, fetch_map
+from .rest.rates import CmcRateSource, monthly_credits
 from .rest.worker import RestWorker
 from .state.bridge_state import BridgeState
 from .state.coin_set import CoinSet, effective_ids

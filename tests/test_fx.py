@@ -14,16 +14,13 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from cmc_mqtt.extensions.rate_topic import RateTopic
 from cmc_mqtt.money.rate import (
-    CmcRateSource,
     FxSettings,
     RateError,
     RateKeeper,
-    RateTopic,
     default_max_age,
-    fetch_rate,
     make_keeper,
-    monthly_credits,
     parse_rate,
     parse_rate_payload,
 )
@@ -31,6 +28,7 @@ from cmc_mqtt.mqtt.extension import PublisherExtension
 from cmc_mqtt.rest.client import Cancel, RestError
 from cmc_mqtt.rest.fiats import BUNDLED_FIATS, CACHE_FILE, FiatDirectory
 from cmc_mqtt.rest.paid import credit_count
+from cmc_mqtt.rest.rates import CmcRateSource, fetch_rate, monthly_credits
 from cmc_mqtt.simulator import FakeStreamServer, Limits
 from cmc_mqtt.simulator.catalog import FIATS
 from cmc_mqtt.util.secret import Secret

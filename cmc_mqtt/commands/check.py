@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 
 from ..config.load import Settings
-from ..money.rate import FxSettings, monthly_credits
+from ..money.rate import FxSettings
 from ..rest.client import Cancel, RestError
 from ..rest.names import CACHE_FILE, CoinDirectory
+from ..rest.rates import monthly_credits
 from ..state.coin_set import effective_ids
 from ..state.credits import Estimate, estimate, fetch_key_info
 from ..state.identity import adopts_legacy, memory_path, reading_folder

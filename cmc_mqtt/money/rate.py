@@ -3,12 +3,12 @@
 The stream is USD only. The rate comes from one source the user picks (`FxSettings.source`):
 
 - `coinmarketcap`: `/v2/tools/price-conversion` every `interval` seconds (1 credit a call), a job
-  for the REST worker (`CmcRateSource`); the code is resolved once through `/v1/fiat/map`
+  for the REST worker (`rest/rates.py`); the code is resolved once through `/v1/fiat/map`
   (1 credit, cached on disk beside the coin names; `FiatDirectory`). Each call that may have
   cost a credit is told to a `spend` callback (the bridge's credit meter), and a budget that
   is spent pauses the calls until the month turns;
-- `mqtt`: a topic the user already has, e.g. one Home Assistant publishes (`RateTopic`, an
-  extension); the payload is a number, or JSON `{"rate": n}`;
+- `mqtt`: a topic the user already has, e.g. one Home Assistant publishes (an extension,
+  `extensions/rate_topic.py`); the payload is a number, or JSON `{"rate": n}`;
 - `fixed`: a number from the configuration, never stale.
 
 Every rate passes one `RateKeeper`. It refuses what cannot be a rate (not a number, not finite,
@@ -37,18 +37,10 @@ from typing import Any, Final, Literal
 
 from ..errors import CmcMqttError
 from ..model.bounds import MAX_NUMBER_TEXT, MAX_RATE, MIN_RATE, shown
-from ..mqtt.extension import Extension, Outbox
-from ..rest.client import Cancel, Cancelled, RestError
-from ..rest.fiats import CREDITS_FIAT_MAP, USD_ID, Fiat, FiatDirectory
-from ..rest.paid import Spend, get_paid_json
-from ..util.secret import Secret
 from .currency import CONTEXT
 
 LOG = logging.getLogger(__name__)
 
-CONVERSION_PATH: Final = "/v2/tools/price-conversion"
-#: Credits: a conversion with one target costs one; the fiat map one "no matter query size".
-CREDITS_PER_RATE: Final = 1
 MAX_JUMP: Final = Decimal("0.20")
 CONFIRM_WITHIN: Final = Decimal("0.02")
 DEFAULT_INTERVAL: Final = 900.0
@@ -287,171 +279,6 @@ class RateKeeper:
         }
 
 
-# --- the sources ---
-
-
-def fetch_rate(
-    api_key: Secret,
-    rest_url: str,
-    target: Fiat | str,
-    *,
-    timeout: float,
-    cancel: Cancel | None = None,
-    spend: Spend | None = None,
-) -> Decimal:
-    """Units of `target` one US dollar buys, by CoinMarketCap (1 credit, told to `spend`). A
-    verified fiat is asked for by id (`convert_id`), anything else by its code (`convert`).
-    `RestError` when the call fails, `RateError` when the answer holds no usable rate."""
-    params: dict[str, str | int] = {"amount": 1, "id": USD_ID}
-    if isinstance(target, Fiat) and target.verified:
-        params["convert_id"] = target.id
-        key = str(target.id)
-    else:
-        key = target.code if isinstance(target, Fiat) else target.strip().upper()
-        params["convert"] = key
-    body = get_paid_json(
-        rest_url,
-        CONVERSION_PATH,
-        params,
-        api_key,
-        price=CREDITS_PER_RATE,
-        spend=spend,
-        timeout=timeout,
-        cancel=cancel,
-    )
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, dict) or data.get("id") != USD_ID:
-        raise RateError("no rate in the answer", "not a conversion from USD")
-    quote = data.get("quote")
-    entry = quote.get(key) if isinstance(quote, dict) else None
-    if not isinstance(entry, dict) or "price" not in entry:
-        raise RateError("no rate in the answer", f"no quote for {key}")
-    return parse_rate(entry["price"])
-
-
-class CmcRateSource:
-    """The REST worker's job for the `coinmarketcap` source: resolve the code (first run),
-    then fetch the rate and offer it to the keeper. Schedule it with
-    `worker.schedule(source, every=interval)`.
-
-    `spend` is told of every call that may have cost credits. `pause()` (a credit budget
-    spent) makes each run skip its call, so the rate goes stale and converted values go
-    `offline`; `resume()` lets the calls run again, at once through `run_soon` when given."""
-
-    #: The most one run can spend: the fiat map (first run only) and a conversion.
-    credits_per_run: Final = CREDITS_FIAT_MAP + CREDITS_PER_RATE
-
-    def __init__(
-        self,
-        keeper: RateKeeper,
-        directory: FiatDirectory,
-        api_key: Secret,
-        rest_url: str,
-        *,
-        timeout: float = 10.0,
-        spend: Spend | None = None,
-        run_soon: Callable[[Callable[[Cancel], None]], None] | None = None,
-    ) -> None:
-        self._keeper = keeper
-        self._directory = directory
-        self._api_key = api_key
-        self._rest_url = rest_url
-        self._timeout = timeout
-        self._spend = spend
-        self._run_soon = run_soon
-        self._paused = threading.Event()
-        self._fiat: Fiat | str | None = None
-        self._failing = False
-        self.calls = 0  # conversion calls made (each one credit)
-        self.skipped = 0  # runs that made no call while paused
-
-    def pause(self) -> None:
-        """No paid call from the next run on (a call in flight still ends)."""
-        self._paused.set()
-
-    def resume(self) -> None:
-        if not self._paused.is_set():
-            return
-        self._paused.clear()
-        if self._run_soon is not None:
-            self._run_soon(self)
-
-    @property
-    def paused(self) -> bool:
-        return self._paused.is_set()
-
-    def __call__(self, cancel: Cancel) -> None:
-        code = self._keeper.currency
-        if self._paused.is_set():
-            self.skipped += 1
-            LOG.debug("the %s/USD rate is not fetched: the credit budget is spent", code)
-            return
-        try:
-            if self._fiat is None:
-                fiat = self._directory.resolve(
-                    code,
-                    self._api_key,
-                    self._rest_url,
-                    timeout=self._timeout,
-                    cancel=cancel,
-                    spend=self._spend,
-                )
-                if fiat is None:
-                    LOG.warning("%s is not in CoinMarketCap's fiat map; asking by its code", code)
-                self._fiat = fiat or code
-            self.calls += 1
-            rate = fetch_rate(
-                self._api_key,
-                self._rest_url,
-                self._fiat,
-                timeout=self._timeout,
-                cancel=cancel,
-                spend=self._spend,
-            )
-        except Cancelled:
-            return
-        except (RestError, RateError) as exc:
-            level = logging.DEBUG if self._failing else logging.WARNING
-            LOG.log(level, "could not get the %s/USD rate from CoinMarketCap: %s", code, exc)
-            self._failing = True
-            return
-        if self._failing:
-            LOG.info("the %s/USD rate comes from CoinMarketCap again", code)
-            self._failing = False
-        self._keeper.offer(rate, "coinmarketcap")
-
-
-class RateTopic(Extension):
-    """The `mqtt` source: a topic the user already has, read on the MQTT thread."""
-
-    def __init__(
-        self, topic: str, keeper: RateKeeper, *, key: str = "rate", inverted: bool = False
-    ) -> None:
-        """`inverted`: the topic gives US dollars per unit of the currency (EUR/USD 1.087)."""
-        self.topic = topic
-        self._keeper = keeper
-        self._key = key
-        self._inverted = inverted
-
-    def on_connected(self, out: Outbox) -> None:
-        out.subscribe(self.topic)
-
-    def on_message(self, topic: str, payload: bytes, retained: bool, out: Outbox) -> None:
-        if topic != self.topic:
-            return
-        if not payload.strip():
-            LOG.debug("empty payload on the rate topic %s: ignored", topic)
-            return
-        try:
-            rate = parse_rate_payload(payload, self._key)
-            if self._inverted:
-                rate = invert(rate)
-        except RateError as exc:
-            self._keeper.report(exc, f"topic {topic}")
-            return
-        self._keeper.offer(rate, f"topic {topic}")
-
-
 # --- settings, as proposed for `[cmc]` ---
 
 
@@ -497,13 +324,3 @@ def make_keeper(settings: FxSettings, clock: Callable[[], float] = time.monotoni
     if settings.source == "fixed" and settings.rate is not None:
         keeper.offer(settings.rate, "fixed")
     return keeper
-
-
-def monthly_credits(settings: FxSettings, *, seconds: float = 30 * 86400.0) -> float:
-    """What the rate costs in a month (`check-config`, and the credit meter's baseline before
-    it has watched the calls long enough): one credit per CoinMarketCap call,
-    plus the fiat map's one when its cache is not there yet (counted: the estimate errs on the
-    side of cost). Nothing for the other sources or USD."""
-    if not settings.converts or settings.source != "coinmarketcap":
-        return 0.0
-    return math.ceil(seconds / settings.interval) * CREDITS_PER_RATE + CREDITS_FIAT_MAP
