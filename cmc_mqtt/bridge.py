@@ -32,12 +32,13 @@ from .mqtt.extension import Outbox, PublisherExtension
 from .mqtt.publisher import MqttPublisher
 from .rest.client import Cancel, Cancelled, RestError
 from .rest.fiats import FiatDirectory
+from .rest.key_info import fetch_key_info
 from .rest.names import CoinDirectory, fetch_map
 from .rest.rates import CmcRateSource, monthly_credits
 from .rest.worker import RestWorker
 from .state.bridge_state import BridgeState
 from .state.coin_set import CoinSet, effective_ids
-from .state.credits import Clock, CreditMeter, Estimate, estimate, fetch_key_info, utc_now
+from .state.credit_meter import Clock, CreditMeter, Estimate, estimate, utc_now
 from .state.discovery_switch import DiscoverySwitch
 from .state.holding_set import HoldingSet
 from .state.identity import memory_dir

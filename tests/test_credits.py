@@ -21,7 +21,7 @@ from cmc_mqtt.mqtt import publisher
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.limits import Limits
 from cmc_mqtt.simulator.server import Behaviour
-from cmc_mqtt.state.credits import CreditMeter, estimate
+from cmc_mqtt.state.credit_meter import CreditMeter, estimate
 from cmc_mqtt.util.backoff import Backoff
 from harness.helpers import TEST_API_KEY, Broker, Subscriber, retained, retained_json, wait_until
 

@@ -28,9 +28,10 @@ from cmc_mqtt.money.alerts import Alert
 from cmc_mqtt.money.currency import currency as currency_of
 from cmc_mqtt.money.rate import FxSettings, make_keeper
 from cmc_mqtt.money.valuation import valuation_messages
+from cmc_mqtt.rest.key_info import KeyInfo
 from cmc_mqtt.rest.names import CoinDirectory
 from cmc_mqtt.state.bridge_state import BridgeState
-from cmc_mqtt.state.credits import CreditMeter, KeyInfo, estimate
+from cmc_mqtt.state.credit_meter import CreditMeter, estimate
 from cmc_mqtt.stream.frames import QuoteFrame, parse_frame
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"

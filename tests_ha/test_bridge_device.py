@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from cmc_mqtt.homeassistant.bridge_entities import BRIDGE_ENTITIES as BRIDGE_TABLE
 from cmc_mqtt.homeassistant.discovery import bridge_default_entity_id
 from cmc_mqtt.model.coins import BUNDLED_COINS
-from cmc_mqtt.state.credits import KeyInfo
+from cmc_mqtt.rest.key_info import KeyInfo
 from custom_components.cmc_mqtt import async_remove_config_entry_device, const
 from custom_components.cmc_mqtt.bridge_entities import BRIDGE_ENTITIES, NOISY, value_of
 from custom_components.cmc_mqtt.const import DOMAIN

@@ -17,7 +17,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from cmc_mqtt.homeassistant.bridge_entities import BRIDGE_ENTITIES
-from cmc_mqtt.state.credits import KeyInfo
+from cmc_mqtt.rest.key_info import KeyInfo
 
 from .bridge_messages import (
     bridge_credits,

@@ -8,10 +8,11 @@ import os
 from ..config.load import Settings
 from ..money.rate import FxSettings
 from ..rest.client import Cancel, RestError
+from ..rest.key_info import fetch_key_info
 from ..rest.names import CACHE_FILE, CoinDirectory
 from ..rest.rates import monthly_credits
 from ..state.coin_set import effective_ids
-from ..state.credits import Estimate, estimate, fetch_key_info
+from ..state.credit_meter import Estimate, estimate
 from ..state.identity import adopts_legacy, memory_path, reading_folder
 from ..state.memory import STATE_FILE, StateFile
 from ..stream.pool import DEFAULT_SUB_LIMIT, Limits, format_ids, plan_layout

@@ -13,7 +13,7 @@ from typing import Final, Protocol
 
 from ..mqtt.extension import Extension, Outbox
 from ..state.bridge_state import BridgeState
-from ..state.credits import CreditMeter
+from ..state.credit_meter import CreditMeter
 from ..stream.pool import StreamPool
 
 LOG = logging.getLogger(__name__)

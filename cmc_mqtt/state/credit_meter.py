@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..config.load import CreditSettings
-from ..rest.client import Cancel, RestError, get_json
-from ..util.secret import Secret
+from ..rest.key_info import KeyInfo
 
 LOG = logging.getLogger(__name__)
 FAST_CADENCE_S: Final = 5.0  # the top 500 coins by rank
@@ -85,43 +84,6 @@ def month_of(now: dt.datetime) -> str:
 def month_end(now: dt.datetime) -> dt.datetime:
     days = calendar.monthrange(now.year, now.month)[1]
     return now.replace(day=days, hour=23, minute=59, second=59, microsecond=0)
-
-
-@dataclass(frozen=True, slots=True)
-class KeyInfo:
-    """The key's own figures, as `/v1/key/info` reported them."""
-
-    used: float | None
-    left: float | None
-    limit: float | None
-    day_used: float | None
-    checked: str
-
-
-def fetch_key_info(rest_url: str, api_key: Secret, *, timeout: float, cancel: Cancel) -> KeyInfo:
-    """`GET /v1/key/info` (no credits). Raises `RestError` when it gives no usable answer."""
-    body = get_json(rest_url, "/v1/key/info", {}, api_key, timeout=timeout, cancel=cancel)
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, dict):
-        raise RestError("unexpected answer shape")
-    plan, usage = _table(data, "plan"), _table(data, "usage")
-    month, day = _table(usage, "current_month"), _table(usage, "current_day")
-    return KeyInfo(
-        used=_number(month.get("credits_used")),
-        left=_number(month.get("credits_left")),
-        limit=_number(plan.get("credit_limit_monthly")),
-        day_used=_number(day.get("credits_used")),
-        checked=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
-
-
-def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = data.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if type(value) in (int, float) and value >= 0 else None
 
 
 Clock = Callable[[], dt.datetime]
