@@ -29,6 +29,7 @@ from ..model.topics import Message
 from ..mqtt.extension import Extension, Outbox
 from ..rest.names import CoinDirectory
 from ..state.bridge_state import BridgeState
+from .parts import BridgeParts
 
 LOG = logging.getLogger(__name__)
 PRECISION_CHECK_S = 10.0
@@ -142,3 +143,13 @@ def _money_inputs(money: MoneyDiscovery, cid: int, price: float | None) -> tuple
     keys = tuple(extra_keys(money, (), cid))
     currency = money.holding_currency
     return money.converts, currency, keys, price_decimals(price, money, currency)
+
+
+def build(parts: BridgeParts) -> HomeAssistantDiscovery:
+    """Always (it announces nothing while discovery is off, and announces everything again when
+    the coins or the holdings change, or discovery is turned back on)."""
+    announcer = HomeAssistantDiscovery(parts.discovery, parts.state, parts.names)
+    parts.coins.add_listener(lambda _added, _removed: announcer.refresh_all())
+    parts.money.holding_set.add_listener(lambda _changed: announcer.refresh_all())
+    parts.discovery_switch.add_listener(lambda on: announcer.refresh_all() if on else None)
+    return announcer

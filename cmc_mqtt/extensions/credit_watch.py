@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, Protocol
 
 from ..mqtt.extension import Extension, Outbox
+from ..rest.client import Cancel, Cancelled, RestError
+from ..rest.key_info import fetch_key_info
+from ..rest.worker import Job
 from ..state.bridge_state import BridgeState
-from ..state.credit_meter import CreditMeter
+from ..state.credit_meter import CreditMeter, monthly_estimate
 from ..stream.pool import StreamPool
+from .parts import REST_TIMEOUT_S, BridgeParts
 
 LOG = logging.getLogger(__name__)
 PUBLISH_EVERY_S: Final = 10.0
@@ -56,6 +60,16 @@ class CreditWatch(Extension):
         self._last = ""
         self._last_used = (meter.stream_used(), time.monotonic())
         self.stopped = False
+        self._on_start: list[Callable[[], None]] = []
+        #: The checks requests are held to before they spend credits (set by `build`).
+        self.budget: Budget | None = None
+
+    def run_on_start(self, action: Callable[[], None]) -> None:
+        self._on_start.append(action)
+
+    def start(self) -> None:
+        for action in self._on_start:
+            action()
 
     def stop(self) -> None:
         self._meter.checkpoint(force=True)  # the count at exit is the next run's start
@@ -122,3 +136,90 @@ class CreditWatch(Extension):
             )
             LOG.warning(text)
             self._state.set_notice(BUDGET_NOTICE, text)
+
+
+class Budget:
+    """Whether something a request asks would pass `[cmc] monthly_credit_budget`: checked before
+    it spends anything (adding coins, resubscribing every coin)."""
+
+    def __init__(self, parts: BridgeParts) -> None:
+        self._parts = parts
+
+    def adding(self, ids: list[int]) -> str | None:
+        """Why streaming these coins too would pass the budget; None when it would not."""
+        parts = self._parts
+        budget = parts.settings.credits.monthly_budget
+        if budget is None:
+            return None
+        after = monthly_estimate([*parts.state.crypto_ids, *ids], parts.settings, parts.names)
+        if after.total <= budget:
+            return None
+        cost = f"the stream costs about {after.total:,.0f} credits a month"
+        if after.rest_credits:
+            cost = (
+                f"the stream and the exchange rate cost about {after.total:,.0f} credits a "
+                f"month (the rate {after.rest_credits:,.0f})"
+            )
+        return f"with these coins {cost}, more than the budget of {budget:,.0f}"
+
+    def reconnecting(self) -> str | None:
+        """Why resubscribing every coin (a reconnect) would spend the rest of the budget."""
+        parts = self._parts
+        prices = parts.settings.credits
+        if prices.monthly_budget is None or not prices.per_subscription:
+            return None
+        coins = len(parts.state.crypto_ids)
+        cost = coins * prices.per_subscription
+        if not parts.meter.budget_spent(cost):
+            return None
+        return (
+            f"resubscribing {coins} coins costs about {cost:,.1f} credits; "
+            f"{parts.meter.used():,.1f} of this month's budget of {prices.monthly_budget:,.0f} "
+            "are used"
+        )
+
+
+def key_check(parts: BridgeParts) -> Job:
+    """The REST job that asks `/v1/key/info` for the key's own figures (no credits)."""
+    settings, meter = parts.settings, parts.meter
+
+    def check(cancel: Cancel) -> None:
+        try:
+            meter.key = fetch_key_info(
+                settings.names.rest_url, settings.stream.api_key, timeout=REST_TIMEOUT_S,
+                cancel=cancel,
+            )  # fmt: skip
+        except Cancelled:
+            return
+        except RestError as exc:
+            meter.key_error = str(exc)
+        else:
+            meter.key_error = None
+
+    return check
+
+
+def build(parts: BridgeParts) -> CreditWatch:
+    """Always: every credit is counted, budget or not. The key's own figures are asked when
+    REST calls are allowed (`lookup_names`); the estimate follows the coins."""
+    settings = parts.settings
+    rate_source = parts.money.rate_source
+    watch = CreditWatch(
+        parts.topics.credits,
+        parts.meter,
+        parts.stream,
+        parts.state,
+        paid_calls=[rate_source] if rate_source is not None else [],
+    )
+    if settings.names.lookup:
+        watch.run_on_start(
+            lambda: parts.rest.schedule(key_check(parts), every=settings.credits.key_info_interval)
+        )
+
+    def coins_changed(_added: tuple[int, ...], _removed: tuple[int, ...]) -> None:
+        ids = parts.state.crypto_ids
+        parts.meter.set_baseline(monthly_estimate(ids, settings, parts.names))
+
+    parts.coins.add_listener(coins_changed)
+    watch.budget = Budget(parts)
+    return watch

@@ -39,6 +39,7 @@ from ..money.currency import NO_MONEY, MoneyValues
 from ..mqtt.extension import Extension, Outbox
 from ..rest.names import CoinDirectory
 from ..state.bridge_state import BridgeState
+from .parts import BridgeParts
 
 __all__ = [
     "APP_PREFIX",
@@ -270,3 +271,15 @@ class Displays(Extension):
                     history.add(cid, price, now)
             for output in self.outputs:
                 output.offer(cid, numbers, now, out)
+
+
+def build(parts: BridgeParts) -> Displays:
+    """Always (with `[text]` off and no clock it only waits)."""
+    valuation = parts.money.valuation
+    return Displays(
+        parts.settings,
+        parts.state,
+        parts.names,
+        extras=tuple(clock.extras for clock in parts.settings.awtrix),
+        money=valuation.money if valuation is not None else None,
+    )

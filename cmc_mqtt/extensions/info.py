@@ -13,6 +13,7 @@ from typing import Final
 
 from ..mqtt.extension import Extension, Outbox
 from ..state.bridge_state import BridgeState
+from .parts import BridgeParts
 
 INFO_INTERVAL_S: Final = 10.0
 
@@ -82,3 +83,14 @@ class BridgeInfo(Extension):
         if force or payload != self._last:
             self._last = payload
             out.publish(self._state.topics.info, payload, retain=True)
+
+
+def build(parts: BridgeParts) -> BridgeInfo:
+    """Always: what an operator looks at first. Published at once when the coins, the holdings
+    or discovery change."""
+    info = BridgeInfo(parts.state, parts.version, interval=parts.info_interval)
+    info.sources.update(parts.info_sources)
+    parts.coins.add_listener(lambda _added, _removed: info.publish_soon())
+    parts.money.holding_set.add_listener(lambda _changed: info.publish_soon())
+    parts.discovery_switch.add_listener(lambda _on: info.publish_soon())
+    return info

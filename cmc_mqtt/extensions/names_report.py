@@ -14,14 +14,23 @@ from collections.abc import Callable
 
 from ..model.coins import unnamed
 from ..mqtt.extension import Extension, Outbox
+from ..rest.client import Cancel
 from ..rest.names import CoinDirectory
+from .parts import REST_TIMEOUT_S, BridgeParts
 
 
 class NamesReport(Extension):
     def __init__(
-        self, topic: str, names: CoinDirectory, coin_ids: Callable[[], tuple[int, ...]]
+        self,
+        topic: str,
+        names: CoinDirectory,
+        coin_ids: Callable[[], tuple[int, ...]],
+        *,
+        look_up: Callable[[], None] | None = None,
     ) -> None:
+        """`look_up()` asks for better names once, at start."""
         self._topic = topic
+        self._look_up = look_up
         self._names = names
         self._coin_ids = coin_ids
         self._changed = threading.Event()  # names improved (any thread)
@@ -30,6 +39,8 @@ class NamesReport(Extension):
 
     def start(self) -> None:
         self._names.add_listener(self._changed.set)
+        if self._look_up is not None:
+            self._look_up()
 
     def stop(self) -> None:
         self._names.remove_listener(self._changed.set)
@@ -62,3 +73,21 @@ class NamesReport(Extension):
         if payload != self._last:
             self._last = payload
             out.publish(self._topic, payload, retain=True)
+
+
+def build(parts: BridgeParts) -> NamesReport:
+    """Always; with `lookup_names` the names are asked of CoinMarketCap's map at start-up too,
+    on the REST worker, never in front of the stream."""
+    names = parts.names
+    settings = parts.settings
+    look_up = None
+    if settings.names.lookup:
+        key, url = settings.stream.api_key, settings.names.rest_url
+
+        def refresh(cancel: Cancel) -> None:
+            names.refresh(key, url, parts.state.crypto_ids, REST_TIMEOUT_S, cancel)
+
+        def look_up() -> None:
+            parts.rest.schedule(refresh)
+
+    return NamesReport(parts.topics.names, names, lambda: parts.state.crypto_ids, look_up=look_up)

@@ -8,6 +8,7 @@ import logging
 
 from ..money.rate import RateError, RateKeeper, invert, parse_rate_payload
 from ..mqtt.extension import Extension, Outbox
+from .parts import BridgeParts
 
 LOG = logging.getLogger(__name__)
 
@@ -41,3 +42,11 @@ class RateTopic(Extension):
             self._keeper.report(exc, f"topic {topic}")
             return
         self._keeper.offer(rate, f"topic {topic}")
+
+
+def build(parts: BridgeParts) -> RateTopic | None:
+    """Only for `fx_source = "mqtt"` in another currency than USD."""
+    fx = parts.settings.fx
+    if not (fx.converts and fx.source == "mqtt" and fx.topic is not None):
+        return None
+    return RateTopic(fx.topic, parts.money.keeper, key=fx.topic_key, inverted=fx.inverted)

@@ -32,10 +32,14 @@ from typing import Any, Final
 
 from ..model.topics import Topics
 from ..mqtt.extension import Extension, Outbox
-from ..rest.client import Cancel
+from ..rest.client import Cancel, RestError
+from ..rest.names import fetch_map
 from ..state.bridge_state import BridgeState
 from ..state.coin_set import CoinSet
 from ..state.holding_set import HoldingSet
+from .announcer import HomeAssistantDiscovery
+from .credit_watch import CreditWatch
+from .parts import REST_TIMEOUT_S, BridgeParts
 from .ratelimit import RequestLimiter
 from .request_payloads import (
     RequestError,
@@ -285,3 +289,46 @@ class BridgeRequests(Extension):
         if transaction is not None:
             answer["transaction"] = transaction
         self._post(self._topics.response(action), json.dumps(answer, separators=(",", ":")))
+
+
+def id_check(parts: BridgeParts) -> IdCheck:
+    """Ids CoinMarketCap's map does not list, asked on the REST worker; why it cannot tell,
+    when it cannot now (then nothing is added: unverified ids are not trusted)."""
+    settings, names = parts.settings, parts.names
+
+    def unknown(ids: list[int], cancel: Cancel) -> list[int] | str:
+        key, url = settings.stream.api_key, settings.names.rest_url
+        try:
+            found = fetch_map(key, url, set(ids), REST_TIMEOUT_S, cancel)
+        except (RestError, TypeError) as exc:
+            return f"CoinMarketCap's coin map did not answer ({exc})"
+        names.update(found.values())
+        return [cid for cid in ids if cid not in found]
+
+    return unknown
+
+
+def build(parts: BridgeParts) -> BridgeRequests | None:
+    """Unless `[bridge] allow_requests = false`. Ids are checked with CoinMarketCap's map when
+    REST calls are allowed (`lookup_names`); holdings can be set when the bridge values them."""
+    settings = parts.settings
+    if not settings.bridge.allow_requests:
+        return None
+    announcer, watch = parts.find(HomeAssistantDiscovery), parts.find(CreditWatch)
+    budget = watch.budget if watch is not None else None
+    money = parts.money
+    return BridgeRequests(
+        parts.topics,
+        parts.coins,
+        parts.state,
+        run_later=parts.rest.schedule,
+        post=parts.post,
+        check_ids=id_check(parts) if settings.names.lookup else None,
+        check_budget=budget.adding if budget is not None else None,
+        check_reconnect=budget.reconnecting if budget is not None else None,
+        republish=announcer.refresh_all if announcer is not None else None,
+        reconnect=parts.stream.reconnect,
+        holdings=money.holding_set if money.valuation is not None else None,
+        discovery=parts.discovery_switch.set,
+        limiter=parts.request_limiter,
+    )

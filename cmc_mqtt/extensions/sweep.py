@@ -22,10 +22,14 @@ from collections.abc import Callable
 
 from paho.mqtt.client import topic_matches_sub
 
+from ..displays.awtrix import is_app_topic
 from ..homeassistant.discovery import MIGRATE_PAYLOAD
 from ..model.topics import Message
 from ..mqtt.extension import Extension, Outbox
-from .ghosts import SweepRule
+from .announcer import HomeAssistantDiscovery
+from .display_outputs import Displays
+from .ghosts import GhostRules, MoneyTopics, SweepRule
+from .parts import BridgeParts
 
 LOG = logging.getLogger(__name__)
 #: For the leftovers found: the topics to announce as migrating, and the configs to send then.
@@ -114,3 +118,43 @@ class RetainedSweep(Extension):
             LOG.info("cleared %d retained topics an earlier configuration left", len(self.cleared))
             if self._after_clear is not None:
                 self._after_clear(self.cleared, out)
+
+
+def build(parts: BridgeParts) -> RetainedSweep:
+    """Always; again when coins are removed, a coin is no longer held, or discovery is turned
+    off (its configs are unwanted then)."""
+    settings = parts.settings
+    money = parts.money
+    ghosts = GhostRules(
+        parts.topics,
+        lambda: parts.state.crypto_ids,
+        ctx=parts.discovery,
+        text_enabled=settings.text.enabled,
+        awtrix_prefixes=tuple(clock.prefix for clock in settings.awtrix),
+        chart_prefixes=tuple(c.prefix for c in settings.awtrix if c.extras.chart_points),
+        money=MoneyTopics(money.currency.code, lambda: tuple(money.holdings.snapshot())),
+    )
+    announcer, displays = parts.find(HomeAssistantDiscovery), parts.find(Displays)
+
+    def after_clear(cleared: list[str], out: Outbox) -> None:
+        """A clock deletes every app whose name starts with a cleared one's: send ours again."""
+        if displays is not None and any(is_app_topic(topic) for topic in cleared):
+            displays.resend(out)
+
+    sweep = RetainedSweep(
+        parts.topics.sync,
+        ghosts.rules(),
+        migrate=announcer.migration if announcer is not None else None,
+        after_clear=after_clear,
+        forget=ghosts.forget,
+    )
+    parts.coins.add_listener(lambda _added, removed: sweep.rerun() if removed else None)
+
+    def holdings_changed(changed: tuple[int, ...]) -> None:
+        held = money.holdings.snapshot()
+        if any(cid not in held for cid in changed):
+            sweep.rerun()  # a coin no longer held leaves its value and its sensor behind
+
+    money.holding_set.add_listener(holdings_changed)
+    parts.discovery_switch.add_listener(lambda on: None if on else sweep.rerun())
+    return sweep

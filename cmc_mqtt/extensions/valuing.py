@@ -13,6 +13,8 @@ from ..model.topics import Topics
 from ..money.alerts import Alert
 from ..money.valuation import Valuation
 from ..mqtt.extension import Extension, Outbox
+from .display_outputs import Displays
+from .parts import BridgeParts
 
 #: Shows alerts on the displays (`Displays.show_alerts`).
 ShowAlerts = Callable[[list[Alert], Outbox], None]
@@ -54,9 +56,15 @@ class ValuationExtension(Extension):
         self._everything = True
         self._flag_lock = threading.Lock()
         self._stale: bool | None = None
+        self._on_start: list[Callable[[], None]] = []
+
+    def run_on_start(self, action: Callable[[], None]) -> None:
+        self._on_start.append(action)
 
     def start(self) -> None:
         self._valuation.keeper.add_listener(self.refresh_all)
+        for action in self._on_start:
+            action()
 
     def stop(self) -> None:
         self._valuation.keeper.remove_listener(self.refresh_all)
@@ -99,3 +107,34 @@ class ValuationExtension(Extension):
             self._show_alerts(alerts, out)
         if everything and self._refresh_displays is not None:
             self._refresh_displays(out)
+
+
+def build(parts: BridgeParts) -> ValuationExtension | None:
+    """When there is something to value (another currency, holdings, alerts, or requests that
+    may set holdings). It asks CoinMarketCap for the rate when that is the rate's source, and
+    values everything again when the coins or the holdings change."""
+    money = parts.money
+    valuation = money.valuation
+    if valuation is None:
+        return None
+    displays = parts.find(Displays)
+    valuing = ValuationExtension(
+        valuation,
+        parts.state,
+        parts.state.open_channel(),
+        topics=parts.topics,
+        show_alerts=displays.show_alerts if displays is not None else None,
+        refresh_displays=displays.refresh if displays is not None else None,
+        wake=parts.wake,
+    )
+    if (source := money.rate_source) is not None:
+        interval = parts.settings.fx.interval
+        valuing.run_on_start(lambda: parts.rest.schedule(source, every=interval))
+
+    def coins_changed(_added: tuple[int, ...], removed: tuple[int, ...]) -> None:
+        valuation.forget(removed)
+        valuing.refresh_all()
+
+    parts.coins.add_listener(coins_changed)
+    money.holding_set.add_listener(lambda _changed: valuing.refresh_all())
+    return valuing

@@ -22,8 +22,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ..config.load import CreditSettings
+from ..config.load import CreditSettings, Settings
 from ..rest.key_info import KeyInfo
+from ..rest.names import CoinDirectory
+from ..rest.rates import monthly_credits
 
 LOG = logging.getLogger(__name__)
 FAST_CADENCE_S: Final = 5.0  # the top 500 coins by rank
@@ -75,6 +77,13 @@ def estimate(
     return Estimate(
         len(ids), fast, messages, credits, prices.per_message, prices.per_subscription, rest
     )
+
+
+def monthly_estimate(ids: Sequence[int], settings: Settings, names: CoinDirectory) -> Estimate:
+    """The month's cost of streaming `ids` with these settings: the ranks CoinMarketCap's map
+    gave (unknown ones count as top 500), and the exchange rate's calls."""
+    ranks = {cid: names.get(cid).rank for cid in ids}
+    return estimate(ids, ranks, settings.credits, rest=monthly_credits(settings.fx))
 
 
 def month_of(now: dt.datetime) -> str:
