@@ -55,7 +55,7 @@ def test_plain_names_never_load_the_transliteration_table() -> None:
     """The table costs about 0.6 MB, python-slugify's import about 5 MB: neither for ASCII."""
     out = run(
         "import sys\n"
-        "from cmc_mqtt import bridge, entity_ids\n"
+        "from cmc_mqtt import bridge\nfrom cmc_mqtt.homeassistant import entity_ids\n"
         "entity_ids.slugify('Bitcoin (BTC) Price')\n"
         "print(entity_ids._table.cache_info().currsize,"
         " 'slugify' in sys.modules, 'text_unidecode' in sys.modules)"
@@ -66,7 +66,7 @@ def test_plain_names_never_load_the_transliteration_table() -> None:
 def test_a_name_beyond_ascii_loads_the_table_once_without_importing_its_package() -> None:
     out = run(
         "import sys\n"
-        "from cmc_mqtt import entity_ids\n"
+        "from cmc_mqtt.homeassistant import entity_ids\n"
         "a = entity_ids.slugify('Ðoge'); b = entity_ids.slugify('中')\n"
         "print(a, b, entity_ids._table.cache_info().misses, 'text_unidecode' in sys.modules)"
     )
