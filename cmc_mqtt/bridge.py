@@ -28,7 +28,7 @@ from .extensions import (
 )
 from .extensions.announcer import HomeAssistantDiscovery
 from .extensions.info import INFO_INTERVAL_S
-from .extensions.parts import REST_TIMEOUT_S, BridgeParts, MoneyParts
+from .extensions.parts import BridgeParts, MoneyParts
 from .extensions.ratelimit import RequestLimiter
 from .extensions.sweep import RetainedSweep
 from .homeassistant.context import DiscoveryContext
@@ -40,6 +40,7 @@ from .money.rate import RateKeeper, make_keeper
 from .money.valuation import Valuation
 from .mqtt.extension import PublisherExtension
 from .mqtt.publisher import MqttPublisher
+from .rest.client import REST_TIMEOUT_S
 from .rest.fiats import FiatDirectory
 from .rest.names import CoinDirectory
 from .rest.rates import CmcRateSource

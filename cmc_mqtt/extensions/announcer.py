@@ -13,6 +13,7 @@ a removed entity), and the "Portfolio" device comes and goes with the holdings.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from ..homeassistant.context import DiscoveryContext, MoneyDiscovery, Owner
 from ..homeassistant.discovery import (
@@ -29,7 +30,9 @@ from ..model.topics import Message
 from ..mqtt.extension import Extension, Outbox
 from ..rest.names import CoinDirectory
 from ..state.bridge_state import BridgeState
-from .parts import BridgeParts
+
+if TYPE_CHECKING:
+    from .parts import BridgeParts
 
 LOG = logging.getLogger(__name__)
 PRECISION_CHECK_S = 10.0

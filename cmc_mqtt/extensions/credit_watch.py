@@ -9,16 +9,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from ..mqtt.extension import Extension, Outbox
-from ..rest.client import Cancel, Cancelled, RestError
+from ..rest.client import REST_TIMEOUT_S, Cancel, Cancelled, RestError
 from ..rest.key_info import fetch_key_info
 from ..rest.worker import Job
 from ..state.bridge_state import BridgeState
 from ..state.credit_meter import CreditMeter, monthly_estimate
 from ..stream.pool import StreamPool
-from .parts import REST_TIMEOUT_S, BridgeParts
+
+if TYPE_CHECKING:
+    from .parts import BridgeParts
 
 LOG = logging.getLogger(__name__)
 PUBLISH_EVERY_S: Final = 10.0

@@ -16,6 +16,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..config.load import AwtrixSettings, Settings, TextSettings, Throttle
 from ..displays.awtrix import (
@@ -39,7 +40,10 @@ from ..money.currency import NO_MONEY, MoneyValues
 from ..mqtt.extension import Extension, Outbox
 from ..rest.names import CoinDirectory
 from ..state.bridge_state import BridgeState
-from .parts import BridgeParts
+
+if TYPE_CHECKING:
+    from .parts import BridgeParts
+
 
 __all__ = [
     "APP_PREFIX",

@@ -9,11 +9,14 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ..mqtt.extension import Extension, Outbox
 from ..state.bridge_state import BridgeState
-from .parts import BridgeParts
+
+if TYPE_CHECKING:
+    from .parts import BridgeParts
+
 
 INFO_INTERVAL_S: Final = 10.0
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..model.coins import unnamed
 from ..mqtt.extension import Extension, Outbox
-from ..rest.client import Cancel
+from ..rest.client import REST_TIMEOUT_S, Cancel
 from ..rest.names import CoinDirectory
-from .parts import REST_TIMEOUT_S, BridgeParts
+
+if TYPE_CHECKING:
+    from .parts import BridgeParts
 
 
 class NamesReport(Extension):

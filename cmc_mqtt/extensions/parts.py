@@ -36,8 +36,6 @@ from ..stream.pool import StreamPool
 from .ratelimit import RequestLimiter
 
 E = TypeVar("E", bound=PublisherExtension)
-#: A REST call may take this long before it counts as failed.
-REST_TIMEOUT_S = 5.0
 
 
 @dataclass(eq=False, kw_only=True)

@@ -5,10 +5,13 @@ publishes, say), read on the MQTT thread and offered to the `RateKeeper`.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from ..money.rate import RateError, RateKeeper, invert, parse_rate_payload
 from ..mqtt.extension import Extension, Outbox
-from .parts import BridgeParts
+
+if TYPE_CHECKING:
+    from .parts import BridgeParts
 
 LOG = logging.getLogger(__name__)
 

@@ -28,18 +28,17 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ..model.topics import Topics
 from ..mqtt.extension import Extension, Outbox
-from ..rest.client import Cancel, RestError
+from ..rest.client import REST_TIMEOUT_S, Cancel, RestError
 from ..rest.names import fetch_map
 from ..state.bridge_state import BridgeState
 from ..state.coin_set import CoinSet
 from ..state.holding_set import HoldingSet
 from .announcer import HomeAssistantDiscovery
 from .credit_watch import CreditWatch
-from .parts import REST_TIMEOUT_S, BridgeParts
 from .ratelimit import RequestLimiter
 from .request_payloads import (
     RequestError,
@@ -52,6 +51,9 @@ from .request_payloads import (
 )
 
 __all__ = ["BridgeRequests", "RequestError"]
+
+if TYPE_CHECKING:
+    from .parts import BridgeParts
 
 LOG = logging.getLogger(__name__)
 COIN_ACTIONS: Final = ("coins/add", "coins/remove")

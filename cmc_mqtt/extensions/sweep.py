@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from paho.mqtt.client import topic_matches_sub
 
@@ -29,7 +30,9 @@ from ..mqtt.extension import Extension, Outbox
 from .announcer import HomeAssistantDiscovery
 from .display_outputs import Displays
 from .ghosts import GhostRules, MoneyTopics, SweepRule
-from .parts import BridgeParts
+
+if TYPE_CHECKING:
+    from .parts import BridgeParts
 
 LOG = logging.getLogger(__name__)
 #: For the leftovers found: the topics to announce as migrating, and the configs to send then.

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..model.topics import Topics
 from ..money.alerts import Alert
 from ..money.valuation import Valuation
 from ..mqtt.extension import Extension, Outbox
 from .display_outputs import Displays
-from .parts import BridgeParts
+
+if TYPE_CHECKING:
+    from .parts import BridgeParts
+
 
 #: Shows alerts on the displays (`Displays.show_alerts`).
 ShowAlerts = Callable[[list[Alert], Outbox], None]

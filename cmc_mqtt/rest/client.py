@@ -22,6 +22,8 @@ from ..util.secret import Secret
 
 KEY_HEADER: Final = "X-CMC_PRO_API_KEY"
 MAX_BODY_BYTES: Final = 32 * 1024 * 1024
+#: How long the bridge's REST calls may take before they count as failed.
+REST_TIMEOUT_S: Final = 5.0
 
 
 class RestError(CmcMqttError):
