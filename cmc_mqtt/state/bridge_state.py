@@ -23,6 +23,7 @@ from ..model.fields import FIELD_KEYS
 from ..model.topics import OFFLINE, ONLINE, Message, Topics, quote_json
 from ..stream.frames import QuoteFrame
 from .deadband import Deadband
+from .tally import Tally
 
 __all__ = ["BridgeState", "CoinQuote"]
 
@@ -65,23 +66,9 @@ class CoinQuote:
         }
 
 
-@dataclass(slots=True)
-class Counters:
-    frames: int = 0
-    malformed: int = 0
-    rejected_fields: int = 0
-    unexpected_coins: int = 0
-    server_errors: int = 0
-    reconnects: int = 0
-    publishes: int = 0
-    refused_requests: int = 0
-    rate_limited_requests: int = 0
-    extension_errors: int = 0
-    oversized_payloads: int = 0
-
-
-class BridgeState:
-    """Written by the stream thread, taken from by whichever thread publishes."""
+class BridgeState(Tally):
+    """Written by the stream thread, taken from by whichever thread publishes; it also counts
+    what happened (`Tally`)."""
 
     def __init__(
         self,
@@ -99,7 +86,7 @@ class BridgeState:
         #: nor (with a deadband) one that moved less than `deadband` percent (or points).
         self.changed_only = changed_only or deadband > 0
         self._deadband = Deadband(deadband) if deadband > 0 else None
-        self.counters = Counters()
+        super().__init__()
         self._lock = threading.Lock()
         self._quotes: dict[int, CoinQuote] = {cid: CoinQuote() for cid in self.crypto_ids}
         self._pending: dict[int, int] = {}  # coin id -> pending bits
@@ -109,10 +96,7 @@ class BridgeState:
         self._stream_online = False
         self._ever_online = False
         self._status_changed = True
-        self._last_frame_wall: float | None = None
         self._listeners: list[Callable[[], None]] = []
-        #: Things an operator should know (a budget passed, coins left out), by topic.
-        self._notices: dict[str, str] = {}
 
     def add_listener(self, wake: Callable[[], None]) -> None:
         """`wake` is called (from the stream thread) whenever something new can be taken."""
@@ -190,42 +174,6 @@ class BridgeState:
             for channel in self._channels:
                 channel &= set(ids)
             self.crypto_ids = ids
-
-    def set_notice(self, topic: str, text: str | None) -> None:
-        """Add, replace or (with None) withdraw a notice shown in `bridge/info`."""
-        with self._lock:
-            if text is None:
-                self._notices.pop(topic, None)
-            else:
-                self._notices[topic] = text
-
-    def count_refused_request(self) -> None:
-        with self._lock:
-            self.counters.refused_requests += 1
-
-    def count_rate_limited_request(self) -> None:
-        with self._lock:
-            self.counters.rate_limited_requests += 1
-
-    def count_rejected_field(self) -> None:
-        with self._lock:
-            self.counters.rejected_fields += 1
-
-    def count_malformed(self) -> None:
-        with self._lock:
-            self.counters.malformed += 1
-
-    def count_server_error(self) -> None:
-        with self._lock:
-            self.counters.server_errors += 1
-
-    def count_oversized_payload(self) -> None:
-        with self._lock:
-            self.counters.oversized_payloads += 1
-
-    def count_extension_error(self) -> None:
-        with self._lock:
-            self.counters.extension_errors += 1
 
     # --- read by the publisher ----------------------------------------------------------------
 
@@ -308,34 +256,12 @@ class BridgeState:
                     quote.online = False
                     pending[cid] = pending.get(cid, 0) | STATUS_BIT
 
-    def count_publishes(self, count: int) -> None:
-        with self._lock:
-            self.counters.publishes += count
-
     def info_fields(self) -> dict[str, object]:
-        """The state's part of `bridge/info`: counters, stream status, notices."""
+        """The state's part of `bridge/info`: the coins, the stream's status, the counters and
+        notices."""
         with self._lock:
-            c = self.counters
-            last = self._last_frame_wall
-            return {
-                "crypto_ids": list(self.crypto_ids),
-                "stream_connected": self._stream_online,
-                "frames": c.frames,
-                "malformed_frames": c.malformed,
-                "rejected_fields": c.rejected_fields,
-                "unexpected_coins": c.unexpected_coins,
-                "server_errors": c.server_errors,
-                "reconnects": c.reconnects,
-                "publishes": c.publishes,
-                "refused_requests": c.refused_requests,
-                "rate_limited_requests": c.rate_limited_requests,
-                "extension_errors": c.extension_errors,
-                "oversized_payloads": c.oversized_payloads,
-                "last_frame_time": (
-                    time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last)) if last else None
-                ),
-                "notices": sorted(self._notices.values()),
-            }
+            head = {"crypto_ids": list(self.crypto_ids), "stream_connected": self._stream_online}
+        return head | self.tally_fields()
 
     def _status_message(self) -> Message:
         return (self.topics.status, ONLINE if self._stream_online else OFFLINE)
