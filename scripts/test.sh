@@ -35,6 +35,9 @@ say "ruff check, ruff format --check, mypy cmc_mqtt"
 .venv/bin/ruff format --check .
 .venv/bin/mypy cmc_mqtt
 
+say "lint-imports: the wings' layering (pyproject.toml [tool.importlinter])"
+.venv/bin/lint-imports
+
 # pytest exits 5 when it collected nothing: a suite that ran no test has not passed.
 run_pytest() {
   set +e
