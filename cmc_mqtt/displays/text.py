@@ -160,7 +160,7 @@ class TextTemplate:
         try:
             parsed = list(string.Formatter().parse(template))
         except ValueError as exc:
-            raise ConfigError([f"{key}: {exc}"]) from None
+            raise ConfigError([f"{key}: {exc}"]) from exc
         names = [n for _, n, _, _ in parsed if n is not None]
         unknown = sorted(set(names) - set(PLACEHOLDERS))
         if unknown:

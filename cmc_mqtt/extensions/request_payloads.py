@@ -37,8 +37,8 @@ def _parse_object(payload: bytes, example: str) -> tuple[dict[str, Any], Transac
         raise RequestError(f"bad payload: larger than {MAX_REQUEST_BYTES} bytes")
     try:
         body = json.loads(payload, parse_constant=_no_constant)
-    except (ValueError, RecursionError):
-        raise RequestError(f"bad payload: expected JSON like {example}") from None
+    except (ValueError, RecursionError) as exc:
+        raise RequestError(f"bad payload: expected JSON like {example}") from exc
     if not isinstance(body, dict):
         raise RequestError(f"bad payload: expected a JSON object like {example}")
     transaction = body.get("transaction")

@@ -36,6 +36,7 @@ from decimal import (
 from enum import Enum
 from typing import Final
 
+from ..model.bounds import shown
 from ..model.fields import FIELDS, FieldKind
 from ..model.topics import Topics
 
@@ -136,10 +137,10 @@ def to_decimal(text: str | Decimal) -> Decimal:
     else:
         try:
             value = Decimal(text.strip())
-        except (InvalidOperation, AttributeError):
-            raise ValueError(f"not a number: {text!r}") from None
+        except (InvalidOperation, AttributeError) as exc:
+            raise ValueError(f"not a number: {shown(text)}") from exc
     if not value.is_finite():
-        raise ValueError(f"not a finite number: {text!r}")
+        raise ValueError(f"not a finite number: {shown(text)}")
     return value
 
 

@@ -99,8 +99,8 @@ def parse_rate(value: object) -> Decimal:
         raise RateError("out of range", shown(value))
     try:
         return _RATE_CONTEXT.plus(number).normalize(_RATE_CONTEXT)
-    except InvalidOperation:
-        raise RateError("not finite", shown(value)) from None
+    except InvalidOperation as exc:
+        raise RateError("not finite", shown(value)) from exc
 
 
 def parse_rate_payload(payload: bytes, key: str = "rate") -> Decimal:
@@ -113,8 +113,8 @@ def parse_rate_payload(payload: bytes, key: str = "rate") -> Decimal:
         return parse_rate(text)
     try:
         data = json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_refuse)
-    except (ValueError, RecursionError):
-        raise RateError("not a number", repr(text[:40])) from None
+    except (ValueError, RecursionError) as exc:
+        raise RateError("not a number", shown(text)) from exc
     if isinstance(data, dict):
         if key not in data:
             raise RateError("no rate in the JSON", f"no {key!r} key")

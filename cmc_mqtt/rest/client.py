@@ -112,8 +112,8 @@ def get_json(
         body = response.read(MAX_BODY_BYTES)
     except (OSError, http.client.HTTPException) as exc:
         if cancel.cancelled:
-            raise Cancelled from None
-        raise RestError(_describe(exc)) from None
+            raise Cancelled from exc
+        raise RestError(_describe(exc)) from exc
     finally:
         cancel._watch(None)
         connection.close()
