@@ -2,7 +2,8 @@
 
 The ids are CoinMarketCap's to give, so they come from `/v1/fiat/map` (1 credit "no matter
 query size"), fetched once and cached on disk beside the coin names; a bundled table covers the
-common codes when the map cannot be fetched, and says which of its ids are verified.
+common codes when the map cannot be fetched (`model.fiats`), and says which of its ids are
+verified.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
 from ..model.coins import clean_text, is_coin_id
+from ..model.fiats import BUNDLED_FIATS, USD_ID, Fiat
 from ..util.jsonfile import (
     Unreadable,
     read_json,
@@ -30,7 +31,6 @@ from .paid import Spend, get_paid_json
 
 LOG = logging.getLogger(__name__)
 
-USD_ID: Final = 2781
 FIAT_MAP_PATH: Final = "/v1/fiat/map"
 CACHE_FILE: Final = "fiats.json"
 CREDITS_FIAT_MAP: Final = 1
@@ -38,46 +38,17 @@ CREDITS_FIAT_MAP: Final = 1
 MAX_FIATS: Final = 1_000
 MAX_CACHE_BYTES: Final = 256 * 1024
 
-
-@dataclass(frozen=True, slots=True)
-class Fiat:
-    id: int
-    code: str
-    name: str
-    sign: str
-    verified: bool  # the id came from CoinMarketCap's map, or from its documentation
-
-
-def _fiat(fid: int, code: str, name: str, sign: str, verified: bool = False) -> Fiat:
-    return Fiat(fid, code, name, sign, verified)
-
-
-#: Used when the map cannot be fetched. Verified (in CoinMarketCap's documentation or clients of
-#: it): USD, AUD, BRL, EUR, GBP. The rest are UNVERIFIED (the ids run alphabetically by code from
-#: AUD, which the verified ones fit); an unverified id is never sent, only its code.
-BUNDLED_FIATS: Final[dict[str, Fiat]] = {
-    f.code: f
-    for f in (
-        _fiat(2781, "USD", "United States Dollar", "$", True),
-        _fiat(2782, "AUD", "Australian Dollar", "$", True),
-        _fiat(2783, "BRL", "Brazilian Real", "R$", True),
-        _fiat(2784, "CAD", "Canadian Dollar", "$"),
-        _fiat(2785, "CHF", "Swiss Franc", "Fr"),
-        _fiat(2787, "CNY", "Chinese Yuan", "¥"),
-        _fiat(2789, "DKK", "Danish Krone", "kr"),
-        _fiat(2790, "EUR", "Euro", "€", True),
-        _fiat(2791, "GBP", "Pound Sterling", "£", True),
-        _fiat(2792, "HKD", "Hong Kong Dollar", "$"),
-        _fiat(2796, "INR", "Indian Rupee", "₹"),
-        _fiat(2797, "JPY", "Japanese Yen", "¥"),
-        _fiat(2798, "KRW", "South Korean Won", "₩"),
-        _fiat(2801, "NOK", "Norwegian Krone", "kr"),
-        _fiat(2802, "NZD", "New Zealand Dollar", "$"),
-        _fiat(2805, "PLN", "Polish Złoty", "zł"),
-        _fiat(2807, "SEK", "Swedish Krona", "kr"),
-        _fiat(2808, "SGD", "Singapore Dollar", "S$"),
-    )
-}
+# The table's names stay importable from here, where the bridge has always found them.
+__all__ = [
+    "BUNDLED_FIATS",
+    "CACHE_FILE",
+    "CREDITS_FIAT_MAP",
+    "FIAT_MAP_PATH",
+    "USD_ID",
+    "Fiat",
+    "FiatDirectory",
+    "fetch_fiat_map",
+]
 
 
 class FiatDirectory:

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Final
 
 from ..model.coins import BUNDLED_COINS, CoinInfo
+from ..model.fiats import BUNDLED_FIATS
 from .market import Market
 
 #: Ids listed when the server quotes every id: the bundled coins and 1..this.
@@ -15,35 +16,21 @@ LISTED_IDS: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)
-class Fiat:
+class FiatListing:
+    """One entry of `/v1/fiat/map` as CoinMarketCap serves it: whether the bridge trusts the id
+    is the bridge's knowledge, not the map's, so it is not here."""
+
     id: int
     name: str
     sign: str
     symbol: str
 
 
-#: CoinMarketCap's fiat ids. Seen in CoinMarketCap's documentation or in clients of it: USD 2781,
-#: AUD 2782, BRL 2783, EUR 2790, GBP 2791. The others are UNVERIFIED: inferred from the ids
-#: running alphabetically by ISO code from AUD (2782) to ZAR, which the verified ones fit.
-FIATS: Final = (
-    Fiat(2781, "United States Dollar", "$", "USD"),
-    Fiat(2782, "Australian Dollar", "$", "AUD"),
-    Fiat(2783, "Brazilian Real", "R$", "BRL"),
-    Fiat(2784, "Canadian Dollar", "$", "CAD"),  # unverified
-    Fiat(2785, "Swiss Franc", "Fr", "CHF"),  # unverified
-    Fiat(2787, "Chinese Yuan", "¥", "CNY"),  # unverified
-    Fiat(2789, "Danish Krone", "kr", "DKK"),  # unverified
-    Fiat(2790, "Euro", "€", "EUR"),
-    Fiat(2791, "Pound Sterling", "£", "GBP"),
-    Fiat(2792, "Hong Kong Dollar", "$", "HKD"),  # unverified
-    Fiat(2796, "Indian Rupee", "₹", "INR"),  # unverified
-    Fiat(2797, "Japanese Yen", "¥", "JPY"),  # unverified
-    Fiat(2798, "South Korean Won", "₩", "KRW"),  # unverified
-    Fiat(2801, "Norwegian Krone", "kr", "NOK"),  # unverified
-    Fiat(2802, "New Zealand Dollar", "$", "NZD"),  # unverified
-    Fiat(2805, "Polish Złoty", "zł", "PLN"),  # unverified
-    Fiat(2807, "Swedish Krona", "kr", "SEK"),  # unverified
-    Fiat(2808, "Singapore Dollar", "S$", "SGD"),  # unverified
+#: What `/v1/fiat/map` lists, by id: the bridge's bundled table, nothing CoinMarketCap would
+#: not serve.
+FIATS: Final = tuple(
+    FiatListing(f.id, f.name, f.sign, f.code)
+    for f in sorted(BUNDLED_FIATS.values(), key=lambda f: f.id)
 )
 FIAT_BY_ID: Final = {f.id: f for f in FIATS}
 FIAT_BY_SYMBOL: Final = {f.symbol: f for f in FIATS}
@@ -86,8 +73,8 @@ def map_entry(cid: int, market: Market) -> dict[str, Any]:
     }
 
 
-def fiat_entry(fiat: Fiat) -> dict[str, Any]:
-    return {"id": fiat.id, "name": fiat.name, "sign": fiat.sign, "symbol": fiat.symbol}
+def fiat_entry(fiat: FiatListing) -> dict[str, Any]:
+    return asdict(fiat)
 
 
 def coins_with_symbol(symbol: str, ids: Iterable[int]) -> list[int]:
