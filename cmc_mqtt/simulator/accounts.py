@@ -49,6 +49,13 @@ class KeyAccounts:
             with self._lock:
                 self._open.get(conn.ledger, set()).discard(conn)
 
+    def deliver(self, conn: ServerConnection, data: bytes, messages: int) -> bool:
+        """Send data frames and bill them, at the price per message, to the connection's key."""
+        if not conn.send_raw(data):
+            return False
+        self.bill(conn, messages, self._limits().credits_per_message * messages)
+        return True
+
     def bill(self, conn: ServerConnection, messages: int, credits: float) -> None:
         """Charge what the connection was sent; spending the last credit ends the key's
         connections."""

@@ -1,22 +1,24 @@
-"""One client connection of the fake, and the frames the fake answers with."""
+"""One client connection of the fake, and the frames the fake answers with.
+
+A connection knows only its owner's `ConnectionOwner` side (to be forgotten once it closes), so
+it never reaches up into the server that accepted it.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from ..stream.frames import CHANNEL
 from .billing import CreditLedger
 from .limits import Subscriptions
-from .wire import OP_TEXT, close_frame, encode_frame
-
-if TYPE_CHECKING:
-    from .server import FakeStreamServer
+from .wire import OP_TEXT, LockedTlsReads, Receiver, close_frame, encode_frame
 
 #: CoinMarketCap documents no close code for a key whose credits are spent; the fake sends the
 #: 1010 (or 1009) error frame, then closes with "policy violation". Read the error, not the code.
@@ -24,9 +26,16 @@ CREDITS_CLOSE_CODE: Final = 1008
 TOO_MANY_CONNECTIONS: Final = 4004
 
 
+class ConnectionOwner(Protocol):
+    """What a connection asks of whoever accepted it."""
+
+    def forget(self, conn: ServerConnection) -> None:
+        """The connection closed: it no longer counts, and nothing is sent to it."""
+
+
 @dataclass(eq=False)
 class ServerConnection:
-    server: FakeStreamServer
+    owner: ConnectionOwner = field(repr=False)
     sock: socket.socket
     headers: dict[str, str] = field(default_factory=dict, repr=False)  # holds the API key
     subscriptions: Subscriptions = field(default_factory=Subscriptions)
@@ -49,6 +58,14 @@ class ServerConnection:
     @property
     def sub_count(self) -> int:
         return self.subscriptions.count
+
+    def start_tls(self, context: ssl.SSLContext) -> Receiver:
+        """Become the server side of TLS (on this connection's own thread: the handshake must
+        never hold up accepting others) and return what its frames are read from."""
+        self.sock = tls_sock = context.wrap_socket(self.sock, server_side=True)
+        # One TLS connection must not be read and written at once (OpenSSL's rule), and pushes
+        # are written from other threads: reads take the send lock.
+        return LockedTlsReads(tls_sock, self._lock)
 
     def send(self, payload: str | bytes, opcode: int = OP_TEXT) -> bool:
         data = payload.encode() if isinstance(payload, str) else payload
@@ -82,7 +99,7 @@ class ServerConnection:
                 self.sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 self.sock.close()
-            self.server._forget(self)
+            self.owner.forget(self)
 
 
 def ack(

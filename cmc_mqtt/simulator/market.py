@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -105,6 +106,11 @@ class Market:
     def frame(self, cid: int, ts_ms: int) -> str:
         """A complete `data` frame as the server would send it."""
         return quote_frame(self.step(cid), ts_ms)
+
+
+def now_ms() -> int:
+    """A frame's `ts`: milliseconds since the epoch."""
+    return int(time.time() * 1000)
 
 
 def quote_frame(data: dict[str, Any], ts_ms: int) -> str:

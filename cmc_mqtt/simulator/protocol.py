@@ -1,25 +1,22 @@
 """The stream's requests as the fake answers them: ping, subscribe (all of a request or, past
 the key's `sub_limit`, none of it), unsubscribe (some ids or the whole channel), unsubscribe_all.
 
-Part of the server: it changes a connection's subscriptions under the server's lock and starts
-the server's pushes for new coins.
+It changes a connection's subscriptions under the hub's lock and asks the hub to push the coins
+newly subscribed.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..stream.frames import CHANNEL
 from .connection import ServerConnection, ack, error_frame
+from .hub import Hub
+from .market import now_ms
 
-if TYPE_CHECKING:
-    from .server import FakeStreamServer
 
-
-def answer_request(server: FakeStreamServer, conn: ServerConnection, payload: bytes) -> None:
+def answer_request(hub: Hub, conn: ServerConnection, payload: bytes) -> None:
     """Answer one text frame from the client."""
     try:
         request = json.loads(payload)
@@ -31,26 +28,25 @@ def answer_request(server: FakeStreamServer, conn: ServerConnection, payload: by
     conn.requests.append(request)
     request_id = request.get("id")
     method = request.get("method")
-    behaviour = server.behaviour
+    behaviour = hub.behaviour
     if behaviour.stalled:
         return
     if method == "ping":
         if behaviour.answer_pings:
-            pong = {"type": "pong", "id": request_id, "code": 0, "ts": _now_ms()}
+            pong = {"type": "pong", "id": request_id, "code": 0, "ts": now_ms()}
             conn.send(json.dumps(pong))
     elif method in ("subscribe", "unsubscribe"):
-        _subscription(server, conn, request, request_id, method)
+        _subscription(hub, conn, request, request_id, method)
     elif method == "unsubscribe_all":
-        with server._changed:
+        with hub.changing():
             conn.subscriptions.clear()
-            server._changed.notify_all()
-        conn.send(json.dumps(ack(request_id, 0, server.limits.sub_limit)))
+        conn.send(json.dumps(ack(request_id, 0, hub.limits.sub_limit)))
     else:
         conn.send(error_frame("2202", "PROTOCOL", "Unknown method.", request_id=request_id))
 
 
 def _subscription(
-    server: FakeStreamServer,
+    hub: Hub,
     conn: ServerConnection,
     request: dict[str, Any],
     request_id: Any,
@@ -63,8 +59,8 @@ def _subscription(
     ids = params.get("crypto_ids") if isinstance(params, dict) else None
     valid = isinstance(ids, list) and all(type(i) is int for i in ids)
     if method == "subscribe":
-        if server.behaviour.subscribe_error is not None:
-            code = server.behaviour.subscribe_error
+        if hub.behaviour.subscribe_error is not None:
+            code = hub.behaviour.subscribe_error
             conn.send(error_frame(code, "AUTH", f"Error {code}.", request_id=request_id))
             return
         if not valid:
@@ -76,27 +72,24 @@ def _subscription(
                 )
             )  # fmt: skip
             return
-        _subscribe(server, conn, request_id, ids)  # type: ignore[arg-type]  # checked above
+        _subscribe(hub, conn, request_id, ids)  # type: ignore[arg-type]  # checked above
         return
     if (params is not None and not isinstance(params, dict)) or (ids is not None and not valid):
         detail = "Param 'crypto_ids' must be a list of integers."
         conn.send(error_frame("2402", "PROTOCOL", "Invalid param.", detail, request_id=request_id))
         return
-    with server._changed:
+    with hub.changing():
         if ids is None:
             conn.subscriptions.clear()  # no ids: the whole channel
         else:
             conn.subscriptions.remove(ids)
-        server._changed.notify_all()
-    conn.send(json.dumps(ack(request_id, conn.sub_count, server.limits.sub_limit)))
+    conn.send(json.dumps(ack(request_id, conn.sub_count, hub.limits.sub_limit)))
 
 
-def _subscribe(
-    server: FakeStreamServer, conn: ServerConnection, request_id: Any, ids: list[int]
-) -> None:
+def _subscribe(hub: Hub, conn: ServerConnection, request_id: Any, ids: list[int]) -> None:
     """All of the request or, past the limit, none of it (error 2303)."""
-    limits = server.limits
-    with server._changed:
+    limits = hub.limits
+    with hub.changing():
         subs = conn.subscriptions
         growth = subs.growth(ids)
         if subs.count + growth > limits.sub_limit:
@@ -105,7 +98,6 @@ def _subscribe(
             duplicate = bool(subs.ids) and set(ids) <= subs.ids
             subs.add(ids)
             sub_count = subs.count
-            server._changed.notify_all()
     if growth < 0:
         conn.send(
             error_frame(
@@ -115,7 +107,7 @@ def _subscribe(
         )  # fmt: skip
         return
     for cid in ids:
-        server._schedule_coin(cid)
+        hub.schedule(cid)
     refusal = None
     if growth and limits.credits_per_subscription and conn.ledger is not None:
         credits = growth * limits.credits_per_subscription
@@ -123,13 +115,6 @@ def _subscribe(
         refusal = conn.ledger.charge(credits)  # billed before the ack: tests read it after
     conn.send(json.dumps(ack(request_id, sub_count, limits.sub_limit, duplicate=duplicate)))
     if refusal is not None and conn.ledger is not None:
-        server.keys.refuse_key(conn.ledger, refusal)
-    if server.behaviour.flood_frames and ids:
-        threading.Thread(
-            target=server._flood, args=(conn, list(ids), server.behaviour.flood_frames),
-            name="fake-stream-flood", daemon=True,
-        ).start()  # fmt: skip
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+        hub.keys.refuse_key(conn.ledger, refusal)
+    if hub.behaviour.flood_frames and ids:
+        hub.start_flood(conn, list(ids))

@@ -14,9 +14,9 @@ import math
 import time
 import urllib.parse
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from .billing import REFUSAL_MESSAGES, iso
+from .billing import REFUSAL_MESSAGES, CreditLedger, iso
 from .catalog import (
     FIAT_BY_ID,
     FIAT_BY_SYMBOL,
@@ -27,10 +27,7 @@ from .catalog import (
     listed_ids,
     map_entry,
 )
-
-if TYPE_CHECKING:
-    from .billing import CreditLedger
-    from .server import FakeStreamServer
+from .hub import Hub
 
 KEY_HEADER: Final = "x-cmc_pro_api_key"
 KEY_PARAM: Final = "CMC_PRO_API_KEY"
@@ -56,10 +53,10 @@ Params = dict[str, str]
 
 
 class RestApi:
-    """Answers one GET at a time; shares the server's ledgers, market, coins and rates."""
+    """Answers one GET at a time; shares the hub's ledgers, market, coins and rates."""
 
-    def __init__(self, server: FakeStreamServer) -> None:
-        self._server = server
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
         self._routes: dict[str, Callable[[Params, CreditLedger], tuple[Any, int]]] = {
             "/v1/key/info": self.key_info,
             "/v1/cryptocurrency/map": self.cryptocurrency_map,
@@ -77,7 +74,7 @@ class RestApi:
             if credits:
                 refusal = ledger.charge(credits)
                 if refusal is not None:
-                    self._server.keys.refuse_key(ledger, refusal)
+                    self._hub.keys.refuse_key(ledger, refusal)
             return 200, self._envelope(started, credits, data=data)
         except RestError as exc:
             body = self._envelope(started, 0, code=exc.error_code, message=exc.message)
@@ -97,9 +94,9 @@ class RestApi:
     def _authorise(self, key: str) -> CreditLedger:
         if not key:
             raise RestError(401, 1002, "API key missing.")
-        if self._server.api_key is not None and key != self._server.api_key:
+        if self._hub.api_key is not None and key != self._hub.api_key:
             raise RestError(401, 1001, "This API Key is invalid.")
-        ledger = self._server.ledger(key)
+        ledger = self._hub.ledger(key)
         if not ledger.count_request():
             raise RestError(
                 429, 1008, "You've exceeded your API Key's HTTP request rate limit. "
@@ -120,7 +117,7 @@ class RestApi:
         message: str | None = None,
     ) -> dict[str, Any]:
         status = {
-            "timestamp": iso(self._server.clock()),
+            "timestamp": iso(self._hub.clock()),
             "error_code": code,
             "error_message": message,
             "elapsed": int((time.monotonic() - started) * 1000),
@@ -142,8 +139,8 @@ class RestApi:
         if unknown:
             raise bad_request(f'Invalid value for "listing_status": "{",".join(sorted(unknown))}"')
         sort = _choice(params, "sort", "id", ("id", "cmc_rank"))
-        market = self._server.market
-        ids = listed_ids(self._server.coins) if "active" in statuses else []
+        market = self._hub.market
+        ids = listed_ids(self._hub.coins) if "active" in statuses else []
         symbols = params.get("symbol")
         if symbols:
             wanted = {s.strip().upper() for s in symbols.split(",") if s.strip()}
@@ -178,7 +175,7 @@ class RestApi:
             data: Any = self._conversion(base, amount, targets)
         elif params.get("symbol"):
             symbol = params["symbol"].strip().upper()
-            bases = coins_with_symbol(symbol, listed_ids(self._server.coins))
+            bases = coins_with_symbol(symbol, listed_ids(self._hub.coins))
             if symbol in FIAT_BY_SYMBOL:
                 bases.append(FIAT_BY_SYMBOL[symbol].id)
             if not bases:
@@ -216,22 +213,22 @@ class RestApi:
     def _currency_id(self, symbol: str) -> int | None:
         if symbol in FIAT_BY_SYMBOL:
             return FIAT_BY_SYMBOL[symbol].id
-        ids = coins_with_symbol(symbol, listed_ids(self._server.coins))
-        return min(ids, key=self._server.market.rank) if ids else None
+        ids = coins_with_symbol(symbol, listed_ids(self._hub.coins))
+        return min(ids, key=self._hub.market.rank) if ids else None
 
     def _usd_value(self, cid: int) -> float | None:
         """US dollars one unit of this currency is worth, None when it is not known."""
         fiat = FIAT_BY_ID.get(cid)
         if fiat is not None:
-            rate = self._server.fiat_rates.get(fiat.symbol)
+            rate = self._hub.fiat_rates.get(fiat.symbol)
             return 1.0 / rate if rate else None
-        coins = self._server.coins
+        coins = self._hub.coins
         if (coins is not None and cid not in coins) or cid < 1:
             return None
-        return self._server.price_usd(cid)
+        return self._hub.price_usd(cid)
 
     def _conversion(self, base: int, amount: float, targets: list[tuple[str, int]]) -> Any:
-        now = iso(self._server.clock())
+        now = iso(self._hub.clock())
         fiat = FIAT_BY_ID.get(base)
         coin = coin_listing(base)
         worth = amount * (self._usd_value(base) or 0.0)
