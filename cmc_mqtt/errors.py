@@ -44,3 +44,15 @@ class StreamError(CmcMqttError):
         self.permanent = permanent
         self.code = code
         super().__init__(message)
+
+
+class PortBusyError(CmcMqttError):
+    """Another program holds the address one of our servers would listen on: a person must free
+    it or choose another port, so commands exit with `EXIT_CONFIG`."""
+
+    def __init__(self, server: str, host: str, port: int) -> None:
+        self.server = server  # what could not start, e.g. "the fake CoinMarketCap server"
+        self.host = host
+        self.port = port
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # IPv6 in brackets
+        super().__init__(f"could not start {server}: {where} is already in use by another program")

@@ -5,9 +5,11 @@ The helpers here are shared by the other `test_simulator_*` modules.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +22,7 @@ from typing import Any
 import pytest
 import websocket
 
+from cmc_mqtt.errors import CmcMqttError, PortBusyError
 from cmc_mqtt.simulator import FakeStreamServer, Market
 from cmc_mqtt.stream.frames import CHANNEL, QuoteFrame, parse_frame
 from harness.helpers import TEST_API_KEY, free_port, wait_until
@@ -217,3 +220,48 @@ def test_simulate_rejects_a_bad_coin_list() -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "expected ids like 1,1027" in result.stderr
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port another program listens on."""
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        yield holder.getsockname()[1]
+
+
+def test_a_busy_port_is_one_line_naming_the_address(busy_port: int) -> None:
+    with pytest.raises(PortBusyError) as info:
+        FakeStreamServer("127.0.0.1", busy_port)
+    assert isinstance(info.value, CmcMqttError)
+    assert (info.value.host, info.value.port) == ("127.0.0.1", busy_port)
+    assert str(info.value) == (
+        f"could not start the fake CoinMarketCap server: 127.0.0.1:{busy_port} is already in use "
+        "by another program"
+    )
+    assert isinstance(info.value.__cause__, OSError)
+    assert info.value.__cause__.errno == errno.EADDRINUSE
+
+
+def test_an_address_it_cannot_listen_on_is_one_line_too() -> None:
+    with pytest.raises(CmcMqttError) as info:
+        FakeStreamServer("192.0.2.1", 0)  # TEST-NET-1: never this machine's
+    assert not isinstance(info.value, PortBusyError)
+    message = str(info.value)
+    assert message.startswith("could not start the fake CoinMarketCap server on 192.0.2.1:0: ")
+    assert "\n" not in message
+    assert "while attempting" not in message
+
+
+@pytest.mark.xfail(
+    strict=True, reason="cli.cmd_simulate does not catch CmcMqttError yet (the lead's contract)"
+)
+def test_simulate_on_a_busy_port_says_so_in_one_line(busy_port: int) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cmc_mqtt", "simulate", "--port", str(busy_port)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"cmc-mqtt simulate: could not start the fake CoinMarketCap server: 127.0.0.1:{busy_port} "
+        "is already in use by another program\n"
+    )

@@ -13,14 +13,16 @@ handler, the REST API, the cadence, the flood); they never see it otherwise.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import socket
 import ssl
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, Final
 
+from ..errors import CmcMqttError, PortBusyError
 from .accounts import KeyAccounts
 from .behaviour import Behaviour
 from .billing import Clock, CreditLedger, utc_now
@@ -34,6 +36,9 @@ from .registry import ConnectionRegistry
 from .rest import RestApi
 from .serving import serve
 from .wire import OP_BINARY, OP_TEXT, encode_frame
+
+#: What the errors call it.
+NAME: Final = "the fake CoinMarketCap server"
 
 
 class FakeStreamServer:
@@ -85,7 +90,7 @@ class FakeStreamServer:
         )
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._listener = socket.create_server((host, port))
+        self._listener = _listen(host, port)
         self.host, self.port = self._listener.getsockname()[:2]
 
     @property
@@ -254,6 +259,20 @@ class FakeStreamServer:
             threading.Thread(
                 target=serve, args=(self, conn), name="fake-stream-conn", daemon=True
             ).start()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The bound, listening socket. A refusal is one line naming the address, for a command to
+    print, with the operating system's error as its cause."""
+    try:
+        return socket.create_server((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortBusyError(NAME, host, port) from exc
+        where = f"{host}:{port}"  # an IPv6 host is refused before this matters: no AF_INET6
+        # create_server appends the address it was given, which the message names already.
+        reason = (exc.strerror or str(exc)).split(" (while attempting", 1)[0]
+        raise CmcMqttError(f"could not start {NAME} on {where}: {reason}") from exc
 
 
 __all__ = ["OP_BINARY", "Behaviour", "FakeStreamServer", "ServerConnection", "error_frame"]
