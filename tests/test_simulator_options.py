@@ -66,6 +66,11 @@ def test_no_limits_lifts_every_limit_but_what_is_given() -> None:
         (["--credits-per-message", "-0.1"], "--credits-per-message"),
         (["--count-subscriptions-per", "coin"], "--count-subscriptions-per"),
         (["--coins", "btc"], "expected ids like 1,1027"),
+        (["--port", "70000"], "--port"),
+        (["--port", "http"], "--port"),
+        (["--fast", "0"], "--fast"),
+        (["--slow", "inf"], "--slow"),
+        (["--flood", "-1"], "--flood"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_option(
@@ -75,6 +80,19 @@ def test_a_bad_value_is_one_line_naming_the_option(
         parse(*argv)
     assert exit_info.value.code == 2
     assert named in capsys.readouterr().err
+
+
+def test_every_option_says_what_it_does_and_its_default() -> None:
+    parser = argparse.ArgumentParser(prog="simulate")
+    add_simulator_arguments(parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        name = action.option_strings[0]
+        assert action.help, name
+        if action.nargs != 0:  # a flag's default is not to be given
+            assert "default" in action.help, name
+    assert "(default 127.0.0.1)" in parser.format_help()
 
 
 def test_the_server_is_built_as_the_options_say() -> None:

@@ -8,6 +8,7 @@ with `--no-limits`; given with it, they still apply.
 from __future__ import annotations
 
 import argparse
+import math
 import ssl
 from dataclasses import replace
 from typing import Any
@@ -80,6 +81,33 @@ def _rate(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = _rate(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected zero or more, got {text!r}")
+    return value
+
+
 def tls_context(path: str) -> ssl.SSLContext:
     """A server context from one PEM file holding the certificate chain and the private key."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -94,99 +122,141 @@ def tls_context(path: str) -> ssl.SSLContext:
 
 
 def add_simulator_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add every option of the fake to `parser` (the `simulate` subcommand)."""
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--api-key", default=None, help="accept only this key (default: any)")
+    """Add every option of the fake to `parser` (the `simulate` subcommand), each with its
+    default in its help."""
+    _add_server_options(parser)
+    _add_benchmark_options(parser.add_argument_group("benchmark"))
+    _add_limit_options(
+        parser.add_argument_group(
+            "limits and credits",
+            "CoinMarketCap's documented defaults unless set; 'none' = no limit",
+        )
+    )
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=8765,
+        help="port of the stream and the REST API (default %(default)s; 0: any free port)",
+    )
+    parser.add_argument(
+        "--api-key", default=None, help="accept only this key (default: any non-empty key)"
+    )
     parser.add_argument(
         "--coins",
         type=coin_list,
         default=None,
         help="quote only these ids, e.g. 1,1027 (default: every id subscribed)",
     )
-    parser.add_argument("--fast", type=float, default=5.0, help="seconds between pushes, top 500")
-    parser.add_argument("--slow", type=float, default=15.0, help="seconds between pushes, others")
     parser.add_argument(
-        "--no-cadence",
-        action="store_true",
-        help="send no quotes at the cadence (with --flood: the flood's frames only)",
+        "--fast",
+        type=_seconds,
+        default=5.0,
+        help="seconds between pushes of a top-500 coin (default %(default)s)",
     )
     parser.add_argument(
-        "--flood", type=int, default=0, help="benchmark: send N frames as fast as they are taken"
-    )
-    parser.add_argument(
-        "--flood-rate",
-        type=_rate,
-        default=0.0,
-        help="benchmark: send the flood at this many frames a second (default: as fast as taken)",
-    )
-    parser.add_argument(
-        "--flood-batch",
-        type=_positive_int,
-        default=64,
-        help="benchmark: flood frames per write (default 64; 1: each frame in its own segment)",
+        "--slow",
+        type=_seconds,
+        default=15.0,
+        help="seconds between pushes of any other coin (default %(default)s)",
     )
     parser.add_argument(
         "--tls",
         type=tls_context,
         default=None,
         metavar="PEM",
-        help="serve wss:// and https:// with this file's certificate chain and private key",
+        help="serve wss:// and https:// with this file's certificate chain and private key "
+        "(default: plain ws:// and http://)",
     )
     parser.add_argument(
-        "--rest-delay", type=_price, default=0.0, help="seconds before each REST answer"
+        "--rest-delay",
+        type=_price,
+        default=0.0,
+        help="seconds before each REST answer (default %(default)s)",
     )
-    limits = parser.add_argument_group(
-        "limits and credits", "CoinMarketCap's documented defaults unless set; 'none' = no limit"
+
+
+def _add_benchmark_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--no-cadence",
+        action="store_true",
+        help="send no quotes at the cadence (with --flood: the flood's frames only)",
     )
-    limits.add_argument(
+    group.add_argument(
+        "--flood",
+        type=_count,
+        default=0,
+        help="after each subscribe, send N frames as fast as they are taken (default 0: none)",
+    )
+    group.add_argument(
+        "--flood-rate",
+        type=_rate,
+        default=0.0,
+        help="send the flood at this many frames a second (default: as fast as taken)",
+    )
+    group.add_argument(
+        "--flood-batch",
+        type=_positive_int,
+        default=64,
+        help="flood frames per write (default %(default)s; 1: each frame in its own segment)",
+    )
+
+
+def _add_limit_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
         "--no-limits",
         action="store_true",
         help="no subscription, connection, credit or rate limit (still counts credits)",
     )
-    limits.add_argument(
+    group.add_argument(
         "--sub-limit",
         type=_positive_int,
         default=None,
         help=f"subscriptions per connection (default {_DEFAULTS.sub_limit})",
     )
-    limits.add_argument(
+    group.add_argument(
         "--count-subscriptions-per",
         choices=COUNTINGS,
         default=None,
-        help="one subscription per crypto id, or per subscribe request (default id)",
+        help=f"one subscription per crypto id, or per subscribe request "
+        f"(default {_DEFAULTS.counting})",
     )
-    limits.add_argument(
+    group.add_argument(
         "--max-connections",
         type=_count_or_unlimited,
         default=None,
         help=f"concurrent connections per API key (default {_DEFAULTS.max_connections})",
     )
-    limits.add_argument(
+    group.add_argument(
         "--monthly-credits",
         type=_credits_or_unlimited,
         default=None,
         help=f"credits per month (default {_DEFAULTS.monthly_credits:,.0f}, a Startup plan)",
     )
-    limits.add_argument(
+    group.add_argument(
         "--daily-credits",
         type=_credits_or_unlimited,
         default=None,
         help="credits per day, enforced only when set (default none)",
     )
-    limits.add_argument(
+    group.add_argument(
         "--credits-per-message",
         type=_price,
         default=None,
         help=f"credits per data message delivered (default {_DEFAULTS.credits_per_message})",
     )
-    limits.add_argument(
+    group.add_argument(
         "--credits-per-subscription",
         type=_price,
         default=None,
         help=f"credits per subscription (default {_DEFAULTS.credits_per_subscription})",
     )
-    limits.add_argument(
+    group.add_argument(
         "--rate-limit-minute",
         type=_count_or_unlimited,
         default=None,
