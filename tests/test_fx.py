@@ -15,6 +15,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cmc_mqtt.extensions.rate_topic import RateTopic
+from cmc_mqtt.model.fiats import BUNDLED_FIATS
 from cmc_mqtt.money.rate import (
     FxSettings,
     RateError,
@@ -26,11 +27,10 @@ from cmc_mqtt.money.rate import (
 )
 from cmc_mqtt.mqtt.extension import PublisherExtension
 from cmc_mqtt.rest.client import Cancel, RestError
-from cmc_mqtt.rest.fiats import BUNDLED_FIATS, CACHE_FILE, FiatDirectory
+from cmc_mqtt.rest.fiats import CACHE_FILE, FiatDirectory
 from cmc_mqtt.rest.paid import credit_count
 from cmc_mqtt.rest.rates import CmcRateSource, fetch_rate, monthly_credits
 from cmc_mqtt.simulator import FakeStreamServer, Limits
-from cmc_mqtt.simulator.catalog import FIATS
 from cmc_mqtt.util.secret import Secret
 from harness.helpers import TEST_API_KEY, Broker, Subscriber, free_port, wait_until
 
@@ -343,12 +343,6 @@ def test_a_cancelled_call_offers_nothing(api: FakeStreamServer) -> None:
     CmcRateSource(keeper, FiatDirectory(None), KEY, api.rest_url, timeout=5)(cancel)
     assert keeper.last() is None
     assert api.rest_requests == 0
-
-
-def test_bundled_fiats_agree_with_the_simulators_catalogue() -> None:
-    assert {f.symbol: f.id for f in FIATS} == {c: f.id for c, f in BUNDLED_FIATS.items()}
-    assert {c for c, f in BUNDLED_FIATS.items() if f.verified} == {"USD", "AUD", "BRL", "EUR",
-                                                                   "GBP"}  # fmt: skip
 
 
 def test_rest_errors_carry_the_status(api: FakeStreamServer) -> None:

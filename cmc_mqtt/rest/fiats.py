@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..model.coins import clean_text, is_coin_id
-from ..model.fiats import BUNDLED_FIATS, USD_ID, Fiat
+from ..model.fiats import BUNDLED_FIATS, Fiat
 from ..util.jsonfile import (
     Unreadable,
     read_json,
@@ -37,18 +37,6 @@ CREDITS_FIAT_MAP: Final = 1
 #: Bounds of the fiat cache (CoinMarketCap lists about a hundred).
 MAX_FIATS: Final = 1_000
 MAX_CACHE_BYTES: Final = 256 * 1024
-
-# The table's names stay importable from here, where the bridge has always found them.
-__all__ = [
-    "BUNDLED_FIATS",
-    "CACHE_FILE",
-    "CREDITS_FIAT_MAP",
-    "FIAT_MAP_PATH",
-    "USD_ID",
-    "Fiat",
-    "FiatDirectory",
-    "fetch_fiat_map",
-]
 
 
 class FiatDirectory:

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
+from ..model.fiats import USD_ID, Fiat
 from ..money.rate import FxSettings, RateError, RateKeeper, parse_rate
 from ..util.secret import Secret
 from .client import Cancel, Cancelled, RestError
-from .fiats import CREDITS_FIAT_MAP, USD_ID, Fiat, FiatDirectory
+from .fiats import CREDITS_FIAT_MAP, FiatDirectory
 from .paid import Spend, get_paid_json
 
 LOG = logging.getLogger(__name__)
