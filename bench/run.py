@@ -463,9 +463,11 @@ def cadence(
         cpu_share = cpu / (time.monotonic() - t0)
         rss = peak_rss_mb(bridge.pid)
         growth = rss_mb(bridge.pid) - rss0
+        # The window's quotes only: a release without `connections` in bridge/info keeps the
+        # layout wait below busy for its whole timeout, while quotes go on arriving.
+        lat = sorted(counter.latencies)
         layout = connection_layout(broker, "cmc", coins, timeout=min(settle + seconds, 15))
     counter.close()
-    lat = sorted(counter.latencies)
     return {
         "coins": coins,
         "transport": "wss" if tls else "ws",

@@ -17,7 +17,7 @@ What counts as a ghost is said by the rules of `ghosts.py`.
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -72,7 +72,7 @@ class RetainedSweep(Extension):
     def on_connected(self, out: Outbox) -> None:
         if self.done or not self._rules:
             return
-        self._token = uuid.uuid4().hex
+        self._token = os.urandom(16).hex()
         self._found.clear()
         out.subscribe(self._sync_topic)
         for rule in self._rules:

@@ -20,7 +20,6 @@ import re
 import unicodedata
 from array import array
 from collections.abc import Callable
-from html.entities import name2codepoint
 from pathlib import Path
 from typing import Final
 
@@ -70,6 +69,8 @@ def _slug(text: str) -> str:
 
 
 def _named_reference(match: re.Match[str]) -> str:
+    from html.entities import name2codepoint  # 0.7 MB, wanted only by a name with "&…;"
+
     code = name2codepoint.get(match.group(1))
     return match.group(0) if code is None else chr(code)
 
