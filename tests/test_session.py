@@ -12,8 +12,7 @@ from pytest_mock import MockerFixture
 from cmc_mqtt.bridge import Bridge
 from cmc_mqtt.errors import StreamError
 from cmc_mqtt.simulator import FakeStreamServer
-from cmc_mqtt.stream import session as session_module
-from cmc_mqtt.stream import ws_adapter
+from cmc_mqtt.stream import outage, ws_adapter
 from cmc_mqtt.stream.frames import Ack, QuoteFrame
 from cmc_mqtt.stream.session import StreamSession, StreamTimings
 from cmc_mqtt.util.secret import Secret
@@ -204,7 +203,7 @@ def test_stop_is_prompt_even_while_connecting(stream: FakeStreamServer) -> None:
 def test_a_long_outage_is_reported_at_growing_intervals(
     stream: FakeStreamServer, mocker: MockerFixture, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mocker.patch.object(session_module, "_OUTAGE_REPORTS", (0.3, 0.6, 0.9, 1.2))
+    mocker.patch.object(outage, "OUTAGE_REPORTS", (0.3, 0.6, 0.9, 1.2))
     stream.behaviour.subscribe_error = "5001"  # every attempt fails, transiently
     client, _ = client_for(stream)
     client.start()
