@@ -1,10 +1,8 @@
 """The stream connections together: which coin rides on which connection, within the key's limits.
 
-CoinMarketCap allows up to 10 connections per key, each with up to 100 subscriptions; whether a
-subscription is one id or one subscribe request is not documented, so the pool starts from the
-careful reading (100 ids a connection) and learns the truth from the acks (`sub_count`,
-`sub_limit`) and refusals (error 2303, close code 4004). A coin keeps its connection across
-reconnects and restarts (the layout is saved), so a change of coins moves no other coin.
+The pool decides (the layout, `layout.py`, within the limits learnt so far, `limits.py`); its
+fleet (`fleet.py`) runs one session per connection of the layout. A coin keeps its connection
+across reconnects and restarts (the layout is saved), so a change of coins moves no other coin.
 """
 
 from __future__ import annotations
@@ -12,63 +10,30 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from ..errors import StreamError
 from ..util.secret import Secret
+from .fleet import SessionFleet
 from .frames import Ack
+from .layout import Layout, format_ids, plan_layout
+from .limits import DEFAULT_MAX_CONNECTIONS, DEFAULT_SUB_LIMIT, PER_REQUEST_IDS, KeyLimits, Limits
 from .protocol import TOO_MANY_CONNECTIONS
 from .reader import StreamSink
 from .session import StreamSession, StreamTimings
 
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_SUB_LIMIT",
+    "PER_REQUEST_IDS",
+    "Layout",
+    "Limits",
+    "StreamPool",
+    "format_ids",
+    "plan_layout",
+]
+
 LOG = logging.getLogger(__name__)
-#: CoinMarketCap's documented limits, used until the server says otherwise.
-DEFAULT_SUB_LIMIT: Final = 100
-DEFAULT_MAX_CONNECTIONS: Final = 10
-#: When subscriptions are counted per request, how many ids one connection may still carry.
-PER_REQUEST_IDS: Final = 5000
-
-Layout = list[tuple[int, ...]]
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    ids_per_connection: int = DEFAULT_SUB_LIMIT
-    max_connections: int = DEFAULT_MAX_CONNECTIONS
-
-
-def plan_layout(current: Layout, wanted: Sequence[int], limits: Limits) -> tuple[Layout, list[int]]:
-    """Spread `wanted` over connections: every id stays where it is while it fits, new ids fill
-    the connections with room first, then new connections; what does not fit is left out.
-    Returns the layout (one tuple per existing connection, in order, then new ones; an empty
-    tuple for a connection that is no longer needed) and the ids left out."""
-    cap, most = max(1, limits.ids_per_connection), max(1, limits.max_connections)
-    wanted_set = set(wanted)
-    placed: set[int] = set()
-    layout: list[list[int]] = []
-    for position, shard in enumerate(current):
-        keep: list[int] = []
-        if position < most:
-            for cid in shard:
-                if cid in wanted_set and cid not in placed and len(keep) < cap:
-                    keep.append(cid)
-                    placed.add(cid)
-        layout.append(keep)
-    rest = [cid for cid in dict.fromkeys(wanted) if cid not in placed]
-    for position, kept in enumerate(layout):
-        if position >= most or not rest:
-            continue
-        room = cap - len(kept)
-        if room > 0 and kept:  # an emptied connection is closed, not refilled
-            kept.extend(rest[:room])
-            rest = rest[room:]
-    live = sum(1 for shard in layout if shard)
-    while rest and live < most:
-        layout.append(rest[:cap])
-        rest = rest[cap:]
-        live += 1
-    return [tuple(shard) for shard in layout], rest
 
 
 class StreamPool:
@@ -87,27 +52,19 @@ class StreamPool:
         layout: Layout | None = None,
         save_layout: Callable[[Layout], None] | None = None,
     ) -> None:
-        self._url = url
-        self._api_key = api_key
-        self._sink = sink
         self._set_online = set_online
         self.timings = timings or StreamTimings()
         self._lock = threading.Lock()
         self._wanted: list[int] = list(dict.fromkeys(ids))
-        self._limits = Limits(DEFAULT_SUB_LIMIT, max_connections)
-        self._per_request: bool | None = None
-        self._limits_heard = False  # whether an ack has told the real limits yet
-        self._sessions: list[StreamSession] = []
-        self._retired: list[StreamSession] = []
-        self._next_index = 0
+        self._key_limits = KeyLimits(max_connections)
+        self._fleet = SessionFleet(
+            url=url, api_key=api_key, sink=sink, events=self, timings=self.timings
+        )
         self._saved_layout = list(layout or [])
         self._save_layout = save_layout
         self._left_out: list[int] = []
         self._online = False
         self._started = False
-        #: What ended sessions counted, kept when they are let go: the month's bill stays.
-        self._ended_messages = 0
-        self._ended_subscriptions = 0
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -120,7 +77,7 @@ class StreamPool:
         """End every connection; True when all their threads have ended."""
         with self._lock:
             self._started = False
-            sessions = self._sessions + self._retired
+            sessions = self._fleet.everyone()
         for session in sessions:
             session.signal_stop()
         ended = [session.stop(timeout) for session in sessions]  # every one, no short cut
@@ -133,11 +90,8 @@ class StreamPool:
             if not self._started:
                 return
             self._started = False
-            self._saved_layout = self._layout()
-            for session in self._sessions:
-                session.signal_stop()
-            self._retired.extend(self._sessions)
-            self._sessions = []
+            self._saved_layout = self._fleet.layout()
+            self._fleet.retire_all()
             was_online, self._online = self._online, False
         if was_online:
             self._set_online(False)
@@ -162,7 +116,7 @@ class StreamPool:
         with self._lock:
             if not self._started:
                 return 0
-            old = list(self._sessions)
+            old = list(self._fleet.live)
         for session in old:
             session.signal_stop()
         for session in old:  # outside the lock: ending sessions report to the pool
@@ -170,12 +124,12 @@ class StreamPool:
         with self._lock:
             if self.paused:
                 return 0  # paused or stopped meanwhile
-            ended = [s for s in self._sessions if s in old]
-            kept = [s for s in self._sessions if s not in old]
-            self._retired.extend(ended)
-            self._sessions = kept
+            ended = [s for s in self._fleet.live if s in old]
+            kept = [s for s in self._fleet.live if s not in old]
+            for session in ended:
+                self._fleet.retire(session)
             self._replan([s.ids for s in kept] + [s.ids for s in ended])
-            return len(self._sessions)
+            return len(self._fleet.live)
 
     # --- what the bridge asks -----------------------------------------------------------------
 
@@ -191,12 +145,13 @@ class StreamPool:
 
     @property
     def limits(self) -> Limits:
-        return self._limits
+        return self._key_limits.current
 
     def room(self) -> int:
         """How many more coins fit now, as far as the pool knows the limits."""
         with self._lock:
-            total = self._limits.ids_per_connection * self._limits.max_connections
+            limits = self._key_limits.current
+            total = limits.ids_per_connection * limits.max_connections
             return max(0, total - len(self._wanted) + len(self._left_out))
 
     def set_wanted(self, ids: Sequence[int]) -> tuple[int, ...]:
@@ -204,29 +159,28 @@ class StreamPool:
         with self._lock:
             self._wanted = list(dict.fromkeys(ids))
             if self._started:
-                self._replan(self._layout())
+                self._replan(self._fleet.layout())
             else:
                 self._saved_layout, self._left_out = plan_layout(
-                    self._saved_layout, self._wanted, self._limits
+                    self._saved_layout, self._wanted, self._key_limits.current
                 )
             return tuple(self._left_out)
 
     def messages(self) -> int:
         """Data frames received on every connection since start: what CoinMarketCap bills."""
         with self._lock:
-            return self._ended_messages + sum(s.messages for s in self._sessions + self._retired)
+            return self._fleet.messages()
 
     def subscriptions(self) -> int:
         """Subscriptions made on every connection since start (each resubscribe after a
         reconnect, each coin added): what CoinMarketCap may bill per subscription."""
         with self._lock:
-            live = self._sessions + self._retired
-            return self._ended_subscriptions + sum(s.subscriptions_billed for s in live)
+            return self._fleet.subscriptions()
 
     def connections(self) -> list[dict[str, Any]]:
         """For `bridge/info`: one entry per connection."""
         with self._lock:
-            sessions = list(self._sessions)
+            sessions = list(self._fleet.live)
         return [
             {
                 "ids": list(session.ids),
@@ -242,53 +196,30 @@ class StreamPool:
     @property
     def sessions(self) -> list[StreamSession]:
         with self._lock:
-            return list(self._sessions)
+            return list(self._fleet.live)
 
     # --- what the sessions tell -----------------------------------------------------------------
 
     def session_online(self, session: StreamSession, online: bool) -> None:
         with self._lock:
-            now = any(s.online for s in self._sessions)
+            now = any(s.online for s in self._fleet.live)
             changed, self._online = now != self._online, now
         if changed:
             self._set_online(now)
 
     def session_acked(self, session: StreamSession, ack: Ack, per_request: bool | None) -> None:
         with self._lock:
-            self._limits_heard = self._limits_heard or ack.sub_limit is not None
-            limits = self._limits
-            if per_request is not None and per_request != self._per_request:
-                self._per_request = per_request
-                LOG.info(
-                    "CoinMarketCap counts subscriptions per %s",
-                    "subscribe request" if per_request else "coin id",
-                )
-            if self._per_request:
-                cap = PER_REQUEST_IDS
-            elif ack.sub_limit is not None and ack.sub_limit > 0:
-                cap = ack.sub_limit
-            else:
-                cap = limits.ids_per_connection
-            if cap != limits.ids_per_connection:
-                self._limits = Limits(cap, limits.max_connections)
-                if self._started:
-                    self._replan(self._layout())
+            if self._key_limits.acked(ack.sub_limit, per_request) and self._started:
+                self._replan(self._fleet.layout())
 
     def session_limited(
         self, session: StreamSession, refused: tuple[int, ...], limit: int | None
     ) -> None:
-        """A subscribe was refused with 2303: this connection holds fewer than we thought. The
-        limit the error names, else what the connection holds now, else half of what was
-        asked is its capacity; the rest is placed again."""
+        """A subscribe was refused with 2303: the limits shrink, the rest is placed again."""
         with self._lock:
-            held = len(session.subscribed())
-            cap = limit or held or max(1, len(refused) // 2)
-            if cap < self._limits.ids_per_connection:
-                self._limits = Limits(cap, self._limits.max_connections)
-                LOG.info("subscription limit is %d coins per connection; placing the rest", cap)
-            self._per_request = False if held else self._per_request
+            self._key_limits.subscribe_refused(len(session.subscribed()), len(refused), limit)
             if self._started:
-                self._replan(self._layout())
+                self._replan(self._fleet.layout())
 
     def session_refused(self, session: StreamSession, error: StreamError) -> bool:
         """Too many connections while others stream: use fewer connections. Otherwise the key
@@ -296,83 +227,32 @@ class StreamPool:
         if error.code != TOO_MANY_CONNECTIONS:
             return False
         with self._lock:
-            others = [s for s in self._sessions if s is not session and s.online]
-            if not others or session not in self._sessions:
+            others = [s for s in self._fleet.live if s is not session and s.online]
+            if not others or session not in self._fleet.live:
                 return False
-            most = len(others)
-            LOG.warning(
-                "CoinMarketCap allows this key %d connections here (4004 for one more); using %d",
-                most,
-                most,
-            )
-            self._limits = Limits(self._limits.ids_per_connection, most)
-            layout = [s.ids for s in self._sessions if s is not session]
-            self._sessions.remove(session)
-            self._retired.append(session)
-            session.signal_stop()
+            self._key_limits.fewer_connections(len(others))
+            layout = [s.ids for s in self._fleet.live if s is not session]
+            self._fleet.retire(session)
             self._replan(layout)
         return True
 
     # --- planning -----------------------------------------------------------------------------
 
-    def _layout(self) -> Layout:
-        """Where each coin is. A connection the server never acknowledged a subscription on
-        holds nothing yet: its coins are planned again with the others, so when the first ack
-        reveals a larger limit than the documented one (an Enterprise key) they join the
-        connections that have room instead of opening ones that are not needed."""
-        return [s.ids if s.holds_any else () for s in self._sessions]
-
     def _replan(self, current: Layout) -> None:
-        """Apply a new layout: existing connections get their new ids, emptied ones close, new
-        ones open one after another. Holds the lock."""
-        layout, left_out = plan_layout(current, self._wanted, self._limits)
-        for ended in [s for s in self._retired if not s.alive]:  # months of changes stay bounded
-            self._ended_messages += ended.messages
-            self._ended_subscriptions += ended.subscriptions_billed
-        self._retired = [s for s in self._retired if s.alive]
+        """Plan from `current` and apply it; say when coins are left out or fit again. Holds
+        the lock."""
+        layout, left_out = plan_layout(current, self._wanted, self._key_limits.current)
         if left_out != self._left_out and left_out:
             LOG.warning(
-                "%d coins do not fit this key's limits (%d connections x %d subscriptions%s); "
-                "left out: %s",
+                "%d coins do not fit this key's limits (%s); left out: %s",
                 len(left_out),
-                self._limits.max_connections,
-                self._limits.ids_per_connection,
-                "" if self._limits_heard else " as documented, until the server's acks say more",
+                self._key_limits.describe(),
                 format_ids(left_out),
             )
         elif self._left_out and not left_out:
             count = len(self._wanted)
             LOG.info("the server's limits leave room for every coin: all %d placed", count)
         self._left_out = left_out
-        kept: list[StreamSession] = []
-        for session, ids in zip(list(self._sessions), layout, strict=False):  # layout is longer
-            if ids:
-                if ids != session.ids:
-                    session.set_ids(ids)
-                kept.append(session)
-            else:
-                session.signal_stop()
-                self._retired.append(session)
-        new_shards = [ids for ids in layout[len(self._sessions) :] if ids]
-        for order, ids in enumerate(new_shards):
-            session = StreamSession(
-                self._next_index,
-                url=self._url,
-                api_key=self._api_key,
-                ids=ids,
-                sink=self._sink,
-                events=self,
-                timings=self.timings,
-                start_delay=order * self.timings.stagger,
-            )
-            self._next_index += 1
-            kept.append(session)
-            session.start()
-        self._sessions = kept
+        self._fleet.apply(layout)
         if self._save_layout is not None:
-            self._save_layout([s.ids for s in kept])
-
-
-def format_ids(ids: Sequence[int], most: int = 20) -> str:
-    shown = ", ".join(str(i) for i in ids[:most])
-    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
+            self._save_layout([s.ids for s in self._fleet.live])
