@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from pytest_mock import MockerFixture
@@ -217,3 +218,25 @@ def test_a_long_outage_is_reported_at_growing_intervals(
     assert "subscribe refused with error 5001" in reports[0].getMessage()
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "failed" in r.message]
     assert len(warnings) == 1
+
+
+def test_outage_reports_come_on_time_while_the_session_waits_to_retry(
+    stream: FakeStreamServer, mocker: MockerFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reports are due at fixed times into the outage, not when an attempt happens to fail
+    (#22: the first came at 1 min 42 s): with a wait between attempts longer than the whole
+    schedule, they all come within that wait, before the second attempt."""
+    mocker.patch.object(outage, "OUTAGE_REPORTS", (0.3, 0.6, 0.9, 1.2))
+    stream.behaviour.subscribe_error = "5001"  # every attempt fails, transiently
+    timings = replace(FAST_TIMINGS, backoff_initial=20.0, backoff_cap=20.0)  # waits 10-20 s
+    client, _ = client_for(stream, timings=timings)
+    client.start()
+    try:
+        wait_until(lambda: caplog.text.count("still down after") >= 3, timeout=10)
+        assert stream.accepted == 1  # all three within the first wait
+        assert client.attempts == 1
+    finally:
+        client.stop()
+    reports = [r.getMessage() for r in caplog.records if "still down after" in r.getMessage()]
+    assert all("subscribe refused with error 5001" in report for report in reports)
+    assert all("; next attempt in " in report for report in reports)

@@ -52,6 +52,11 @@ class ConnectionEvents(Protocol):
         """The server granted a subscription or sent a quote: the connection works."""
         ...
 
+    def connection_idle(self) -> None:
+        """A read gave nothing to act on (it timed out, or got a control frame or one that was
+        dropped): a moment for what is not worth a frame's time."""
+        ...
+
     def connection_acked(self, ack: Ack, per_request: bool | None) -> None: ...
     def connection_limited(self, refused: tuple[int, ...], limit: int | None) -> None: ...
 
@@ -119,7 +124,9 @@ class StreamConnection:
                 self._request_changes()
             frame = read(ws, stopping)
             now = time.monotonic()
-            if frame is not None:
+            if frame is None:
+                self._events.connection_idle()
+            else:
                 last_alive = now
                 if isinstance(frame, QuoteFrame):
                     if not self._delivering:
@@ -165,6 +172,8 @@ class StreamConnection:
                 return frame.ping_interval_ms / 1000
             if isinstance(frame, ErrorFrame):
                 self._on_error(frame)
+            elif frame is None:
+                self._events.connection_idle()
         LOG.debug("no welcome within %g s; subscribing anyway", self._timings.welcome_timeout)
         return DEFAULT_PING_INTERVAL_MS / 1000
 

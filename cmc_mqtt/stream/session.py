@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Protocol
 
 from ..errors import StreamError
@@ -150,6 +151,10 @@ class StreamSession:
         self._backoff.reset()
         self._set_online(True)
 
+    def connection_idle(self) -> None:
+        if self._outage.active:
+            self._outage.report_if_due()  # an attempt under way, still waiting for the server
+
     def connection_acked(self, ack: Ack, per_request: bool | None) -> None:
         self.sub_count, self.sub_limit = ack.sub_count, ack.sub_limit
         self._events.session_acked(self, ack, per_request)
@@ -208,11 +213,23 @@ class StreamSession:
                 LOG.error("%s Retrying in %d minutes.", exc, max(1, round(delay / 60)))
             else:
                 LOG.debug("stream still refused (%s)", exc.code)
+            self._outage.refused(exc)
         else:
             delay = self._backoff.next_delay()
             self._outage.failed(exc, delay)
         self.retry_delay = delay
-        self._stopping.wait(delay)
+        self._wait(delay)
+
+    def _wait(self, delay: float) -> None:
+        """Wait `delay` seconds for the next attempt, or until stopped; an outage's report
+        that falls due meanwhile is made on time, not after the next attempt."""
+        deadline = time.monotonic() + delay
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            self._outage.report_if_due(deadline - now)
+            self._stopping.wait(min(deadline, self._outage.next_report_at) - now)
 
     def _set_online(self, online: bool) -> None:
         if online != self._online:
