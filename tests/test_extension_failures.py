@@ -56,7 +56,7 @@ def test_a_failing_extension_is_counted_logged_once_and_the_prices_flow_on(
                     info_interval=0.5)  # fmt: skip
     broken = Broken()
     bridge.publisher.extensions.insert(0, broken)  # before every other one: they still run
-    with caplog.at_level(logging.ERROR, logger="cmc_mqtt.mqtt.publisher"), bridge.start():
+    with caplog.at_level(logging.ERROR, logger="cmc_mqtt.mqtt.extension_runner"), bridge.start():
         retained(broker, "cmc/+/p", expect=lambda s: {"cmc/1/p", "cmc/1027/p"} <= s.keys())
         wait_until(lambda: broken.calls >= 3)  # on_connected, then ticks
         publish(broker, POKE, "x")

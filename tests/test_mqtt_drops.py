@@ -41,7 +41,7 @@ def test_a_broker_that_drops_the_bridge_after_accepting_it_gets_backoff_and_a_ca
         assert "max_packet_size" in str(report["last_drop"])
         warnings = [
             r.getMessage() for r in caplog.records
-            if r.name == "cmc_mqtt.mqtt.publisher" and r.levelno == logging.WARNING
+            if r.name == "cmc_mqtt.mqtt.reconnects" and r.levelno == logging.WARNING
         ]  # fmt: skip
         assert len(warnings) == 1, warnings
         assert "after accepting it" in warnings[0]
