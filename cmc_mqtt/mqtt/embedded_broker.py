@@ -71,10 +71,10 @@ class EmbeddedBroker:
     def start(self, timeout: float = 10.0) -> EmbeddedBroker:
         try:
             from .conforming_broker import ConformingBroker  # noqa: PLC0415 - an optional extra
-        except ImportError:
+        except ImportError as exc:
             raise CmcMqttError(
                 "the embedded MQTT broker needs the optional extra: pip install 'cmc-mqtt[demo]'"
-            ) from None
+            ) from exc
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             # Everyone may connect (the listener's address is the access control), and no

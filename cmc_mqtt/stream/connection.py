@@ -101,10 +101,10 @@ class StreamConnection:
             if code is not None:
                 raise StreamError(
                     PERMANENT_ERROR_CODES[code], permanent=True, code=exc.status_code
-                ) from None
-            raise StreamError(f"upgrade refused with HTTP {exc.status_code}") from None
+                ) from exc
+            raise StreamError(f"upgrade refused with HTTP {exc.status_code}") from exc
         except (OSError, websocket.WebSocketException) as exc:
-            raise StreamError(f"cannot connect: {describe(exc)}") from None
+            raise StreamError(f"cannot connect: {describe(exc)}") from exc
         self._ws.settimeout(self._timings.recv_timeout)
         ws_adapter.install_read_ahead(self._ws)
 
@@ -197,7 +197,7 @@ class StreamConnection:
         try:
             self._ws.send(request(self._request_id, method, ids if method != "ping" else None))
         except (OSError, websocket.WebSocketException) as exc:
-            raise self._explain_send_failure(exc) from None
+            raise self._explain_send_failure(exc) from exc
 
     def _explain_send_failure(self, exc: BaseException) -> StreamError:
         """A server that refuses us (bad key, too many connections) closes right away, so our

@@ -96,6 +96,8 @@ def parse_frame(payload: bytes | str) -> ServerFrame:
         obj = json.loads(payload, parse_float=NumberText, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         # UnicodeDecodeError and JSONDecodeError are ValueErrors; deep nesting is RecursionError.
+        # Not chained: the cause holds the whole hostile frame (`doc`), and a FrameError is
+        # counted and dropped, never raised further.
         raise FrameError(f"not JSON: {type(exc).__name__}") from None
     if not isinstance(obj, dict):
         raise FrameError(f"frame is a JSON {type(obj).__name__}, not an object")

@@ -50,7 +50,7 @@ class FrameReader:
         except (OSError, websocket.WebSocketException) as exc:
             if stopping.is_set():
                 return None
-            raise StreamError(f"connection lost: {describe(exc)}") from None
+            raise StreamError(f"connection lost: {describe(exc)}") from exc
         opcode, data = frame.opcode, frame.data
         if opcode == ABNF.OPCODE_CLOSE:
             with contextlib.suppress(Exception):
