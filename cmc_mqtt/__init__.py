@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .config.load import Settings, load_settings
+from .config import Settings, load_settings
 from .errors import CmcMqttError, ConfigError, FrameError, StreamError
 from .model.fields import FIELDS, Field, FieldKind
 from .version import VERSION as __version__

@@ -35,14 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from .config.load import (
-    MAX_COIN_ID,
-    TooLarge,
-    one_line,
-    parse_settings,
-    read_bounded,
-    too_deep,
-)
+from .config import parse_settings
+from .config.files import TooLarge, read_bounded
+from .config.problems import one_line
+from .config.validators import MAX_COIN_ID, too_deep
 from .errors import EXIT_CONFIG, ConfigError
 from .model.bounds import shown
 

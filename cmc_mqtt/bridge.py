@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from .config.load import Settings
+from .config import Settings
 from .extensions import (
     announcer,
     credit_watch,

@@ -15,7 +15,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
 from .bridge import Bridge
-from .config.load import Settings, load_settings
+from .config import Settings, load_settings
 from .errors import EXIT_CONFIG, EXIT_FAILURE, CmcMqttError, ConfigError
 from .util.lifecycle import enable_crash_traces, leave
 from .util.redact import RedactingFormatter

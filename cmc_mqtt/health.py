@@ -25,7 +25,7 @@ from typing import Any, Final
 
 import paho.mqtt.client as mqtt
 
-from .config.load import Settings, load_settings
+from .config import Settings, load_settings
 from .errors import EXIT_CONFIG, ConfigError
 from .model.topics import Topics
 from .mqtt.client import make_client

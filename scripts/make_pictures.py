@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from decimal import Decimal  # noqa: E402
 
 from cmc_mqtt.commands.demo import SubscriberView, draw  # noqa: E402
-from cmc_mqtt.config.load import AwtrixSettings  # noqa: E402
+from cmc_mqtt.config import AwtrixSettings  # noqa: E402
 from cmc_mqtt.displays.awtrix import (  # noqa: E402
     AwtrixExtras,
     chart_payload,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.config.load import Settings, parse_settings
+from cmc_mqtt.config import Settings, parse_settings
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.server import Behaviour
 from cmc_mqtt.stream.session import StreamTimings

@@ -20,8 +20,17 @@ import voluptuous as vol
 import yaml
 
 from cmc_mqtt import addon
-from cmc_mqtt.config import load as config
-from cmc_mqtt.config.load import BridgeSettings, CreditSettings, load_settings
+from cmc_mqtt.config import (
+    BUDGET_ACTIONS,
+    DEFAULT_ENABLED,
+    DISCOVERY_MODES,
+    LOG_LEVELS,
+    PUBLISH_MODES,
+    BridgeSettings,
+    CreditSettings,
+    load_settings,
+)
+from cmc_mqtt.config import schema as bridge_schema
 from cmc_mqtt.model.bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount
 from cmc_mqtt.model.fields import FIELD_KEYS
 from cmc_mqtt.money.alerts import AlertRule, Directions
@@ -108,13 +117,19 @@ def test_the_options_are_the_mapping_table_and_every_one_is_translated() -> None
     schema = cfg["schema"]
     assert list(schema) == [o.name for o in addon.OPTIONS]
     sections = {
-        "cmc": config.CMC_SCHEMA, "mqtt": config.MQTT_SCHEMA, "log": config.LOG_SCHEMA,
-        "homeassistant": config.HOMEASSISTANT_SCHEMA, "text": config.TEXT_SCHEMA,
-        "bridge": config.BRIDGE_SCHEMA, "coins": config.COIN_SCHEMA,
+        "cmc": bridge_schema.CMC_SCHEMA,
+        "mqtt": bridge_schema.MQTT_SCHEMA,
+        "log": bridge_schema.LOG_SCHEMA,
+        "homeassistant": bridge_schema.HOMEASSISTANT_SCHEMA,
+        "text": bridge_schema.TEXT_SCHEMA,
+        "bridge": bridge_schema.BRIDGE_SCHEMA,
+        "coins": bridge_schema.COIN_SCHEMA,
     }  # fmt: skip
     for option in addon.OPTIONS:
         if option.shape == "tables":  # the entries' keys are the bridge's table's, all of them
-            assert schema[option.name][0].keys() == {str(k) for k in config.ALERT_SCHEMA.schema}
+            assert schema[option.name][0].keys() == {
+                str(k) for k in bridge_schema.ALERT_SCHEMA.schema
+            }
             assert option.section == "alerts"
         else:
             assert option.key in {str(k) for k in sections[option.section].schema}, option
@@ -137,13 +152,13 @@ def test_the_options_are_the_mapping_table_and_every_one_is_translated() -> None
 def test_choices_are_the_bridges_own() -> None:
     schema = addon_config()["schema"]
     assert choices(schema["enabled_fields"][0]) == FIELD_KEYS
-    assert choices(schema["publish_mode"]) == config.PUBLISH_MODES
-    assert choices(schema["discovery_mode"]) == config.DISCOVERY_MODES
-    assert choices(schema["log_level"]) == config.LOG_LEVELS
+    assert choices(schema["publish_mode"]) == PUBLISH_MODES
+    assert choices(schema["discovery_mode"]) == DISCOVERY_MODES
+    assert choices(schema["log_level"]) == LOG_LEVELS
     assert choices(schema["fx_source"]) == SOURCES
-    assert choices(schema["on_budget"]) == config.BUDGET_ACTIONS
+    assert choices(schema["on_budget"]) == BUDGET_ACTIONS
     assert choices(schema["alerts"][0]["direction"]) == get_args(Directions)
-    assert tuple(addon_config()["options"]["enabled_fields"]) == config.DEFAULT_ENABLED
+    assert tuple(addon_config()["options"]["enabled_fields"]) == DEFAULT_ENABLED
 
 
 @pytest.mark.parametrize(

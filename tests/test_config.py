@@ -10,8 +10,7 @@ from typing import Any, get_args
 
 import pytest
 
-from cmc_mqtt.config.env import sections
-from cmc_mqtt.config.load import (
+from cmc_mqtt.config import (
     BUDGET_ACTIONS,
     DEFAULT_URL,
     DISCOVERY_MODES,
@@ -31,6 +30,7 @@ from cmc_mqtt.config.load import (
     load_settings,
     parse_settings,
 )
+from cmc_mqtt.config.env import sections
 from cmc_mqtt.errors import ConfigError
 from cmc_mqtt.model.fields import FIELD_KEYS
 from cmc_mqtt.util.secret import Secret

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from cmc_mqtt.config import load as config
+from cmc_mqtt.config import load, load_settings, parse_settings, validators
 from cmc_mqtt.config.env import sections
-from cmc_mqtt.config.load import load_settings, parse_settings
 from cmc_mqtt.errors import ConfigError
 from harness.helpers import TEST_API_KEY
 
@@ -140,10 +139,10 @@ def test_a_config_file_beyond_its_bound_is_not_read_whole(tmp_path: Path) -> Non
         file.truncate(64 << 20)  # sparse: 64 MB of zeros, no disk used
     with pytest.raises(ConfigError) as info:
         load_settings(path, environ={})
-    assert info.value.problems == [f"{path}: larger than {config.MAX_CONFIG_BYTES} bytes"]
+    assert info.value.problems == [f"{path}: larger than {load.MAX_CONFIG_BYTES} bytes"]
     with pytest.raises(ConfigError) as info:
         load_settings(Path("/dev/zero"), environ={})
-    assert info.value.problems == [f"/dev/zero: larger than {config.MAX_CONFIG_BYTES} bytes"]
+    assert info.value.problems == [f"/dev/zero: larger than {load.MAX_CONFIG_BYTES} bytes"]
 
 
 # --- the API key -----------------------------------------------------------------------------
@@ -231,7 +230,7 @@ def sparse_64_mb(folder: Path) -> Path:
         (lambda d: Path("/dev/zero"), "is a character device, not a file holding the key"),
         (lambda d: d, "is a directory, not a file holding the key"),
         (fifo, "is a FIFO, not a file holding the key"),
-        (sparse_64_mb, f"is larger than {config.MAX_KEY_FILE_BYTES} bytes"),
+        (sparse_64_mb, f"is larger than {validators.MAX_KEY_FILE_BYTES} bytes"),
         (lambda d: d / "absent", "cannot read"),
     ],
 )
@@ -287,7 +286,7 @@ def test_long_or_control_laden_text_is_one_line(
     found = problems(raw)
     assert len(found) == 1, found
     assert found[0].startswith(f"{section}.{option}: {expected}"), found
-    assert len(found[0]) <= config.MAX_LINE_CHARS
+    assert len(found[0]) <= validators.MAX_LINE_CHARS
 
 
 def test_names_symbols_icons_and_awtrix_templates_are_bounded() -> None:

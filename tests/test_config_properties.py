@@ -22,9 +22,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cmc_mqtt import addon
-from cmc_mqtt.config import load as config
+from cmc_mqtt.config import Settings, keys, load_settings, parse_settings, schema, validators
 from cmc_mqtt.config.env import sections
-from cmc_mqtt.config.load import Settings, load_settings, parse_settings
 from cmc_mqtt.errors import ConfigError
 from cmc_mqtt.model import bounds
 from cmc_mqtt.money.rate import RATE_DIGITS
@@ -116,7 +115,7 @@ def assert_lines(lines: list[str], secrets: tuple[str, ...] = ()) -> None:
         assert isinstance(line, str)
         assert len(line.splitlines()) == 1, line
         assert line.isprintable(), line
-        assert len(line) <= config.MAX_LINE_CHARS, line
+        assert len(line) <= validators.MAX_LINE_CHARS, line
         key, sep, message = line.partition(": ")
         assert sep, line
         assert key, line
@@ -129,7 +128,7 @@ def secrets_in(raw: Any) -> tuple[str, ...]:
     """The key and password texts of a raw config (long enough not to appear by chance)."""
     found = [TEST_API_KEY]
     if isinstance(raw, dict):
-        for section, key in config.SECRET_KEYS:
+        for section, key in schema.SECRET_KEYS:
             table = raw.get(section)
             value = table.get(key) if isinstance(table, dict) else None
             if isinstance(value, str) and len(value.strip()) >= 12:
@@ -143,18 +142,18 @@ def secrets_in(raw: Any) -> tuple[str, ...]:
 def assert_within_bounds(s: Settings) -> None:
     assert type(s.mqtt.port) is int
     assert 1 <= s.mqtt.port <= 65535
-    assert all(type(i) is int and 1 <= i <= config.MAX_COIN_ID for i in s.stream.crypto_ids)
-    assert config.key_problem(s.stream.api_key.reveal()) is None
-    assert len(s.mqtt.topic_prefix.encode()) <= config.MAX_PREFIX_BYTES
-    assert len(s.homeassistant.discovery_prefix.encode()) <= config.MAX_PREFIX_BYTES
-    assert len(s.homeassistant.status_topic.encode()) <= config.MAX_TOPIC_BYTES
-    assert len(s.mqtt.host) <= config.MAX_HOST_CHARS
-    assert len(s.text.template) <= config.MAX_TEMPLATE_CHARS
+    assert all(type(i) is int and 1 <= i <= validators.MAX_COIN_ID for i in s.stream.crypto_ids)
+    assert keys.key_problem(s.stream.api_key.reveal()) is None
+    assert len(s.mqtt.topic_prefix.encode()) <= validators.MAX_PREFIX_BYTES
+    assert len(s.homeassistant.discovery_prefix.encode()) <= validators.MAX_PREFIX_BYTES
+    assert len(s.homeassistant.status_topic.encode()) <= validators.MAX_TOPIC_BYTES
+    assert len(s.mqtt.host) <= validators.MAX_HOST_CHARS
+    assert len(s.text.template) <= validators.MAX_TEMPLATE_CHARS
     for clock in s.awtrix:
-        assert len(clock.template) <= config.MAX_TEMPLATE_CHARS
-        assert len(clock.prefix.encode()) <= config.MAX_PREFIX_BYTES
+        assert len(clock.template) <= validators.MAX_TEMPLATE_CHARS
+        assert len(clock.prefix.encode()) <= validators.MAX_PREFIX_BYTES
     for coin, amount in s.holdings.items():
-        assert 1 <= coin <= config.MAX_COIN_ID
+        assert 1 <= coin <= validators.MAX_COIN_ID
         assert_amount(amount, Decimal(0), bounds.MAX_HOLDING, bounds.HOLDING_PLACES)
     if s.fx.rate is not None:
         assert bounds.MIN_RATE <= s.fx.rate <= bounds.MAX_RATE
@@ -262,7 +261,7 @@ def test_any_key_and_ids_are_refused_without_showing_the_key_or_accepted_within_
 
 
 @FEW
-@given(levels=st.integers(min_value=config.MAX_DEPTH - 2, max_value=config.MAX_DEPTH + 40))
+@given(levels=st.integers(min_value=validators.MAX_DEPTH - 2, max_value=validators.MAX_DEPTH + 40))
 def test_nesting_is_refused_in_one_line_at_any_depth(levels: int) -> None:
     settle({**MINIMAL, "awtrix": [{"prefix": "c", "icons": {"1": deeply(levels)}}]})
     settle({**MINIMAL, "mqtt": {"host": deeply(levels)}})

@@ -15,7 +15,7 @@ import pytest
 from pytest_mock import MockerFixture
 
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.config.load import CreditSettings
+from cmc_mqtt.config import CreditSettings
 from cmc_mqtt.extensions import credit_watch as creditwatch
 from cmc_mqtt.mqtt import publisher
 from cmc_mqtt.simulator import FakeStreamServer

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cmc_mqtt.config.load import HomeAssistantSettings
+from cmc_mqtt.config import HomeAssistantSettings
 from cmc_mqtt.homeassistant.bridge_entities import BRIDGE_ENTITIES
 from cmc_mqtt.homeassistant.context import DiscoveryContext
 from cmc_mqtt.homeassistant.discovery import (

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.config.load import AwtrixSettings, Throttle, parse_settings
+from cmc_mqtt.config import AwtrixSettings, Throttle, parse_settings
 from cmc_mqtt.displays.awtrix import (
     AlertSignals,
     AwtrixExtras,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cmc_mqtt.config import load as config
+from cmc_mqtt.config import load_settings, schema
 from cmc_mqtt.config.env import EnvOverlay, sections
-from cmc_mqtt.config.load import load_settings
 from cmc_mqtt.errors import ConfigError
+from cmc_mqtt.model import fields
 from harness.helpers import TEST_API_KEY
 
 MISSING = Path("/nonexistent/cmc-mqtt.toml")
@@ -34,7 +34,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_every_section_and_option_of_the_schema_is_reachable() -> None:
     found = sections()
-    assert set(found) == {str(k) for k in config.ROOT_SCHEMA.schema}
+    assert set(found) == {str(k) for k in schema.ROOT_SCHEMA.schema}
     for section in found.values():
         assert section.options, section.name
     assert found["coins"].shape == "keyed"
@@ -142,7 +142,7 @@ def test_every_problem_in_one_pass_each_naming_its_variable() -> None:
             "cmc, mqtt, homeassistant, coins, text, awtrix, alerts, log, bridge",
             "CMC_MQTT_MQTT_RETAIN: expected true or false, got 'maybe'",
             "CMC_MQTT_HOMEASSISTANT_ENABLED_FIELDS: unknown field 'price'; fields are "
-            + ", ".join(config.FIELD_KEYS)
+            + ", ".join(fields.FIELD_KEYS)
             + ", got ['p', 'price']",
         ]
     )

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cmc_mqtt.config.load import load_settings
+from cmc_mqtt.config import load_settings
 from cmc_mqtt.simulator import FakeStreamServer
 from harness.helpers import TEST_API_KEY, Broker, Subscriber
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from cmc_mqtt.bridge import Bridge
-from cmc_mqtt.config.load import Settings
+from cmc_mqtt.config import Settings
 from cmc_mqtt.simulator import FakeStreamServer
 from cmc_mqtt.simulator.server import Behaviour
 from cmc_mqtt.state.identity import memory_path

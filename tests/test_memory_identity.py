@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from cmc_mqtt.commands.check import describe_plan
-from cmc_mqtt.config.load import Settings, parse_settings
+from cmc_mqtt.config import Settings, parse_settings
 from cmc_mqtt.state.identity import (
     IDENTITY_FILE,
     Identity,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cmc_mqtt.config.load import HomeAssistantSettings
+from cmc_mqtt.config import HomeAssistantSettings
 from cmc_mqtt.extensions.announcer import HomeAssistantDiscovery
 from cmc_mqtt.homeassistant.bridge_entities import BRIDGE_ENTITIES
 from cmc_mqtt.homeassistant.context import NO_MONEY, DiscoveryContext, MoneyDiscovery

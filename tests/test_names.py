@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from cmc_mqtt.config.load import parse_settings
+from cmc_mqtt.config import parse_settings
 from cmc_mqtt.errors import ConfigError
 from cmc_mqtt.model.coins import BUNDLED_COINS, HIDDEN_CATEGORIES, CoinInfo
 from cmc_mqtt.rest.client import Cancel

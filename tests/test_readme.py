@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cmc_mqtt.config.load import load_settings
+from cmc_mqtt.config import load_settings
 from cmc_mqtt.version import VERSION
 from harness.helpers import TEST_API_KEY, free_port
 

@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import async_fire_mqtt_message
 
-from cmc_mqtt.config.load import CreditSettings, HomeAssistantSettings
+from cmc_mqtt.config import CreditSettings, HomeAssistantSettings
 from cmc_mqtt.extensions.info import BridgeInfo
 from cmc_mqtt.extensions.names_report import NamesReport
 from cmc_mqtt.homeassistant.bridge_entities import BRIDGE_ENTITIES

@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_mqtt_message,
 )
 
-from cmc_mqtt.config.load import HomeAssistantSettings
+from cmc_mqtt.config import HomeAssistantSettings
 from cmc_mqtt.homeassistant.context import DiscoveryContext, MoneyDiscovery
 from cmc_mqtt.homeassistant.discovery import coin_messages, portfolio_messages
 from cmc_mqtt.model.coins import coin_info

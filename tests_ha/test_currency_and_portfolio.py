@@ -24,7 +24,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
 
-from cmc_mqtt.config.load import HomeAssistantSettings
+from cmc_mqtt.config import HomeAssistantSettings
 from cmc_mqtt.homeassistant.context import DiscoveryContext, MoneyDiscovery
 from cmc_mqtt.homeassistant.money_entities import coin_extras, portfolio_entities
 from cmc_mqtt.model.bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount

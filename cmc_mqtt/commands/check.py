@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from ..config.load import Settings
+from ..config import Settings
 from ..money.rate import FxSettings
 from ..rest.client import Cancel, RestError
 from ..rest.key_info import fetch_key_info

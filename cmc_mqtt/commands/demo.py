@@ -29,7 +29,7 @@ from typing import Any, Final, TextIO
 import paho.mqtt.client as mqtt
 
 from ..bridge import Bridge
-from ..config.load import Settings, parse_settings
+from ..config import Settings, parse_settings
 from ..errors import EXIT_CONFIG, CmcMqttError, ConfigError
 from ..homeassistant.context import DiscoveryContext
 from ..homeassistant.discovery import is_own_config, subscription_patterns

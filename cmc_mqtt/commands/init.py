@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO
 
-from ..config.load import parse_settings
+from ..config import parse_settings
 from ..errors import ConfigError
 from ..model.coins import BUNDLED_COINS, coin_info
 from ..util.secret import PLACEHOLDER_KEYS

@@ -3,7 +3,7 @@
 Containers are configured through their environment, not by editing a file inside them. The
 variables are laid over the TOML file (or stand in for a missing one) and then validated by the
 same schema, so a container gets exactly the checks a file gets. The names and types come from
-config's schemas themselves, so an option added there is at once settable here; a problem is
+the schemas themselves, so an option added there is at once settable here; a problem is
 reported naming the variable the user set, not a dotted key they never wrote.
 
 - `CMC_MQTT_MQTT_PORT=1884`, `CMC_MQTT_HOMEASSISTANT_DISCOVERY=false`, `CMC_MQTT_LOG_LEVEL=debug`
@@ -32,7 +32,10 @@ import voluptuous as vol
 
 from ..errors import ConfigError
 from ..model import bounds
-from . import load as config
+from .problems import one_line
+from .schema import ROOT_SCHEMA
+from .settings import Settings
+from .validators import too_deep
 
 ENV_PREFIX: Final = "CMC_MQTT_"
 #: The most digits a whole number may have: every integer option fits in 64 bits.
@@ -95,7 +98,7 @@ def _options(schema: vol.Schema) -> dict[str, str]:
 def sections() -> dict[str, Section]:
     """Every section of config's root schema, with the kind of each of its options."""
     found: dict[str, Section] = {}
-    for marker, validator in config.ROOT_SCHEMA.schema.items():
+    for marker, validator in ROOT_SCHEMA.schema.items():
         name = str(marker)
         if isinstance(validator, vol.Schema):
             found[name] = Section(name, "flat", _options(validator))
@@ -128,7 +131,7 @@ def _json(text: str) -> Any:
         raise BadValue("is not valid JSON (NaN, Infinity or a number too long)") from None
     except RecursionError:
         raise BadValue("is nested too deeply") from None
-    if config.too_deep(value):
+    if too_deep(value):
         raise BadValue("is nested too deeply")
     return value
 
@@ -239,8 +242,8 @@ class EnvOverlay:
         return bool(self._vars)
 
     def parse(
-        self, raw: Mapping[str, Any] | None, parse: Callable[[Mapping[str, Any]], config.Settings]
-    ) -> config.Settings:
+        self, raw: Mapping[str, Any] | None, parse: Callable[[Mapping[str, Any]], Settings]
+    ) -> Settings:
         """Lay the variables over `raw` (None: no file) and validate the result with `parse`;
         raise one `ConfigError` with every problem, each naming the variable where one is to
         blame."""
@@ -256,9 +259,9 @@ class EnvOverlay:
                 for line in (_rename(p, applied, has_file=raw is not None) for p in exc.problems)
                 if line is not None
             )
-            raise ConfigError([config.one_line(line) for line in problems]) from None
+            raise ConfigError([one_line(line) for line in problems]) from None
         if problems:
-            raise ConfigError([config.one_line(line) for line in problems])
+            raise ConfigError([one_line(line) for line in problems])
         return settings
 
     def _apply(self, raw: Mapping[str, Any] | None) -> _Applied:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..config.load import AwtrixSettings, Settings, TextSettings, Throttle
+from ..config import AwtrixSettings, Settings, TextSettings, Throttle
 from ..displays.awtrix import (
     APP_PREFIX,
     GREEN,

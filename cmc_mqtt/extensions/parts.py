@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from ..config.load import Settings
+from ..config import Settings
 from ..homeassistant.context import DiscoveryContext, MoneyDiscovery
 from ..model.topics import Topics
 from ..money.alerts import AlertEngine

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
 
-from ..config.load import HomeAssistantSettings
+from ..config import HomeAssistantSettings
 from ..model.topics import Topics
 from ..money.currency import USD, Currency
 

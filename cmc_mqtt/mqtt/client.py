@@ -8,7 +8,7 @@ import ssl
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ..config.load import MqttSettings
+from ..config import MqttSettings
 from .adapter import PROTOCOL
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-from ..config.load import MqttSettings
+from ..config import MqttSettings
 
 
 class ConnectionDiagnosis:

@@ -25,7 +25,7 @@ from typing import Any, Final
 
 import paho.mqtt.client as mqtt
 
-from ..config.load import MqttSettings
+from ..config import MqttSettings
 from ..model.topics import OFFLINE, Message
 from ..state.bridge_state import BridgeState
 from ..util.backoff import Backoff

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ..config.load import CreditSettings, Settings
+from ..config import CreditSettings, Settings
 from ..rest.key_info import KeyInfo
 from ..rest.names import CoinDirectory
 from ..rest.rates import monthly_credits

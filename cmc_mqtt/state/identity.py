@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
-from ..config.load import Settings
+from ..config import Settings
 from ..rest.fiats import CACHE_FILE as FIAT_CACHE
 from ..rest.names import CACHE_FILE as NAME_CACHE
 from ..util.jsonfile import (
