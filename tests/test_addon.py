@@ -28,9 +28,11 @@ from cmc_mqtt.config import (
     PUBLISH_MODES,
     BridgeSettings,
     CreditSettings,
+    addon_options,
     load_settings,
 )
 from cmc_mqtt.config import schema as bridge_schema
+from cmc_mqtt.config.toml_text import to_toml
 from cmc_mqtt.model.bounds import HOLDING_PLACES, MAX_HOLDING, parse_amount
 from cmc_mqtt.model.fields import FIELD_KEYS
 from cmc_mqtt.money.alerts import AlertRule, Directions
@@ -115,7 +117,7 @@ def test_the_schema_and_its_defaults_pass_the_supervisors_checks_and_only_the_ke
 def test_the_options_are_the_mapping_table_and_every_one_is_translated() -> None:
     cfg = addon_config()
     schema = cfg["schema"]
-    assert list(schema) == [o.name for o in addon.OPTIONS]
+    assert list(schema) == [o.name for o in addon_options.OPTIONS]
     sections = {
         "cmc": bridge_schema.CMC_SCHEMA,
         "mqtt": bridge_schema.MQTT_SCHEMA,
@@ -125,7 +127,7 @@ def test_the_options_are_the_mapping_table_and_every_one_is_translated() -> None
         "bridge": bridge_schema.BRIDGE_SCHEMA,
         "coins": bridge_schema.COIN_SCHEMA,
     }  # fmt: skip
-    for option in addon.OPTIONS:
+    for option in addon_options.OPTIONS:
         if option.shape == "tables":  # the entries' keys are the bridge's table's, all of them
             assert schema[option.name][0].keys() == {
                 str(k) for k in bridge_schema.ALERT_SCHEMA.schema
@@ -134,7 +136,7 @@ def test_the_options_are_the_mapping_table_and_every_one_is_translated() -> None
         else:
             assert option.key in {str(k) for k in sections[option.section].schema}, option
         if option.shape == "per_coin":
-            assert schema[option.name][0].keys() == {addon.COIN, addon.AMOUNT}
+            assert schema[option.name][0].keys() == {addon_options.COIN, addon_options.AMOUNT}
             assert option.section == "coins"
     translations = load_yaml(ADDON / "translations" / "en.yaml")["configuration"]
     assert set(translations) == set(schema)
@@ -362,7 +364,7 @@ def test_to_toml_writes_nested_tables_arrays_of_tables_and_any_text() -> None:
         "alerts": [{"price": 1.5, "coin": 1}, {"change": 5.0}],
         "odd keys": {"a.b": {"c d": 1}},
     }
-    assert tomllib.loads(addon.to_toml(raw)) == raw
+    assert tomllib.loads(to_toml(raw, header="a test")) == raw
 
 
 def run_addon(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -22,8 +22,17 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cmc_mqtt import addon
-from cmc_mqtt.config import Settings, keys, load_settings, parse_settings, schema, validators
+from cmc_mqtt.config import (
+    Settings,
+    addon_options,
+    keys,
+    load_settings,
+    parse_settings,
+    schema,
+    validators,
+)
 from cmc_mqtt.config.env import sections
+from cmc_mqtt.config.toml_text import to_toml
 from cmc_mqtt.errors import ConfigError
 from cmc_mqtt.model import bounds
 from cmc_mqtt.money.rate import RATE_DIGITS
@@ -269,7 +278,7 @@ def test_nesting_is_refused_in_one_line_at_any_depth(levels: int) -> None:
 
 def toml_text(value: Any) -> str:
     """A TOML document of `value` where TOML can hold it: tables of values."""
-    return addon.to_toml(value)
+    return to_toml(value, header="a property")
 
 
 toml_docs = st.dictionaries(
@@ -337,10 +346,12 @@ def test_any_environment_gives_settings_or_one_line_per_problem(env: dict[str, s
         assert_within_bounds(s)
 
 
-ADDON_NAMES = [option.name for option in addon.OPTIONS]
+ADDON_NAMES = [option.name for option in addon_options.OPTIONS]
 
 
-ENTRY_KEYS = st.sampled_from([addon.COIN, addon.AMOUNT, "price", "change", "hysteresis", "x"])
+ENTRY_KEYS = st.sampled_from(
+    [addon_options.COIN, addon_options.AMOUNT, "price", "change", "hysteresis", "x"]
+)
 
 
 @FEW

@@ -8,10 +8,6 @@ never replaced without `--force`.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import tempfile
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +15,9 @@ from pathlib import Path
 from typing import Final, TextIO
 
 from ..config import parse_settings
-from ..errors import ConfigError
+from ..config.files import write_private
+from ..config.toml_text import toml_string
+from ..errors import CmcMqttError, ConfigError
 from ..model.coins import BUNDLED_COINS, coin_info
 from ..util.secret import PLACEHOLDER_KEYS
 
@@ -29,7 +27,7 @@ TRIES: Final = 3
 _BY_SYMBOL: Final = {coin.symbol.lower(): coin.id for coin in BUNDLED_COINS.values()}
 
 
-class InitError(Exception):
+class InitError(CmcMqttError):
     """`init` cannot go on; the message is one line for the user."""
 
 
@@ -112,16 +110,11 @@ def _or(parse: Callable[[str], object]) -> Callable[[str], object]:
     return lambda text: None if not text else parse(text)
 
 
-def _toml(text: str) -> str:
-    """A TOML basic string (JSON's escapes are TOML's)."""
-    return json.dumps(text, ensure_ascii=False)
-
-
 def render(answers: Answers) -> str:
     names = ", ".join(f"{i} {coin_info(i).symbol}" for i in answers.crypto_ids)
     login = (
-        f"username = {_toml(answers.username)}\n"
-        + (f"password = {_toml(answers.password)}\n" if answers.password else "")
+        f"username = {toml_string(answers.username)}\n"
+        + (f"password = {toml_string(answers.password)}\n" if answers.password else "")
         if answers.username
         else '# username = "cmc"\n# password = "secret"\n'
     )
@@ -134,13 +127,13 @@ def render(answers: Answers) -> str:
 [cmc]
 # The key may instead come from the CMC_API_KEY environment variable or from a file of its
 # own (api_key_file = "/path/to/key").
-api_key = {_toml(answers.api_key)}
+api_key = {toml_string(answers.api_key)}
 # CoinMarketCap ids, not symbols (symbols are not unique): {names}
 crypto_ids = [{", ".join(str(i) for i in answers.crypto_ids)}]
 
 [mqtt]
 # The broker Home Assistant's MQTT integration uses.
-host = {_toml(answers.host)}
+host = {toml_string(answers.host)}
 port = {answers.port}
 {login}# Every topic starts with this: cmc/1/p is Bitcoin's price.
 topic_prefix = "cmc"
@@ -155,29 +148,15 @@ level = "info"
 """
 
 
-def write_private(path: Path, text: str, *, force: bool) -> None:
+def write_config(path: Path, text: str, *, force: bool) -> None:
     """Write `text` readable by its owner only (never briefly readable by others); an existing
     file only with `force`, and then replaced whole, never left half-written."""
     try:
-        if not force:
-            try:  # O_EXCL: no race with a file created since the check before the questions
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                raise InitError(f"{path} already exists; --force replaces it") from None
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                file.write(text)
-            return
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                file.write(text)
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        write_private(path, text, replace=force)
+    except FileExistsError:  # made since the check before the questions
+        raise InitError(f"{path} already exists; --force replaces it") from None
     except OSError as exc:
-        raise InitError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise InitError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def run_init(
@@ -199,7 +178,7 @@ def run_init(
         parse_settings(tomllib.loads(text), environ={})
     except ConfigError as exc:
         raise InitError("; ".join(exc.problems)) from None
-    write_private(path, text, force=force)
+    write_config(path, text, force=force)
     config = "" if path == Path("config.toml") else f" --config {path}"
     print(
         f"Wrote {path} (readable by you only) for {len(answers.crypto_ids)} coins and the broker "

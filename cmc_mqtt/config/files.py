@@ -1,14 +1,17 @@
-"""Reading a file the configuration names, at most as many bytes as it may hold.
+"""Files of a configuration: reading what it names within a bound, writing one privately.
 
 A config file, an API key file or the add-on's options can be anything a path names: a FIFO with
 no writer, `/dev/zero`, a file of gigabytes. Each is read without waiting and without reading
-more than its bound.
+more than its bound. A configuration written here (by `init`, by the add-on) holds the API key
+and the broker's password, so no one but its owner may read it, not even for a moment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from ..model import bounds
@@ -67,3 +70,23 @@ class NotRegular(OSError):
 def shown_path(path: Path) -> str:
     text = str(path)
     return repr(text) if len(text) <= 120 else bounds.shown(text)
+
+
+def write_private(path: Path, text: str, *, replace: bool) -> None:
+    """Write `text` to `path` readable by its owner only. With `replace`, an older file is
+    replaced whole in one step, never left half-written; without, an existing file is kept
+    (`FileExistsError`), even one made since the caller last looked."""
+    if not replace:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        return
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
