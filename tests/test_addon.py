@@ -285,6 +285,52 @@ def test_a_broker_in_the_options_is_used_without_asking_the_supervisor(
     assert supervisor.requests == []
 
 
+@pytest.mark.parametrize(
+    ("mqtt_host", "mqtt_port", "expected"),
+    [
+        ("mqtt://192.0.2.7:18831", None, ("192.0.2.7", 18831, False)),
+        ("mqtts://broker.lan", None, ("broker.lan", 8883, True)),
+        ("mqtts://broker.lan", 9883, ("broker.lan", 9883, True)),
+        ("192.0.2.7:1884", 1884, ("192.0.2.7", 1884, False)),
+    ],
+)
+def test_a_broker_in_the_options_may_be_a_url(
+    supervisor: FakeSupervisor,
+    tmp_path: Path,
+    mqtt_host: str,
+    mqtt_port: int | None,
+    expected: tuple[str, int, bool],
+) -> None:
+    write_options(tmp_path, options(mqtt_host=mqtt_host, mqtt_port=mqtt_port))
+    path, line = addon.prepare(environ(tmp_path, supervisor))
+    s = load_settings(path, environ={})
+    assert (s.mqtt.host, s.mqtt.port, s.mqtt.tls.enabled) == expected
+    assert "://" not in path.read_text()
+    assert line.endswith(
+        f"MQTT broker {expected[0]}:{expected[1]}"
+        + (" (TLS)" if expected[2] else "")
+        + " (add-on options)"
+    )
+    assert supervisor.requests == []
+
+
+def test_a_broker_url_the_addon_cannot_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    write_options(tmp_path, options(mqtt_host="http://192.0.2.7:1883"))
+    result = run_addon(environ(tmp_path, None))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        "mqtt_host: http:// does not name an MQTT broker (got 'http://192.0.2.7:1883'); write "
+        "the host alone, host:port, mqtt://host:port or mqtts://host:port (TLS)"
+    ]
+    write_options(tmp_path, options(mqtt_host="mqtt://192.0.2.7:1884", mqtt_port=1885))
+    result = run_addon(environ(tmp_path, None))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        "mqtt_host: names port 1884 and mqtt_port says 1885; give the port once"
+    ]
+    assert not (tmp_path / "cmc-mqtt.toml").exists()
+
+
 def supervised(**changes: Any) -> dict[str, Any]:
     """What the Supervisor writes to options.json for these options: checked and converted."""
     return supervisor_options(addon_config(), options(**changes))
@@ -424,7 +470,7 @@ def test_bad_options_are_one_line_each_named_by_option_and_exit_2(
     assert sorted(result.stderr.strip().splitlines()) == [
         "api_key: required: your CoinMarketCap API key (Startup plan or above), "
         "in this add-on's Configuration tab",
-        "coins: must name at least one coin id, got []",
+        "coins: must name at least one coin, got []",
         "topic_prefix: topic prefix must not contain '+', got 'a/+'",
     ]
     assert "Traceback" not in result.stderr
@@ -582,7 +628,7 @@ def test_the_addon_converts_to_the_currency_and_keeps_holdings_set_over_mqtt_in_
         ({"text_template": "{price} \udfff"}, ["text_template: not UTF-8 text (a lone "
                                                "surrogate, U+DFFF), got '{price} \\udfff'"]),
         ({"coins": "1,2", "deadband": {"x": 1}, "holdings": {"1": 2}}, [
-            "coins: expected a list of coin ids, e.g. [1, 1027], got '1,2'",
+            "coins: expected a list of coin ids or symbols, e.g. [1, 1027] or [\"BTC\"], got '1,2'",
             "deadband: expected number",
             "holdings: expected a list of {coin, amount} entries",
         ]),

@@ -85,10 +85,10 @@ def test_duplicate_ids_are_merged_keeping_order() -> None:
         ("mqtt", {"topic_prefix": "$SYS"}, "mqtt.topic_prefix: topic prefix must not start with"),
         ("mqtt", {"topic_prefix": "cmc/"}, "mqtt.topic_prefix: topic prefix must not have empty"),
         ("mqtt", {"topic_prefix": "a+b"}, "mqtt.topic_prefix: topic prefix must not contain '+'"),
-        ("cmc", {"crypto_ids": []}, "cmc.crypto_ids: must name at least one coin id"),
-        ("cmc", {"crypto_ids": [1, "x"]}, "cmc.crypto_ids[1]: expected int, got 'x'"),
-        ("cmc", {"crypto_ids": [0]}, "cmc.crypto_ids[0]: value must be at least 1, got 0"),
-        ("cmc", {"crypto_ids": 1}, "cmc.crypto_ids: expected a list of coin ids"),
+        ("cmc", {"crypto_ids": []}, "cmc.crypto_ids: must name at least one coin"),
+        ("cmc", {"crypto_ids": [1, "x"]}, "cmc.crypto_ids[1]: 'x' is not a symbol known here"),
+        ("cmc", {"crypto_ids": [0]}, "cmc.crypto_ids[0]: a coin id is a number from 1 to"),
+        ("cmc", {"crypto_ids": 1}, "cmc.crypto_ids: expected a list of coin ids or symbols"),
         ("cmc", {"url": "http://x"}, "cmc.url: must start with ws:// or wss://"),
         ("log", {"level": "loud"}, "log.level: must be one of debug, info, warning, error"),
         ("mqtt", {"password": "pw"}, "mqtt.password: a password needs mqtt.username too"),
@@ -197,7 +197,7 @@ def test_run_validates_before_connecting(tmp_path: Path) -> None:
     path.write_text("[cmc]\ncrypto_ids = []\n")
     result = run_cli("run", "--config", str(path), env={"CMC_API_KEY": ""})
     assert result.returncode == 2
-    assert "cmc.crypto_ids: must name at least one coin id" in result.stderr
+    assert "cmc.crypto_ids: must name at least one coin" in result.stderr
     assert "Traceback" not in result.stderr
 
 

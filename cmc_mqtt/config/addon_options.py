@@ -20,6 +20,7 @@ from typing import Any, Final, Literal
 
 from ..errors import ConfigError
 from ..model.bounds import shown
+from .broker import PLAIN_PORT, AddressError, BrokerAddress, parse_address
 from .parse import parse_settings
 from .problems import one_line
 from .validators import MAX_COIN_ID
@@ -72,7 +73,6 @@ OPTIONS: Final = (
 #: The keys of a "per_coin" option's entries.
 COIN: Final = "coin"
 AMOUNT: Final = "amount"
-DEFAULT_PORT: Final = 1883
 _BY_DOTTED: Final = {f"{o.section}.{o.key}": o.name for o in OPTIONS if o.shape == "value"}
 _BY_SECTION: Final = {o.section: o for o in OPTIONS if o.shape != "value"}
 _SECRET_OPTIONS: Final = frozenset({"api_key", "mqtt_password"})
@@ -93,18 +93,30 @@ class Broker:
 
 
 #: Where the rest of the options are checked when the broker options themselves are unusable.
-STAND_IN_BROKER: Final = Broker("localhost", DEFAULT_PORT, None, None, tls=False, source="none")
+STAND_IN_BROKER: Final = Broker("localhost", PLAIN_PORT, None, None, tls=False, source="none")
 
 
 def broker_problems(options: Mapping[str, Any]) -> list[str]:
-    """The `mqtt_*` options' types (they name a broker, so the bridge's schema never sees them
-    as they are): one line each. Their text (spaces, length) the bridge checks as `mqtt.*`."""
+    """The `mqtt_*` options' types and the address in `mqtt_host` (they name a broker, so the
+    bridge's schema never sees them as they are): one line each. Their text (spaces, length)
+    the bridge checks as `mqtt.*`."""
     lines = []
     host, port = options.get("mqtt_host"), options.get("mqtt_port")
     if not unset(host) and not isinstance(host, str):
         lines.append(f"mqtt_host: expected a host name, got {shown(host)}")
     if not unset(port) and not is_port(port):
         lines.append(f"mqtt_port: expected a port number from 1 to 65535, got {shown(port)}")
+    if isinstance(host, str) and host:
+        try:
+            address = parse_address(host)
+        except AddressError as exc:
+            lines.append(exc.line("mqtt_host", host))
+        else:
+            if address.port is not None and is_port(port) and port != address.port:
+                lines.append(
+                    f"mqtt_host: names port {address.port} and mqtt_port says {port}; "
+                    "give the port once"
+                )
     for name in ("mqtt_username", "mqtt_password"):
         value = options.get(name)
         if not unset(value) and not isinstance(value, str):
@@ -114,18 +126,22 @@ def broker_problems(options: Mapping[str, Any]) -> list[str]:
 
 
 def options_broker(options: Mapping[str, Any]) -> Broker | None:
-    """The broker the user named in the options (None: they named none). Options of the wrong
-    type are left out (`broker_problems` names them)."""
+    """The broker the user named in the options (None: they named none): `mqtt_host` may be
+    `host:port` or an mqtt:// or mqtts:// URL. What `broker_problems` refuses is left out."""
     host = options.get("mqtt_host")
     if not isinstance(host, str) or not host:
         return None
+    try:
+        address = parse_address(host)
+    except AddressError:
+        address = BrokerAddress(host)
     port: Any = options.get("mqtt_port")
     return Broker(
-        host=host,
-        port=port if is_port(port) else DEFAULT_PORT,
+        host=address.host,
+        port=address.port or (port if is_port(port) else address.default_port()),
         username=text_or_none(options.get("mqtt_username")),
         password=text_or_none(options.get("mqtt_password")),
-        tls=False,
+        tls=bool(address.tls),
         source="add-on options",
     )
 

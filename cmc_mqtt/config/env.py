@@ -7,21 +7,18 @@ the schemas themselves, so an option added there is at once settable here; a pro
 reported naming the variable the user set, not a dotted key they never wrote.
 
 - `CMC_MQTT_MQTT_PORT=1884`, `CMC_MQTT_HOMEASSISTANT_DISCOVERY=false`, `CMC_MQTT_LOG_LEVEL=debug`
-- lists: `CMC_MQTT_CMC_CRYPTO_IDS=1,1027` or `[1, 1027]` (JSON)
+- lists: `CMC_MQTT_CMC_CRYPTO_IDS=1,1027` (or `BTC,ETH`) or `[1, 1027]` (JSON)
 - tables of tables: `CMC_MQTT_COINS_1027_NAME=Ether`, `CMC_MQTT_AWTRIX_0_PREFIX=awtrix_1`,
   or a whole section as JSON: `CMC_MQTT_AWTRIX='[{"prefix": "awtrix_1"}]'`
 - an empty variable counts as unset (compose files often pass `${VAR:-}`).
 
-Numbers are read as ASCII digits only (`int()` would also take "١٨٨٣" and choke on 5,000
-digits), and JSON values as config's own bounds allow (no NaN, no deep nesting).
+How a variable's text becomes its option's value is `env_values`' job.
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
-import json
-import math
 import re
 import types
 from collections.abc import Callable, Mapping
@@ -32,18 +29,13 @@ import voluptuous as vol
 
 from ..errors import ConfigError
 from ..model import bounds
+from .env_values import CONVERTERS, BadValue, json_section
 from .problems import one_line
 from .schema import ROOT_SCHEMA
 from .settings import Settings
-from .validators import too_deep
+from .validators import coin_id_or_symbol
 
 ENV_PREFIX: Final = "CMC_MQTT_"
-#: The most digits a whole number may have: every integer option fits in 64 bits.
-MAX_INT_DIGITS: Final = 19
-_INTEGER: Final = re.compile(r"[+-]?[0-9]+")
-_DECIMAL: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_TRUE: Final = frozenset({"true", "1", "yes", "on"})
-_FALSE: Final = frozenset({"false", "0", "no", "off"})
 #: Options of which a file may hold only one: setting either by variable replaces the other.
 _EXCLUSIVE: Final = {("cmc", "api_key"): "api_key_file", ("cmc", "api_key_file"): "api_key"}
 
@@ -64,6 +56,8 @@ def _kind_of(validator: Any) -> str | None:
     if isinstance(validator, vol.All):
         for part in validator.validators:
             if isinstance(part, list):
+                if part and part[0] is coin_id_or_symbol:
+                    return "coin_list"
                 inner = _kind_of(part[0]) if part else None
                 return "int_list" if inner == "int" else "str_list"
             if isinstance(part, dict):
@@ -113,108 +107,6 @@ def sections() -> dict[str, Section]:
     return found
 
 
-# --- turning text into typed values ----------------------------------------------------------
-
-
-class BadValue(Exception):
-    """A variable's text is not a value of its option's kind; the message says what was wanted."""
-
-
-def _json(text: str) -> Any:
-    """JSON as config takes it: no NaN or Infinity, no number too long to read, no nesting
-    deeper than config's bound."""
-    try:
-        value = json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError:
-        raise BadValue("is not valid JSON") from None
-    except ValueError:  # NaN, or an integer past Python's 4,300-digit limit
-        raise BadValue("is not valid JSON (NaN, Infinity or a number too long)") from None
-    except RecursionError:
-        raise BadValue("is nested too deeply") from None
-    if too_deep(value):
-        raise BadValue("is nested too deeply")
-    return value
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(name)
-
-
-def _int(text: str) -> int:
-    stripped = text.strip()
-    if not _INTEGER.fullmatch(stripped):
-        raise BadValue("expected an integer")
-    if len(stripped.lstrip("+-")) > MAX_INT_DIGITS:
-        raise BadValue(f"expected an integer of at most {MAX_INT_DIGITS} digits")
-    return int(stripped)
-
-
-def _number(text: str) -> int | float:
-    """An integer, or a decimal number in ASCII (`0.5`, `1e3`); one that a float cannot hold
-    (`1e400`, or `1e-400`, which would become 0) is refused, not rounded to something else."""
-    stripped = text.strip()
-    if _INTEGER.fullmatch(stripped):
-        return _int(stripped)
-    if len(stripped) > bounds.MAX_NUMBER_TEXT or not _DECIMAL.fullmatch(stripped):
-        raise BadValue("expected a number")
-    value = float(stripped)
-    if not math.isfinite(value) or (value == 0 and any(c in "123456789" for c in stripped)):
-        raise BadValue("expected a number a float can hold")
-    return value
-
-
-def _bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise BadValue("expected true or false")
-
-
-def _list(text: str, item: type) -> list[Any]:
-    """`1,1027` or JSON `[1, 1027]`; items are checked here, their ranges by the schema."""
-    stripped = text.strip()
-    if not stripped.startswith("["):
-        parts = [part.strip() for part in stripped.split(",") if part.strip()]
-        return [_int(part) for part in parts] if item is int else parts
-    value = _json(stripped)
-    if not isinstance(value, list) or not all(
-        isinstance(v, item) and not isinstance(v, bool) for v in value
-    ):
-        raise BadValue(f"expected a JSON list of {'integers' if item is int else 'strings'}")
-    return value
-
-
-def _table(text: str) -> dict[str, Any]:
-    value = _json(text)
-    if not isinstance(value, dict):
-        raise BadValue('expected a JSON object, e.g. {"1": "bitcoin_icon"}')
-    return value
-
-
-def _json_section(text: str, shape: str) -> Any:
-    value = _json(text)
-    expected = list if shape == "list" else dict
-    if not isinstance(value, expected):
-        raise BadValue(f"expected a JSON {'list' if expected is list else 'object'}")
-    return value
-
-
-CONVERTERS: Final[dict[str, Callable[[str], Any]]] = {
-    "str": str,
-    "int": _int,
-    "number": _number,
-    "bool": _bool,
-    "int_list": lambda text: _list(text, int),
-    "str_list": lambda text: _list(text, str),
-    "table": _table,
-}
-
-
-# --- the overlay ------------------------------------------------------------------------------
-
-
 @dataclass(slots=True)
 class _Applied:
     """Where each value came from, so problems name what the user actually wrote."""
@@ -240,6 +132,10 @@ class EnvOverlay:
 
     def __bool__(self) -> bool:
         return bool(self._vars)
+
+    def __len__(self) -> int:
+        """How many variables are laid over the file (set and not empty)."""
+        return len(self._vars)
 
     def parse(
         self, raw: Mapping[str, Any] | None, parse: Callable[[Mapping[str, Any]], Settings]
@@ -312,7 +208,7 @@ def _apply_one(section: Section, name: str, key: str, text: str, applied: _Appli
             )
             return
         try:
-            value = _json_section(text, section.shape)
+            value = json_section(text, section.shape)
         except BadValue as exc:
             applied.problems.append(f"{name}: {exc}")
             return

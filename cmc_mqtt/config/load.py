@@ -14,38 +14,70 @@ from typing import Any, Final
 
 from ..errors import ConfigError
 from ..util.secret import PLACEHOLDER_KEYS
-from .env import EnvOverlay
+from .coin_ids import SymbolSource
+from .env import ENV_PREFIX, EnvOverlay
 from .files import TooLarge, read_bounded
 from .parse import parse_settings
 from .problems import one_line
 from .settings import Settings
 
+#: Where `run` and `check-config` look when no `--config` is given.
+DEFAULT_PATH: Final = Path("config.toml")
 #: The largest config file read at all: a real one is a few kilobytes.
 MAX_CONFIG_BYTES: Final = 1 << 20
 
 
-def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: Path,
+    environ: Mapping[str, str] | None = None,
+    *,
+    coin_symbols: SymbolSource | None = None,
+) -> Settings:
     """Read and validate a config file; raise `ConfigError` listing every problem found.
 
-    `CMC_MQTT_<SECTION>_<KEY>` variables override the file's options or replace a missing file."""
+    `CMC_MQTT_<SECTION>_<KEY>` variables override the file's options or replace a missing file.
+    `coin_symbols`: where symbols in `crypto_ids` are looked up besides the bundled table."""
     env = os.environ if environ is None else environ
     overlay = EnvOverlay(env)
+
+    def parse(merged: Mapping[str, Any]) -> Settings:
+        return parse_settings(merged, environ=env, coin_symbols=coin_symbols)
+
     try:
         raw_text = read_bounded(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         if overlay:
-            return overlay.parse(None, lambda merged: parse_settings(merged, environ=env))
-        raise ConfigError([f"{path}: no such config file (see config.example.toml)"]) from None
+            return overlay.parse(None, parse)
+        raise ConfigError([missing_file(path)]) from None
     except TooLarge:
         raise ConfigError([f"{path}: larger than {MAX_CONFIG_BYTES} bytes"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
     raw = _toml(path, raw_text)
-    settings = overlay.parse(raw, lambda merged: parse_settings(merged, environ=env))
+    settings = overlay.parse(raw, parse)
     if _real_key_in(raw) and _readable_by_others(path):
         warning = f"{path} holds the API key and is readable by other users; run: chmod 600 {path}"
         settings = _with_warning(settings, warning)
     return settings
+
+
+def missing_file(path: Path) -> str:
+    """No config file and no variable standing in for it: how to make one."""
+    option = "" if path == DEFAULT_PATH else f" --config {path}"
+    return (
+        f"{path}: no such config file; write one with: cmc-mqtt init{option} "
+        f"(or set the options as {ENV_PREFIX}<SECTION>_<KEY> environment variables)"
+    )
+
+
+def describe_source(path: Path, environ: Mapping[str, str]) -> str:
+    """Where the settings of `load_settings(path, environ)` came from, for a person: the file,
+    the file with variables over it, or the variables alone."""
+    count = len(EnvOverlay(environ))
+    variables = f"{count} {ENV_PREFIX}* variable{'' if count == 1 else 's'}"
+    if not path.exists():
+        return f"the environment ({variables}; no {path})"
+    return f"{path} with {variables} over it" if count else str(path)
 
 
 def _toml(path: Path, data: bytes) -> dict[str, Any]:

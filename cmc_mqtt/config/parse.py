@@ -4,6 +4,7 @@ frozen settings, or every problem at once.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import socket
 import stat
@@ -22,6 +23,8 @@ from ..money.alerts import AlertRule
 from ..money.rate import FxSettings
 from ..util.secret import Secret
 from .amounts import alert_rules, credit_settings, fx_settings, holdings_of
+from .broker import PLAIN_PORT, AddressError, BrokerAddress, parse_address
+from .coin_ids import BUNDLED_SYMBOLS, SymbolSource, resolve, symbol_table
 from .files import shown_path
 from .keys import read_api_key
 from .problems import collect, key_of, one_line, said_before, validate
@@ -46,6 +49,7 @@ class _Checked:
     """What the checks after the schema made of the validated values."""
 
     api_key: Secret
+    broker: BrokerAddress  # the host, its port and whether it speaks TLS, all decided
     tls: TlsSettings
     fx: FxSettings
     credits: CreditSettings
@@ -54,22 +58,43 @@ class _Checked:
     extras: tuple[AwtrixExtras, ...]
 
 
-def parse_settings(raw: Mapping[str, Any], *, environ: Mapping[str, str]) -> Settings:
+def parse_settings(
+    raw: Mapping[str, Any],
+    *,
+    environ: Mapping[str, str],
+    coin_symbols: SymbolSource | None = None,
+) -> Settings:
     """Validate an already-parsed config mapping (tests and the demo build these directly).
 
     Every problem in one pass: when the schema finds some, the checks that need validated
     values (the key, files, templates, amounts, options that go together) still run, on what
     of the config is valid, and only add what the schema has not already said about the same
-    key. Every problem is one line naming its key; a secret is never repeated."""
+    key. Every problem is one line naming its key; a secret is never repeated. A symbol in
+    `crypto_ids` that neither the config's `[coins.<id>]` names nor the bundled table know is
+    looked up in `coin_symbols` (the cached CoinMarketCap map), once everything else is valid:
+    finding the cache takes the settings."""
     data, reported = validate(raw)
+    given = data.get("cmc", {}).get("crypto_ids", [])
+    tables = [symbol_table(_overrides(data["coins"]).values()), BUNDLED_SYMBOLS]
+    coins = resolve(given, tables)
     problems: list[str] = []
     checked = _check(data, environ, problems)
     said = {key_of(line) for line in reported}
     problems = reported + [line for line in problems if not said_before(key_of(line), said)]
-    if problems:
-        raise ConfigError([one_line(line) for line in problems])
-    assert checked is not None  # every check that gives None reported a problem
-    return _settings(data, checked, environ)
+    if problems or checked is None:
+        raise ConfigError([one_line(line) for line in [*problems, *coins.problems]])
+    settings = _settings(data, checked, environ)
+    if coins.unknown and coin_symbols is not None:
+        coins = resolve(given, [*tables, coin_symbols(_with_ids(settings, coins.ids))])
+    if coins.problems:
+        raise ConfigError([one_line(line) for line in coins.problems])
+    return _with_ids(settings, coins.ids)
+
+
+def _with_ids(settings: Settings, ids: tuple[int, ...]) -> Settings:
+    return dataclasses.replace(
+        settings, stream=dataclasses.replace(settings.stream, crypto_ids=ids)
+    )
 
 
 def _check(
@@ -78,8 +103,9 @@ def _check(
     """The checks that need validated values; their problems go to `problems`."""
     cmc, mqtt, text = data.get("cmc", {}), data["mqtt"], data["text"]
     api_key = read_api_key(cmc, environ, problems)
+    address = _broker_address(mqtt, problems)
     tls = TlsSettings(
-        enabled=mqtt["tls"],
+        enabled=address.tls is True,
         ca_certs=_existing_file(mqtt, "ca_certs", problems),
         certfile=_existing_file(mqtt, "certfile", problems),
         keyfile=_existing_file(mqtt, "keyfile", problems),
@@ -105,7 +131,7 @@ def _check(
     )
     if api_key is None:
         return None
-    return _Checked(api_key, tls, fx, credits, holdings, alerts, extras)
+    return _Checked(api_key, address, tls, fx, credits, holdings, alerts, extras)
 
 
 def _settings(data: dict[str, Any], checked: _Checked, environ: Mapping[str, str]) -> Settings:
@@ -116,12 +142,12 @@ def _settings(data: dict[str, Any], checked: _Checked, environ: Mapping[str, str
         stream=StreamSettings(
             url=cmc["url"],
             api_key=checked.api_key,
-            crypto_ids=tuple(dict.fromkeys(cmc["crypto_ids"])),
+            crypto_ids=(),  # `parse_settings` gives them, symbols read
             max_connections=cmc["max_connections"],
         ),
         mqtt=MqttSettings(
-            host=mqtt["host"],
-            port=mqtt["port"],
+            host=checked.broker.host,
+            port=checked.broker.port or PLAIN_PORT,
             username=mqtt.get("username"),
             password=Secret(password) if password is not None else None,
             client_id=mqtt.get("client_id") or f"cmc-mqtt-{socket.gethostname()}",
@@ -202,6 +228,33 @@ def _overrides(coins: dict[str, dict[str, str]]) -> dict[int, CoinInfo]:
             values.get("slug", base.slug),
         )
     return result
+
+
+def _broker_address(mqtt: Mapping[str, Any], problems: list[str]) -> BrokerAddress:
+    """`host` read as an address (`host:port`, `mqtt://`, `mqtts://`) with `port` and `tls`:
+    what the address says and what the options say must agree. The port is the address's, else
+    `port`, else 8883 for mqtts:// and 1883 otherwise (`tls = true` alone keeps the documented
+    1883)."""
+    text = mqtt["host"]
+    try:
+        address = parse_address(text)
+    except AddressError as exc:
+        problems.append(exc.line("mqtt.host", text))
+        address = BrokerAddress(text)
+    port, tls = mqtt.get("port"), mqtt.get("tls")
+    if address.port is not None and port is not None and port != address.port:
+        problems.append(
+            f"mqtt.host: names port {address.port} and mqtt.port says {port}; give the port once"
+        )
+    if address.tls is not None and tls is not None and tls != address.tls:
+        scheme, says = ("mqtts", "true") if address.tls else ("mqtt", "false")
+        problems.append(
+            f"mqtt.host: {scheme}:// means mqtt.tls = {says}, and mqtt.tls says otherwise; "
+            "remove mqtt.tls or change the scheme"
+        )
+    if address.port is None:
+        address = dataclasses.replace(address, port=port or address.default_port())
+    return dataclasses.replace(address, tls=address.tls or bool(tls))
 
 
 def _existing_file(section: dict[str, Any], key: str, problems: list[str]) -> Path | None:

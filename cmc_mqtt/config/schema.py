@@ -46,6 +46,7 @@ from .validators import (
     STRING,
     TEMPLATE,
     bounded_text,
+    coin_id_or_symbol,
     coin_tables,
     crypto_ids,
     currency_code,
@@ -105,9 +106,8 @@ CMC_SCHEMA = vol.Schema(
         _opt("rest_url", NamesSettings): vol.All(STRING, http_url),
         vol.Optional("cache_dir"): PATH,
         _opt("lookup_names", NamesSettings, "lookup"): BOOLEAN,
-        vol.Required("crypto_ids"): vol.All(
-            crypto_ids, [vol.All(INTEGER, vol.Range(min=1, max=MAX_COIN_ID))]
-        ),
+        # Ids or symbols; a symbol becomes its coin's id in `coin_ids.resolve`.
+        vol.Required("crypto_ids"): vol.All(crypto_ids, [coin_id_or_symbol]),
         _opt("max_connections", StreamSettings): vol.All(INTEGER, vol.Range(min=1, max=100)),
         # Amounts: types and ranges here, precision in `amounts.credit_settings`.
         _opt("credits_per_message", CreditSettings, "per_message"): _CREDITS,
@@ -139,8 +139,10 @@ _INTERVAL = vol.All(strict(int | float, "number"), vol.Range(min=0, max=86400))
 
 MQTT_SCHEMA = vol.Schema(
     {
+        # A host, host:port or an mqtt(s):// URL: split by `broker.parse_address`, so a port
+        # and TLS have no default here (the address may name them).
         _opt("host", MqttSettings): vol.All(STRING, non_empty, host_name),
-        _opt("port", MqttSettings): _PORT,
+        vol.Optional("port"): _PORT,
         vol.Optional("username"): vol.All(STRING, bounded_text(utf8_bytes=MAX_USERNAME_BYTES)),
         # Any text: a password is never shown, so only its length is checked.
         vol.Optional("password"): vol.All(
@@ -155,7 +157,7 @@ MQTT_SCHEMA = vol.Schema(
         _opt("qos", MqttSettings): vol.All(INTEGER, vol.In((0, 1, 2), msg="must be 0, 1 or 2")),
         _opt("retain", MqttSettings): BOOLEAN,
         _opt("keepalive", MqttSettings): vol.All(INTEGER, vol.Range(min=5, max=65535)),
-        _opt("tls", TlsSettings, "enabled"): BOOLEAN,
+        vol.Optional("tls"): BOOLEAN,
         vol.Optional("ca_certs"): PATH,
         vol.Optional("certfile"): PATH,
         vol.Optional("keyfile"): PATH,

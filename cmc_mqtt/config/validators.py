@@ -188,12 +188,32 @@ def topic_level_checker(
     return check
 
 
-def crypto_ids(value: Any) -> list[int]:
+def crypto_ids(value: Any) -> list[int | str]:
     if not isinstance(value, list):
-        raise vol.Invalid("expected a list of coin ids, e.g. [1, 1027]")
+        raise vol.Invalid('expected a list of coin ids or symbols, e.g. [1, 1027] or ["BTC"]')
     if not value:
-        raise vol.Invalid("must name at least one coin id")
+        raise vol.Invalid("must name at least one coin")
     return value
+
+
+def coin_id_or_symbol(value: Any) -> int | str:
+    """A coin's id, or a symbol (`coin_ids.resolve` reads it as an id later); an id written
+    as text ("1027") is the id."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 1 <= value <= MAX_COIN_ID:
+            raise vol.Invalid(f"a coin id is a number from 1 to {MAX_COIN_ID}")
+        return value
+    if not isinstance(value, str):
+        raise vol.Invalid('expected a coin id or a symbol such as "BTC"')
+    text = value.strip()
+    if re.fullmatch(r"[0-9]{1,10}", text):
+        return coin_id_or_symbol(int(text))
+    if not text or len(text) > MAX_SYMBOL_CHARS or not text.isprintable() or " " in text:
+        raise vol.Invalid(
+            f"expected a coin id or a symbol of at most {MAX_SYMBOL_CHARS} characters "
+            "without spaces"
+        )
+    return text
 
 
 def http_url(value: str) -> str:
@@ -208,22 +228,25 @@ def ws_url(value: str) -> str:
     return url_text(value)
 
 
-def url_text(value: str) -> str:
-    """A URL goes into a request line: no spaces, no line breaks, nothing invisible."""
-    if len(value) > MAX_URL_CHARS:
-        raise vol.Invalid(f"longer than {MAX_URL_CHARS} characters")
-    if any(c.isspace() for c in value) or bad_character(value, CONTROL | INVISIBLE):
-        raise vol.Invalid("must not contain spaces, control or invisible characters")
-    return value
+def one_word(limit: int) -> Callable[[str], str]:
+    """Text that goes into a request line or names a host: at most `limit` characters, no
+    spaces, no line breaks, nothing invisible."""
+
+    def check(value: str) -> str:
+        if len(value) > limit:
+            raise vol.Invalid(f"longer than {limit} characters")
+        if any(c.isspace() for c in value) or bad_character(value, CONTROL | INVISIBLE):
+            raise vol.Invalid("must not contain spaces, control or invisible characters")
+        return value
+
+    return check
 
 
-def host_name(value: str) -> str:
-    """A broker's host name or address: one word of at most 253 characters."""
-    if len(value) > MAX_HOST_CHARS:
-        raise vol.Invalid(f"longer than {MAX_HOST_CHARS} characters")
-    if any(c.isspace() for c in value) or bad_character(value, CONTROL | INVISIBLE):
-        raise vol.Invalid("must not contain spaces, control or invisible characters")
-    return value
+#: A URL goes into a request line.
+url_text = one_word(MAX_URL_CHARS)
+#: A broker's address: a host name of at most 253 characters, as `broker.parse_address` reads
+#: it (with a scheme, brackets and a port around it).
+host_name = one_word(MAX_HOST_CHARS + len("mqtts://[]:65535"))
 
 
 def node_id(value: str) -> str:
