@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from .commands.wording import counted
 from .config.addon_options import (
     STAND_IN_BROKER,
     Broker,
@@ -195,8 +196,8 @@ def prepare(environ: Mapping[str, str]) -> tuple[Path, str]:
     path = data_dir / "cmc-mqtt.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_private(path, to_toml(raw, header=CONFIG_HEADER), replace=True)
-    coins = len(raw["cmc"].get("crypto_ids", []))
-    return path, f"cmc-mqtt add-on: {coins} coins, MQTT broker {broker.describe()}"
+    coins = counted(len(raw["cmc"].get("crypto_ids", [])), "coin")
+    return path, f"cmc-mqtt add-on: {coins}, MQTT broker {broker.describe()}"
 
 
 def main() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import os
 import signal
 import sys
 import threading
@@ -12,10 +13,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from .bridge import Bridge
-from .config import Settings, load_settings
+from .commands.wording import counted
+from .config import DEFAULT_REST_URL, Settings, load_settings
+from .config.coin_ids import SymbolTable
+from .config.load import DEFAULT_PATH, describe_source
 from .errors import EXIT_CONFIG, EXIT_FAILURE, CmcMqttError, ConfigError
 from .util.lifecycle import enable_crash_traces, leave
 from .util.redact import RedactingFormatter
@@ -31,7 +35,8 @@ FIRST_ATTEMPT_WAIT_S = 10.0
 CONFIG_HELP = """\
 configuration:
   The config is read from ./config.toml (the directory you run in) unless --config names
-  another file; `cmc-mqtt init` writes a commented one, config.example.toml shows every option.
+  another file; `cmc-mqtt init` writes a commented one, and docs/configuration.md in the
+  project's repository describes every option.
   The API key may instead come from the environment variable CMC_API_KEY (it wins over the
   file) or from [cmc] api_key_file. Every option can also be set as an environment variable
   CMC_MQTT_<SECTION>_<KEY>, e.g. CMC_MQTT_MQTT_HOST=192.168.1.10 or CMC_MQTT_CMC_CRYPTO_IDS=1,1027,
@@ -53,11 +58,19 @@ def setup_logging(level: str, secrets: Sequence[Secret] = ()) -> None:
 
 def _load(path: Path) -> Settings | None:
     try:
-        return load_settings(path)
+        return load_settings(path, coin_symbols=_cached_symbols)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return None
+
+
+def _cached_symbols(settings: Settings) -> SymbolTable:
+    """Symbols in `crypto_ids` the bundled table does not know, read from this configuration's
+    cached CoinMarketCap map (imported only when a config has such a symbol)."""
+    from .commands.coin_lookup import cached_symbols  # noqa: PLC0415
+
+    return cached_symbols(settings)
 
 
 def _secrets(settings: Settings) -> list[Secret]:
@@ -93,10 +106,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     for warning in settings.warnings:
         LOG.warning(warning)
     LOG.info(
-        "cmc-mqtt %s (%s): %d coins from %s to mqtt://%s:%d/%s",
+        "cmc-mqtt %s with %s: %s from %s to mqtt://%s:%d/%s",
         VERSION,
-        args.config if args.config.exists() else "no file: environment",
-        len(settings.stream.crypto_ids),
+        describe_source(args.config, os.environ),
+        counted(len(settings.stream.crypto_ids), "coin"),
         settings.stream.url,
         settings.mqtt.host,
         settings.mqtt.port,
@@ -170,12 +183,15 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     from .commands.check import describe_plan  # noqa: PLC0415 - only this command needs it
 
+    mqtt = settings.mqtt
     print(
-        f"{args.config}: OK ({len(settings.stream.crypto_ids)} coins, "
-        f"broker {settings.mqtt.host}:{settings.mqtt.port}, prefix {settings.mqtt.topic_prefix!r})"
+        f"{describe_source(args.config, os.environ)}: OK "
+        f"({counted(len(settings.stream.crypto_ids), 'coin')}, broker {mqtt.host}:{mqtt.port}"
+        f"{' with TLS' if mqtt.tls.enabled else ''}, prefix {mqtt.topic_prefix!r})",
+        flush=True,
     )
-    for line in describe_plan(settings):
-        print(line)
+    for line in describe_plan(settings, ask_key=not args.offline):
+        print(line, flush=True)
     return 0
 
 
@@ -185,7 +201,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     # A terminal hides the key as it is typed; piped answers (scripts, tests) are read as lines.
     ask_secret = getpass.getpass if sys.stdin.isatty() else input
     try:
-        run_init(args.config, force=args.force, ask=input, ask_secret=ask_secret, out=sys.stdout)
+        run_init(
+            args.config,
+            force=args.force,
+            ask=input,
+            ask_secret=ask_secret,
+            out=sys.stdout,
+            rest_url=args.rest_url,
+        )
     except InitError as exc:
         print(f"cmc-mqtt init: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -199,7 +222,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from .simulator.options import server_from_arguments  # noqa: PLC0415
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    server = server_from_arguments(args).start()
+    try:
+        server = server_from_arguments(args).start()
+    except CmcMqttError as exc:  # a busy port, said in one line by the simulator
+        print(f"cmc-mqtt simulate: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as exc:  # a port it may not use, an address this machine does not have
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        print(
+            f"cmc-mqtt simulate: cannot listen on {args.host}:{args.port}: {reason}; "
+            "choose another --host or --port",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     LOG.info("fake CoinMarketCap stream on %s (Ctrl-C stops it)", server.url)
     stop = _stop_on_signal()
     try:
@@ -229,7 +264,25 @@ def build_parser(*, simulator: bool = True) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cmc-mqtt {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_config_commands(sub)
+    _add_init(sub)
+    _add_demo(sub)
+    sim = sub.add_parser("simulate", help="run a fake CoinMarketCap stream server")
+    if simulator:
+        # Only for this command: the simulator's modules would cost every bridge memory.
+        from .simulator.options import add_simulator_arguments  # noqa: PLC0415
 
+        add_simulator_arguments(sim)
+    sim.set_defaults(func=cmd_simulate)
+    return parser
+
+
+#: What `add_subparsers` returns (argparse names no public type for it).
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _add_config_commands(sub: Commands) -> None:
+    """`run` and `check-config`: the commands that read a configuration."""
     config_help = "TOML config file (default: ./config.toml)"
     run = sub.add_parser(
         "run",
@@ -238,32 +291,51 @@ def build_parser(*, simulator: bool = True) -> argparse.ArgumentParser:
         epilog=CONFIG_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("--config", type=Path, default=Path("config.toml"), help=config_help)
+    run.add_argument("--config", type=Path, default=DEFAULT_PATH, help=config_help)
     run.set_defaults(func=cmd_run)
-
     check = sub.add_parser(
         "check-config",
         help="validate a config file and exit",
-        description="Validate the config, list every problem, and say what it will do.",
+        description="Validate the config, list every problem, and say what it will do. It "
+        "reads the config and what the bridge cached, and asks CoinMarketCap's REST API one "
+        "thing: what the key allows (/v1/key/info, no credits), unless --offline, "
+        "lookup_names = false or a placeholder key says not to. It never connects to the "
+        "stream or the MQTT broker.",
         epilog=CONFIG_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    check.add_argument("--config", type=Path, default=Path("config.toml"), help=config_help)
+    check.add_argument("--config", type=Path, default=DEFAULT_PATH, help=config_help)
+    check.add_argument(
+        "--offline",
+        action="store_true",
+        help="ask CoinMarketCap nothing: skip the key's allowance (/v1/key/info)",
+    )
     check.set_defaults(func=cmd_check_config)
 
+
+def _add_init(sub: Commands) -> None:
     init = sub.add_parser(
         "init",
         help="write a commented starter config after asking for the key, coins and broker",
         description="Ask for the API key, the coins and the broker, and write a commented "
         "starter config readable by you only (mode 600). An existing file is kept unless "
-        "--force is given.",
+        "--force is given. Coins may be given by symbol: the well-known ones are bundled, any "
+        "other is looked up in CoinMarketCap's map with the key given (no credits).",
     )
     init.add_argument(
-        "--config", type=Path, default=Path("config.toml"), help="file to write (./config.toml)"
+        "--config", type=Path, default=DEFAULT_PATH, help="file to write (default: %(default)s)"
     )
     init.add_argument("--force", action="store_true", help="replace an existing file")
+    init.add_argument(
+        "--rest-url",
+        default=DEFAULT_REST_URL,
+        help="where symbols are looked up (default: %(default)s; `cmc-mqtt simulate` answers "
+        "at http://127.0.0.1:8765); the config written still names CoinMarketCap",
+    )
     init.set_defaults(func=cmd_init)
 
+
+def _add_demo(sub: Commands) -> None:
     demo = sub.add_parser(
         "demo", help="simulator + broker + bridge in one process, with a live table"
     )
@@ -281,15 +353,6 @@ def build_parser(*, simulator: bool = True) -> argparse.ArgumentParser:
         help="use the broker, login and TLS of this config file's [mqtt]",
     )
     demo.set_defaults(func=cmd_demo)
-
-    sim = sub.add_parser("simulate", help="run a fake CoinMarketCap stream server")
-    if simulator:
-        # Only for this command: the simulator's modules would cost every bridge memory.
-        from .simulator.options import add_simulator_arguments  # noqa: PLC0415
-
-        add_simulator_arguments(sim)
-    sim.set_defaults(func=cmd_simulate)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

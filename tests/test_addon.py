@@ -275,6 +275,14 @@ def test_the_supervisors_mqtt_service_becomes_the_bridges_broker(
     )
 
 
+def test_the_start_up_line_counts_one_coin_as_one(
+    supervisor: FakeSupervisor, tmp_path: Path
+) -> None:
+    write_options(tmp_path, options(coins=[1]))
+    _, line = addon.prepare(environ(tmp_path, supervisor))
+    assert line.startswith("cmc-mqtt add-on: 1 coin, MQTT broker ")
+
+
 def test_a_broker_in_the_options_is_used_without_asking_the_supervisor(
     supervisor: FakeSupervisor, tmp_path: Path
 ) -> None:

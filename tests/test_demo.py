@@ -97,7 +97,7 @@ def test_on_a_broker_already_there_the_demo_keeps_to_itself_and_leaves_no_trace(
         thread.join(20)
     assert result == [0]
     assert retained(broker) == real  # everything the demo made is gone, nothing else is
-    assert re.search(r"Cleared the \d+ retained topics the demo made", out.getvalue())
+    assert re.search(r"Cleared \d+ retained topics? the demo made", out.getvalue())
 
 
 def test_a_refused_login_ends_the_demo_with_exit_2_and_a_login_works() -> None:
@@ -113,6 +113,9 @@ def test_a_refused_login_ends_the_demo_with_exit_2_and_a_login_works() -> None:
         wrong = run_cli("demo", "--port", str(port), "--username", "cmc", "--password", "nope")
         assert wrong.returncode == 2
         assert "nope" not in wrong.stdout + wrong.stderr
+        # The login was given: the demo says it was refused, not to give one.
+        assert "the login given with --username and --password was refused" in wrong.stderr
+        assert "give the broker's login" not in wrong.stderr
 
         ok = run_cli(
             "demo", "--port", str(port), "--username", "cmc", "--password", PASSWORD,
@@ -147,6 +150,12 @@ def test_the_demo_takes_the_broker_and_login_of_a_config_file(tmp_path: Path) ->
         result = run_cli("demo", "--config", str(bad))
         assert result.returncode == 2
         assert result.stderr.startswith("cmc-mqtt demo: mqtt.port: value must be at least 1")
+        wrong = tmp_path / "wrong.toml"
+        wrong.write_text(config.read_text().replace(PASSWORD, "not-the-password"))
+        result = run_cli("demo", "--config", str(wrong), "--duration", "20")
+        assert result.returncode == 2
+        assert f"the login in {wrong}'s [mqtt] was refused" in result.stderr
+        assert "not-the-password" not in result.stdout + result.stderr
     finally:
         broker.cleanup()
 

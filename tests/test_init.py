@@ -37,7 +37,7 @@ def test_init_writes_a_private_commented_config_from_the_answers(tmp_path: Path)
     assert settings.mqtt.password is not None
     assert settings.mqtt.password.reveal() == "pw"
     text = path.read_text()
-    assert "# CoinMarketCap ids, not symbols" in text
+    assert "# CoinMarketCap ids (a symbol can name several coins" in text
     assert "1 BTC, 1027 ETH, 74 DOGE" in text
     assert TEST_API_KEY not in result.stdout + result.stderr
 
@@ -55,12 +55,15 @@ def test_empty_answers_take_the_defaults(tmp_path: Path) -> None:
 
 def test_unusable_answers_are_asked_again_and_explained(tmp_path: Path) -> None:
     answers = f"\nsimulator\n{TEST_API_KEY}\nbtc, xyz\n1, 52\nhost:99999\nhost:1883\n\n"
-    result = init(tmp_path, answers)
+    with FakeStreamServer() as server:
+        result = init(tmp_path, answers, "--rest-url", server.rest_url)
     assert result.returncode == 0, result.stderr
     assert "the key is needed" in result.stdout
     assert "'simulator' is the simulator's placeholder" in result.stdout
-    assert "'xyz' is not a coin id" in result.stdout
-    assert "'99999' is not a port number" in result.stdout
+    assert "'xyz' is no symbol CoinMarketCap lists; give the coin's id" in result.stdout
+    assert "the part after ':' is not a port number (1-65535); write the host alone" in (
+        result.stdout
+    )
     assert load_settings(tmp_path / "config.toml", environ={}).stream.crypto_ids == (1, 52)
 
 
@@ -88,6 +91,7 @@ def test_an_existing_file_is_kept_unless_forced(tmp_path: Path) -> None:
     result = init(tmp_path, f"{TEST_API_KEY}\n1\n\n\n", "--config", "mine.toml", "--force")
     assert result.returncode == 0, result.stderr
     assert "--config mine.toml" in result.stdout
+    assert "for 1 coin and the broker localhost:1883." in result.stdout
     assert path.stat().st_mode & 0o777 == 0o600
     assert load_settings(path, environ={}).stream.crypto_ids == (1,)
     assert [p.name for p in tmp_path.iterdir()] == ["mine.toml"]  # no temporary file left

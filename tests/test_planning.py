@@ -62,7 +62,9 @@ def test_credits_beside_the_keys_allowance_and_the_budget(
         "0.025 credits per message, assumed)" in lines
     )
     assert "budget: 20,000 credits a month, OVER it (when passed: a warning)" in lines
-    assert "key: 450,000 credits a month, 0 used, 450,000 left this month" in lines
+    (key,) = [line for line in lines if line.startswith("key:")]
+    assert key.startswith("key: 450,000 credits a month, 0 used, 450,000 left this month")
+    assert f"(asked {server.rest_url}/v1/key/info, no credits; --offline does not ask)" in key
 
 
 def test_coins_changed_over_mqtt_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

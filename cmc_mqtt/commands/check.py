@@ -13,9 +13,11 @@ from ..rest.names import CACHE_FILE, CoinDirectory
 from ..rest.rates import monthly_credits
 from ..state.coin_set import effective_ids
 from ..state.credit_meter import Estimate, estimate
-from ..state.identity import adopts_legacy, memory_path, reading_folder
+from ..state.identity import adopts_legacy, is_local, memory_path, reading_folder
 from ..state.memory import STATE_FILE, StateFile
 from ..stream.pool import DEFAULT_SUB_LIMIT, Limits, format_ids, plan_layout
+from ..util.secret import PLACEHOLDER_KEYS
+from .wording import counted
 
 KEY_INFO_TIMEOUT_S = 5.0
 
@@ -37,13 +39,14 @@ def describe_plan(settings: Settings, *, ask_key: bool = True) -> list[str]:
     layout, left_out = plan_layout([], ids, limits)
     lines.append(
         f"connections: {len(layout)} of at most {limits.max_connections}, up to "
-        f"{limits.ids_per_connection} coins each (CoinMarketCap's documented limit; the acks "
-        "may allow more)"
+        f"{counted(limits.ids_per_connection, 'coin')} each (CoinMarketCap's documented limit; "
+        "the acks may allow more)"
     )
     if left_out:
         lines.append(
-            f"limits: {len(left_out)} of {len(ids)} coins do not fit ({limits.max_connections} "
-            f"connections x {limits.ids_per_connection} subscriptions) and are left out: "
+            f"limits: {len(left_out)} of {counted(len(ids), 'coin')} do not fit "
+            f"({counted(limits.max_connections, 'connection')} x "
+            f"{counted(limits.ids_per_connection, 'subscription')}) and are left out: "
             f"{format_ids(left_out)}"
         )
     streamed = [cid for cid in ids if cid not in set(left_out)]
@@ -57,8 +60,9 @@ def describe_plan(settings: Settings, *, ask_key: bool = True) -> list[str]:
     if prices.per_subscription:
         price += f" + {prices.per_subscription:g} per subscription"
     lines.append(
-        f"credits: about {cost.credits:,.0f} a month for {cost.coins} coins ({cost.fast} pushed "
-        f"every ~5 s, {cost.coins - cost.fast} every ~15 s; {price}, assumed)"
+        f"credits: about {cost.credits:,.0f} a month for {counted(cost.coins, 'coin')} "
+        f"({cost.fast} pushed every ~5 s, {cost.coins - cost.fast} every ~15 s; {price}, "
+        "assumed)"
     )
     fx_line = describe_fx(settings.fx)
     if fx_line is not None:
@@ -67,8 +71,7 @@ def describe_plan(settings: Settings, *, ask_key: bool = True) -> list[str]:
     if budget is not None:
         lines.append(_budget_line(budget, cost, prices.on_budget))
     lines.extend(describe_memory(settings, memory))
-    if ask_key and settings.names.lookup:
-        lines.append(_key_line(settings))
+    lines.append(_key_line(settings) if ask_key else "key: not asked (--offline)")
     return lines
 
 
@@ -134,6 +137,13 @@ def describe_fx(fx: FxSettings) -> str | None:
 
 
 def _key_line(settings: Settings) -> str:
+    """What the key allows, asked of CoinMarketCap's REST API (free), or why it is not asked:
+    the one thing `check-config` asks anyone, so the line says where it asked."""
+    url = f"{settings.names.rest_url}/v1/key/info"
+    if not settings.names.lookup:
+        return "key: not asked (lookup_names = false: nothing is asked of the REST API)"
+    if settings.stream.api_key.reveal() in PLACEHOLDER_KEYS and not is_local(url):
+        return "key: not asked (a placeholder, not a CoinMarketCap key)"
     try:
         key = fetch_key_info(
             settings.names.rest_url,
@@ -142,8 +152,11 @@ def _key_line(settings: Settings) -> str:
             cancel=Cancel(),
         )
     except RestError as exc:
-        return f"key: no answer from {settings.names.rest_url}/v1/key/info ({exc})"
+        return f"key: asked {url}, no answer ({exc}); --offline does not ask"
     limit = "?" if key.limit is None else f"{key.limit:,.0f}"
     used = "?" if key.used is None else f"{key.used:,.0f}"
     left = "?" if key.left is None else f"{key.left:,.0f}"
-    return f"key: {limit} credits a month, {used} used, {left} left this month"
+    return (
+        f"key: {limit} credits a month, {used} used, {left} left this month (asked {url}, "
+        "no credits; --offline does not ask)"
+    )

@@ -41,6 +41,7 @@ from ..simulator import FakeStreamServer
 from ..util.secret import Secret
 from ..version import VERSION
 from .demo_screen import FooterLog, SubscriberView, draw
+from .wording import counted
 
 LOG = logging.getLogger(__name__)
 DEMO_COINS: Final = tuple(BUNDLED_COINS)
@@ -48,7 +49,6 @@ DEMO_COINS: Final = tuple(BUNDLED_COINS)
 DEMO_PREFIX: Final = "cmc_demo"
 FIRST_ANSWER_WAIT_S: Final = 10.0
 CLEAR_WAIT_S: Final = 10.0
-LOGIN_HINT: Final = "give the broker's login with --username and --password (or --config FILE)"
 
 
 class DemoError(CmcMqttError):
@@ -84,6 +84,15 @@ def broker_options(
     if password is not None:
         options["password"] = password
     return options
+
+
+def login_hint(username: str | None, config: Path | None) -> str:
+    """What to do about a refused login, for the login the demo was given (if any)."""
+    if config is not None:
+        return f"the login in {config}'s [mqtt] was refused: check username and password there"
+    if username is not None:
+        return "the login given with --username and --password was refused: check them"
+    return "give the broker's login with --username and --password (or --config FILE)"
 
 
 def demo_settings(
@@ -202,7 +211,7 @@ def run_demo(
         cleanup.callback(bridge.stop)
         fatal = _first_answer(bridge, stop)
         if fatal is not None:
-            hint = f"; {LOGIN_HINT}" if "refused" in fatal else ""
+            hint = f"; {login_hint(username, config)}" if "refused" in fatal else ""
             raise DemoError(f"{fatal}{hint}")
         connected.set()
         view = SubscriberView()
@@ -313,7 +322,7 @@ def _clear_after(settings: Settings, connected: threading.Event, out: TextIO) ->
     except DemoError as exc:
         print(f"cmc-mqtt demo: {exc}", file=sys.stderr)
         return
-    print(f"Cleared the {count} retained topics the demo made on {where}.", file=out)
+    print(f"Cleared {counted(count, 'retained topic')} the demo made on {where}.", file=out)
 
 
 def demo_main(
