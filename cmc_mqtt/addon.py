@@ -77,22 +77,22 @@ def read_options(path: Path) -> dict[str, Any]:
 
     try:
         data = read_bounded(path, MAX_JSON_BYTES)
-    except FileNotFoundError:
-        raise refuse("no add-on options (this runs inside a Home Assistant add-on)") from None
-    except TooLarge:
-        raise refuse(f"the add-on options are larger than {MAX_JSON_BYTES} bytes") from None
+    except FileNotFoundError as exc:
+        raise refuse("no add-on options (this runs inside a Home Assistant add-on)") from exc
+    except TooLarge as exc:
+        raise refuse(f"the add-on options are larger than {MAX_JSON_BYTES} bytes") from exc
     except OSError as exc:
-        raise refuse(f"cannot read the add-on options: {exc.strerror}") from None
+        raise refuse(f"cannot read the add-on options: {exc.strerror}") from exc
     try:
         options = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
-    except UnicodeDecodeError:
-        raise refuse("the add-on options are not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        raise refuse("the add-on options are not UTF-8 text") from exc
     except json.JSONDecodeError as exc:
-        raise refuse(f"the add-on options are not JSON: {exc}") from None
-    except ValueError:  # NaN or Infinity, or an integer past Python's 4,300-digit limit
-        raise refuse("the add-on options hold NaN, Infinity or a number too long") from None
-    except RecursionError:
-        raise refuse("the add-on options are nested too deeply") from None
+        raise refuse(f"the add-on options are not JSON: {exc}") from exc
+    except ValueError as exc:  # NaN or Infinity, or an integer past Python's 4,300-digit limit
+        raise refuse("the add-on options hold NaN, Infinity or a number too long") from exc
+    except RecursionError as exc:
+        raise refuse("the add-on options are nested too deeply") from exc
     if not isinstance(options, dict):
         raise refuse("the add-on options are not a JSON object")
     if too_deep(options):
@@ -124,13 +124,13 @@ def supervisor_mqtt(base_url: str, token: str | None) -> dict[str, Any] | None:
         raise AddonError(
             [f"the Supervisor refused the MQTT service request: HTTP {exc.code} {exc.reason}"],
             EXIT_NO_BROKER,
-        ) from None
+        ) from exc
     except (OSError, ValueError, RecursionError) as exc:
         reason = getattr(exc, "reason", exc)
         raise AddonError(
             [one_line(f"cannot ask the Supervisor ({base_url}) for the MQTT service: {reason}")],
             EXIT_NO_BROKER,
-        ) from None
+        ) from exc
     data = body.get("data") if isinstance(body, dict) and body.get("result") == "ok" else None
     if not isinstance(data, dict) or not data.get("host") or data.get("port") is None:
         return None

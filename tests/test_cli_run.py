@@ -146,7 +146,7 @@ def test_the_simulator_example_logs_its_file_name_and_no_chmod_warning(
         stream.stop()
     assert "chmod" not in output
     assert Secret.MASK not in output
-    assert f"({config})" in output  # the file it read, named in full
+    assert f" with {config}: " in output  # the file it read, named in full
 
 
 def test_run_help_names_the_key_variable_and_where_the_config_is_looked_for() -> None:

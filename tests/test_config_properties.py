@@ -35,6 +35,7 @@ from cmc_mqtt.config.env import sections
 from cmc_mqtt.config.toml_text import to_toml
 from cmc_mqtt.errors import ConfigError
 from cmc_mqtt.model import bounds
+from cmc_mqtt.model.coins import MAX_COIN_ID
 from cmc_mqtt.money.rate import RATE_DIGITS
 from cmc_mqtt.util.secret import Secret
 from harness.helpers import TEST_API_KEY
@@ -151,7 +152,7 @@ def secrets_in(raw: Any) -> tuple[str, ...]:
 def assert_within_bounds(s: Settings) -> None:
     assert type(s.mqtt.port) is int
     assert 1 <= s.mqtt.port <= 65535
-    assert all(type(i) is int and 1 <= i <= validators.MAX_COIN_ID for i in s.stream.crypto_ids)
+    assert all(type(i) is int and 1 <= i <= MAX_COIN_ID for i in s.stream.crypto_ids)
     assert keys.key_problem(s.stream.api_key.reveal()) is None
     assert len(s.mqtt.topic_prefix.encode()) <= validators.MAX_PREFIX_BYTES
     assert len(s.homeassistant.discovery_prefix.encode()) <= validators.MAX_PREFIX_BYTES
@@ -162,7 +163,7 @@ def assert_within_bounds(s: Settings) -> None:
         assert len(clock.template) <= validators.MAX_TEMPLATE_CHARS
         assert len(clock.prefix.encode()) <= validators.MAX_PREFIX_BYTES
     for coin, amount in s.holdings.items():
-        assert 1 <= coin <= validators.MAX_COIN_ID
+        assert 1 <= coin <= MAX_COIN_ID
         assert_amount(amount, Decimal(0), bounds.MAX_HOLDING, bounds.HOLDING_PLACES)
     if s.fx.rate is not None:
         assert bounds.MIN_RATE <= s.fx.rate <= bounds.MAX_RATE

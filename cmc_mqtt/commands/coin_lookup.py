@@ -12,8 +12,7 @@ from typing import Any, Final
 
 from ..config import Settings
 from ..config.coin_ids import symbol_table
-from ..config.validators import MAX_COIN_ID
-from ..model.coins import CoinInfo
+from ..model.coins import CoinInfo, is_coin_id
 from ..rest.client import RestError, get_json
 from ..rest.names import CACHE_FILE, MAX_CACHE_BYTES, MAX_CACHED_COINS
 from ..state.identity import reading_folder
@@ -63,7 +62,7 @@ def _coins(entries: list[Any]) -> list[CoinInfo]:
         if not isinstance(entry, dict):
             continue
         cid, name, symbol = entry.get("id"), entry.get("name"), entry.get("symbol")
-        if type(cid) is not int or not 1 <= cid <= MAX_COIN_ID:
+        if not is_coin_id(cid):
             continue
         if not isinstance(name, str) or not isinstance(symbol, str):
             continue

@@ -70,9 +70,9 @@ def broker_options(
         try:
             raw = tomllib.loads(config.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ConfigError([f"{config}: cannot read: {exc.strerror}"]) from None
+            raise ConfigError([f"{config}: cannot read: {exc.strerror}"]) from exc
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError([f"{config}: invalid TOML: {exc}"]) from None
+            raise ConfigError([f"{config}: invalid TOML: {exc}"]) from exc
         options = dict(raw.get("mqtt") or {})
         for own in ("client_id", "topic_prefix", "embedded"):  # the demo's, not the file's
             options.pop(own, None)
@@ -140,7 +140,7 @@ def clear_demo_topics(settings: Settings, timeout: float = CLEAR_WAIT_S) -> int:
     try:
         client.connect(settings.mqtt.host, settings.mqtt.port)
     except OSError as exc:
-        raise DemoError(f"could not clear the demo's topics: {exc}") from None
+        raise DemoError(f"could not clear the demo's topics: {exc}") from exc
     client.loop_start()
     try:
         if not seen_all.wait(timeout):
@@ -250,7 +250,7 @@ def _watch(settings: Settings, view: SubscriberView, cleanup: contextlib.ExitSta
     try:
         client.connect(settings.mqtt.host, settings.mqtt.port)
     except OSError as exc:
-        raise DemoError(f"the demo's subscriber could not connect: {exc}") from None
+        raise DemoError(f"the demo's subscriber could not connect: {exc}") from exc
     client.loop_start()
 
     def stop_watching() -> None:

@@ -21,9 +21,8 @@ from ..config.files import write_private
 from ..config.keys import key_problem
 from ..config.load import DEFAULT_PATH
 from ..config.toml_text import toml_string
-from ..config.validators import MAX_COIN_ID
 from ..errors import CmcMqttError, ConfigError
-from ..model.coins import BUNDLED_COINS, CoinInfo, coin_info
+from ..model.coins import BUNDLED_COINS, CoinInfo, coin_info, is_coin_id
 from ..rest.client import RestError
 from ..util.secret import PLACEHOLDER_KEYS, Secret
 from .coin_lookup import lookup_symbol
@@ -94,7 +93,7 @@ class CoinAnswer:
         """`1, 1027` or `btc eth` or a mix; ValueError naming what is not understood."""
         coins: list[CoinInfo] = []
         for word in (text or DEFAULT_COINS).replace(",", " ").split():
-            if word.isdigit() and 1 <= int(word) <= MAX_COIN_ID:
+            if word.isdigit() and is_coin_id(int(word)):
                 coins.append(coin_info(int(word)))
             elif word.lower() in _BY_SYMBOL:
                 coins.append(_BY_SYMBOL[word.lower()])
@@ -216,8 +215,8 @@ def write_config(path: Path, text: str, *, force: bool) -> None:
     file only with `force`, and then replaced whole, never left half-written."""
     try:
         write_private(path, text, replace=force)
-    except FileExistsError:  # made since the check before the questions
-        raise InitError(f"{path} already exists; --force replaces it") from None
+    except FileExistsError as exc:  # made since the check before the questions
+        raise InitError(f"{path} already exists; --force replaces it") from exc
     except OSError as exc:
         raise InitError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
@@ -235,8 +234,8 @@ def run_init(
         raise InitError(f"{path} already exists; --force replaces it")
     try:
         answers = ask_answers(ask, ask_secret, out, rest_url=rest_url)
-    except EOFError:
-        raise InitError("input ended before every question was answered; nothing written") from None
+    except EOFError as exc:
+        raise InitError("input ended before every question was answered; nothing written") from exc
     text = render(answers)
     try:  # what `run` will read, checked by the same parser before it is written
         parse_settings(tomllib.loads(text), environ={})

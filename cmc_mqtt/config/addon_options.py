@@ -20,10 +20,10 @@ from typing import Any, Final, Literal
 
 from ..errors import ConfigError
 from ..model.bounds import shown
+from ..model.coins import is_coin_id
 from .broker import PLAIN_PORT, AddressError, BrokerAddress, parse_address
 from .parse import parse_settings
 from .problems import one_line
-from .validators import MAX_COIN_ID
 
 #: How an option becomes bridge config: "value" sets `[section] key`; "per_coin" turns a list of
 #: {coin, amount} entries into `[section.<coin>] key = amount`; "tables" turns a list of dicts
@@ -157,7 +157,7 @@ def bridge_config(options: Mapping[str, Any], broker: Broker, data_dir: Path) ->
             continue
         if option.shape == "per_coin":
             for entry in _entries(value):  # a coin named twice: the first one (and a problem)
-                if _is_coin(entry.get(COIN)) and not unset(entry.get(AMOUNT)):
+                if is_coin_id(entry.get(COIN)) and not unset(entry.get(AMOUNT)):
                     coin = raw.setdefault(option.section, {}).setdefault(str(entry[COIN]), {})
                     coin.setdefault(option.key, entry[AMOUNT])
         elif option.shape == "tables":  # anything but a list of dicts: the bridge says why
@@ -193,10 +193,6 @@ def is_port(value: Any) -> bool:
 def _entries(value: Any) -> list[dict[str, Any]]:
     """The dicts of a list option (anything else in it is reported by `_entry_problems`)."""
     return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
-
-
-def _is_coin(value: Any) -> bool:
-    return type(value) is int and 1 <= value <= MAX_COIN_ID
 
 
 def check_options(
@@ -239,7 +235,7 @@ def _entry_problems(options: Mapping[str, Any]) -> list[str]:
                 lines.append(f"{where}: expected {{{COIN}, {AMOUNT}}}, got {shown(entry)}")
                 continue
             coin: Any = entry.get(COIN)
-            if not _is_coin(coin):
+            if not is_coin_id(coin):
                 lines.append(f"{where}.{COIN}: expected a CoinMarketCap id, got {shown(coin)}")
             elif coin in first:
                 lines.append(f"{where}.{COIN}: coin {coin} is in {option.name}[{first[coin]}] too")

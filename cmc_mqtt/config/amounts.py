@@ -64,8 +64,8 @@ def _fx_rate(value: object, key: str) -> Decimal:
     places = RATE_DIGITS - bounds.MIN_RATE.adjusted() - 1
     try:
         number = bounds.parse_amount(value, key, maximum=bounds.MAX_RATE, places=places)
-    except ConfigError:
-        raise ConfigError([problem]) from None
+    except ConfigError as exc:
+        raise ConfigError([problem]) from exc
     if number < bounds.MIN_RATE or len(number.normalize().as_tuple().digits) > RATE_DIGITS:
         raise ConfigError([problem])
     return parse_rate(number)

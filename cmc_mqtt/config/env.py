@@ -155,7 +155,7 @@ class EnvOverlay:
                 for line in (_rename(p, applied, has_file=raw is not None) for p in exc.problems)
                 if line is not None
             )
-            raise ConfigError([one_line(line) for line in problems]) from None
+            raise ConfigError([one_line(line) for line in problems]) from exc
         if problems:
             raise ConfigError([one_line(line) for line in problems])
         return settings

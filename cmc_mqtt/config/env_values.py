@@ -33,12 +33,12 @@ def _json(text: str) -> Any:
     deeper than config's bound."""
     try:
         value = json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError:
-        raise BadValue("is not valid JSON") from None
-    except ValueError:  # NaN, or an integer past Python's 4,300-digit limit
-        raise BadValue("is not valid JSON (NaN, Infinity or a number too long)") from None
-    except RecursionError:
-        raise BadValue("is nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise BadValue("is not valid JSON") from exc
+    except ValueError as exc:  # NaN, or an integer past Python's 4,300-digit limit
+        raise BadValue("is not valid JSON (NaN, Infinity or a number too long)") from exc
+    except RecursionError as exc:
+        raise BadValue("is nested too deeply") from exc
     if too_deep(value):
         raise BadValue("is nested too deeply")
     return value

@@ -28,8 +28,8 @@ def read_bounded(path: Path, limit: int, *, regular: bool = False) -> bytes:
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
     try:
         fd = os.open(path, flags)
-    except ValueError:  # a NUL in the name
-        raise FileNotFoundError(2, "No such file or directory") from None
+    except ValueError as exc:  # a NUL in the name
+        raise FileNotFoundError(2, "No such file or directory") from exc
     try:
         info = os.fstat(fd)
         if regular and not stat.S_ISREG(info.st_mode):

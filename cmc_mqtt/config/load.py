@@ -45,14 +45,14 @@ def load_settings(
 
     try:
         raw_text = read_bounded(path, MAX_CONFIG_BYTES)
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         if overlay:
             return overlay.parse(None, parse)
-        raise ConfigError([missing_file(path)]) from None
-    except TooLarge:
-        raise ConfigError([f"{path}: larger than {MAX_CONFIG_BYTES} bytes"]) from None
+        raise ConfigError([missing_file(path)]) from exc
+    except TooLarge as exc:
+        raise ConfigError([f"{path}: larger than {MAX_CONFIG_BYTES} bytes"]) from exc
     except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from exc
     raw = _toml(path, raw_text)
     settings = overlay.parse(raw, parse)
     if _real_key_in(raw) and _readable_by_others(path):
@@ -85,14 +85,14 @@ def _toml(path: Path, data: bytes) -> dict[str, Any]:
     past Python's 4,300-digit limit through as ValueError and deep nesting as RecursionError)."""
     try:
         return tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text"]) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([one_line(f"{path}: invalid TOML: {exc}")]) from None
-    except ValueError:
-        raise ConfigError([f"{path}: a number too long to read (no option takes one)"]) from None
-    except RecursionError:
-        raise ConfigError([f"{path}: lists or tables nested too deeply"]) from None
+        raise ConfigError([one_line(f"{path}: invalid TOML: {exc}")]) from exc
+    except ValueError as exc:
+        raise ConfigError([f"{path}: a number too long to read (no option takes one)"]) from exc
+    except RecursionError as exc:
+        raise ConfigError([f"{path}: lists or tables nested too deeply"]) from exc
 
 
 def _real_key_in(raw: Mapping[str, Any]) -> bool:

@@ -12,6 +12,7 @@ from typing import Any, Final, get_args
 
 import voluptuous as vol
 
+from ..model.coins import MAX_COIN_ID
 from ..money.alerts import Directions
 from ..money.rate import FxSettings, Source
 from .settings import (
@@ -35,7 +36,6 @@ from .validators import (
     BOOLEAN,
     INTEGER,
     MAX_CLIENT_ID_BYTES,
-    MAX_COIN_ID,
     MAX_NAME_CHARS,
     MAX_NODE_ID_CHARS,
     MAX_PASSWORD_BYTES,

@@ -14,6 +14,7 @@ from typing import Any, Final
 import voluptuous as vol
 
 from ..model import bounds
+from ..model.coins import MAX_COIN_ID, is_coin_id
 from ..model.fields import FIELD_KEYS
 
 # --- bounds of text and whole numbers ---------------------------------------------------------
@@ -28,7 +29,6 @@ from ..model.fields import FIELD_KEYS
 MAX_DEPTH: Final = 16
 #: Whole-number options: a 64-bit integer at most (each has a far smaller range of its own).
 MAX_INT: Final = 2**63 - 1
-MAX_COIN_ID: Final = 2**31 - 1
 #: Topic prefixes (`mqtt.topic_prefix`, `homeassistant.discovery_prefix`, an AWTRIX `prefix`)
 #: and whole topics (`status_topic`, `fx_topic`), in bytes of UTF-8 as the broker counts them.
 MAX_PREFIX_BYTES: Final = 64
@@ -114,7 +114,7 @@ def _utf8(value: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         char = f"U+{ord(value[exc.start]):04X}"
-        raise vol.Invalid(f"not UTF-8 text (a lone surrogate, {char})") from None
+        raise vol.Invalid(f"not UTF-8 text (a lone surrogate, {char})") from exc
 
 
 INTEGER = strict(int, "int")
@@ -183,7 +183,7 @@ def topic_level_checker(
         try:
             return bounded(value)
         except vol.Invalid as exc:
-            raise vol.Invalid(f"{what} {exc.error_message}") from None
+            raise vol.Invalid(f"{what} {exc.error_message}") from exc
 
     return check
 
@@ -200,7 +200,7 @@ def coin_id_or_symbol(value: Any) -> int | str:
     """A coin's id, or a symbol (`coin_ids.resolve` reads it as an id later); an id written
     as text ("1027") is the id."""
     if isinstance(value, int) and not isinstance(value, bool):
-        if not 1 <= value <= MAX_COIN_ID:
+        if not is_coin_id(value):
             raise vol.Invalid(f"a coin id is a number from 1 to {MAX_COIN_ID}")
         return value
     if not isinstance(value, str):
@@ -273,7 +273,7 @@ def coin_id_of(key: object) -> int | None:
     if not re.fullmatch(r"[1-9][0-9]{0,9}", text):
         return None
     number = int(text)
-    return number if 1 <= number <= MAX_COIN_ID else None
+    return number if is_coin_id(number) else None
 
 
 def coin_tables(value: Any) -> dict[str, Any]:
