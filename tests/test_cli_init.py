@@ -5,9 +5,6 @@ and TLS."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,15 +16,9 @@ from cmc_mqtt.config import load_settings
 from cmc_mqtt.simulator import FakeStreamServer
 from harness.helpers import TEST_API_KEY
 
+from .test_init import init
+
 UUID_KEY = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
-
-
-def init(cwd: Path, answers: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cmc_mqtt", "init", *args],
-        input=answers, capture_output=True, text=True, timeout=60, check=False, cwd=cwd,
-        env={**os.environ, "CMC_API_KEY": ""},
-    )  # fmt: skip
 
 
 def test_a_symbol_beyond_the_bundled_table_is_looked_up_in_the_map(tmp_path: Path) -> None:

@@ -32,6 +32,23 @@ level = "debug"
 """
 
 
+def run_until_price(cwd: Path, env: dict[str, str], broker: Broker) -> tuple[int, str]:
+    """`cmc-mqtt run` in `cwd` until Bitcoin's price reaches `broker`, then SIGTERM: its exit
+    code and its output."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cmc_mqtt", "run"], cwd=cwd, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    sub = Subscriber(broker, "cmc/1/p")
+    try:
+        sub.wait_topic("cmc/1/p", timeout=20)
+    finally:
+        sub.close()
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=10)[0]
+    return proc.returncode, output
+
+
 @pytest.fixture
 def bridge_process(
     tmp_path: Path, broker: Broker, stream: FakeStreamServer

@@ -4,7 +4,6 @@ host, port and TLS, or refused in one line with the fix; never a URL as a host n
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,9 @@ from cmc_mqtt.config import parse_settings
 from cmc_mqtt.config.broker import AddressError, BrokerAddress, parse_address
 from cmc_mqtt.errors import ConfigError
 from cmc_mqtt.simulator import FakeStreamServer
-from harness.helpers import TEST_API_KEY, Broker, Subscriber
+from harness.helpers import TEST_API_KEY, Broker
+
+from .test_cli_run import run_until_price
 
 CMC = {"api_key": TEST_API_KEY, "crypto_ids": [1]}
 
@@ -140,22 +141,13 @@ def test_check_config_shows_the_address_split_or_refuses_it_in_one_line(tmp_path
 def test_the_bridge_runs_on_a_broker_given_as_a_url(
     tmp_path: Path, broker: Broker, stream: FakeStreamServer
 ) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cmc_mqtt", "run"], cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=env_only(
-            CMC_MQTT_MQTT_HOST=f"mqtt://127.0.0.1:{broker.port}", CMC_MQTT_CMC_URL=stream.url,
-            CMC_MQTT_CMC_LOOKUP_NAMES="false",
-        ),
-    )  # fmt: skip
-    sub = Subscriber(broker, "cmc/#")
-    try:
-        sub.wait_topic("cmc/1/p", timeout=20)
-    finally:
-        sub.close()
-        proc.send_signal(signal.SIGTERM)
-        output = proc.communicate(timeout=10)[0]
-    assert proc.returncode == 0, output
+    env = env_only(
+        CMC_MQTT_MQTT_HOST=f"mqtt://127.0.0.1:{broker.port}",
+        CMC_MQTT_CMC_URL=stream.url,
+        CMC_MQTT_CMC_LOOKUP_NAMES="false",
+    )
+    code, output = run_until_price(tmp_path, env, broker)
+    assert code == 0, output
     assert (
         f"with the environment (4 CMC_MQTT_* variables; no config.toml): 1 coin from {stream.url}"
         in output

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from cmc_mqtt.config import load_settings
 from cmc_mqtt.simulator import FakeStreamServer
-from harness.helpers import TEST_API_KEY, Broker, Subscriber
+from harness.helpers import TEST_API_KEY, Broker
+
+from .test_cli_run import run_until_price
 
 
 def init(cwd: Path, answers: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -116,18 +117,8 @@ def test_the_config_init_writes_runs(tmp_path: Path, broker: Broker) -> None:
             capture_output=True, text=True, timeout=30, check=False, cwd=tmp_path,
         )  # fmt: skip
         assert check.returncode == 0, check.stderr
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cmc_mqtt", "run"], cwd=tmp_path,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "CMC_API_KEY": "", "CMC_MQTT_CMC_URL": stream.url,
-                 "CMC_MQTT_CMC_LOOKUP_NAMES": "false"},
-        )  # fmt: skip
-        sub = Subscriber(broker, "cmc/1/p")
-        try:
-            sub.wait_topic("cmc/1/p", timeout=20)
-        finally:
-            sub.close()
-            proc.send_signal(signal.SIGTERM)
-            output = proc.communicate(timeout=10)[0]
-    assert proc.returncode == 0, output
+        env = {**os.environ, "CMC_API_KEY": "", "CMC_MQTT_CMC_URL": stream.url,
+               "CMC_MQTT_CMC_LOOKUP_NAMES": "false"}  # fmt: skip
+        code, output = run_until_price(tmp_path, env, broker)
+    assert code == 0, output
     assert "chmod" not in output

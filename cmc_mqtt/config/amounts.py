@@ -71,6 +71,11 @@ def _fx_rate(value: object, key: str) -> Decimal:
     return parse_rate(number)
 
 
+def _amount(value: object, key: str, problems: list[str], fallback: Any, **bound: Any) -> Any:
+    """`bounds.parse_amount(value, key, **bound)`, or its problem added and `fallback`."""
+    return collect(functools.partial(bounds.parse_amount, value, key, **bound), problems, fallback)
+
+
 def credit_settings(cmc: Mapping[str, Any], problems: list[str]) -> CreditSettings:
     """What the stream costs and the month's budget, each within `bounds`' range and places."""
     defaults = CreditSettings()
@@ -78,16 +83,17 @@ def credit_settings(cmc: Mapping[str, Any], problems: list[str]) -> CreditSettin
     def amount(name: str, maximum: Decimal, fallback: float, *, positive: bool = False) -> float:
         if name not in cmc:
             return fallback
-        parse = functools.partial(
-            bounds.parse_amount,
+        found = _amount(
             cmc[name],
             f"cmc.{name}",
+            problems,
+            Decimal(0),
             maximum=maximum,
             places=bounds.CREDIT_PLACES,
             positive=positive,
             what="a number of credits",
         )
-        return float(collect(parse, problems, Decimal(0)))
+        return float(found)
 
     budget = amount("monthly_credit_budget", bounds.MAX_CREDIT_BUDGET, 0.0, positive=True)
     return CreditSettings(
@@ -105,15 +111,15 @@ def holdings_of(coins: Mapping[str, Mapping[str, Any]], problems: list[str]) -> 
     held: dict[int, Decimal] = {}
     for key, values in coins.items():
         if "holdings" in values:
-            parse = functools.partial(
-                bounds.parse_amount,
+            amount = _amount(
                 values["holdings"],
                 f"coins.{key}.holdings",
+                problems,
+                None,
                 maximum=bounds.MAX_HOLDING,
                 places=bounds.HOLDING_PLACES,
                 what="a number of coins",
             )
-            amount = collect(parse, problems, None)
             if amount:
                 held[int(key)] = amount
     return held
@@ -131,16 +137,16 @@ def alert_rules(tables: list[dict[str, Any]], problems: list[str]) -> tuple[Aler
             if name not in table:
                 continue
             top = bounds.MAX_CHANGE_LEVEL if name == "change" else maximum
-            parse = functools.partial(
-                bounds.parse_amount,
+            _amount(
                 table[name],
                 f"alerts[{index}].{name}",
+                mine,
+                None,
                 maximum=top,
                 places=bounds.LEVEL_PLACES,
                 positive=positive,
                 what="a percent" if name == "change" or kind == "change" else "a price",
             )
-            collect(parse, mine, None)
     theirs: list[str] = []
     rules = collect(lambda: parse_rules(tables), theirs, ())
     said = {key_of(line) for line in mine}
