@@ -43,6 +43,15 @@ configuration:
   laid over the file, or standing in for it when there is none.
 """
 
+CHECK_HELP = """\
+Validate the config, list every problem, and say what it will do.
+
+It reads the config and what the bridge cached, and asks CoinMarketCap's REST API
+one thing: what the key allows (/v1/key/info, no credits), unless --offline,
+lookup_names = false or a placeholder key says not to. It never connects to the
+stream or the MQTT broker.
+"""
+
 
 def setup_logging(level: str, secrets: Sequence[Secret] = ()) -> None:
     handler = logging.StreamHandler()
@@ -183,11 +192,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     from .commands.check import describe_plan  # noqa: PLC0415 - only this command needs it
 
-    mqtt = settings.mqtt
+    mqtt, source = settings.mqtt, describe_source(args.config, os.environ)
     print(
-        f"{describe_source(args.config, os.environ)}: OK "
-        f"({counted(len(settings.stream.crypto_ids), 'coin')}, broker {mqtt.host}:{mqtt.port}"
-        f"{' with TLS' if mqtt.tls.enabled else ''}, prefix {mqtt.topic_prefix!r})",
+        f"{source.name}: OK ({counted(len(settings.stream.crypto_ids), 'coin')}, broker "
+        f"{mqtt.host}:{mqtt.port}{' with TLS' if mqtt.tls.enabled else ''}, prefix "
+        f"{mqtt.topic_prefix!r}{f'; {source.over}' if source.over else ''})",
         flush=True,
     )
     for line in describe_plan(settings, ask_key=not args.offline):
@@ -296,11 +305,7 @@ def _add_config_commands(sub: Commands) -> None:
     check = sub.add_parser(
         "check-config",
         help="validate a config file and exit",
-        description="Validate the config, list every problem, and say what it will do. It "
-        "reads the config and what the bridge cached, and asks CoinMarketCap's REST API one "
-        "thing: what the key allows (/v1/key/info, no credits), unless --offline, "
-        "lookup_names = false or a placeholder key says not to. It never connects to the "
-        "stream or the MQTT broker.",
+        description=CHECK_HELP,
         epilog=CONFIG_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -64,8 +64,10 @@ def test_a_file_with_variables_over_it_says_both(tmp_path: Path) -> None:
     write_config(tmp_path)
     result = cli(tmp_path, "check-config", "--offline", CMC_MQTT_MQTT_PORT="1884")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(
-        "config.toml with 1 CMC_MQTT_* variable over it: OK (1 coin, broker localhost:1884, "
+    first = result.stdout.splitlines()[0]
+    assert first == (
+        "config.toml: OK (1 coin, broker localhost:1884, prefix 'cmc'; 1 CMC_MQTT_* variable "
+        "over it)"
     )
 
 

@@ -9,6 +9,7 @@ import os
 import stat
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -70,14 +71,26 @@ def missing_file(path: Path) -> str:
     )
 
 
-def describe_source(path: Path, environ: Mapping[str, str]) -> str:
-    """Where the settings of `load_settings(path, environ)` came from, for a person: the file,
-    the file with variables over it, or the variables alone."""
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where the settings of `load_settings(path, environ)` came from, for a person."""
+
+    #: The file, or "the environment (…; no config.toml)" when there is none.
+    name: str
+    #: The `CMC_MQTT_*` variables laid over the file ("" when none are, or there is no file).
+    over: str
+
+    def __str__(self) -> str:
+        return f"{self.name} with {self.over}" if self.over else self.name
+
+
+def describe_source(path: Path, environ: Mapping[str, str]) -> Source:
+    """The file, the file with variables over it, or the variables alone."""
     count = len(EnvOverlay(environ))
     variables = f"{count} {ENV_PREFIX}* variable{'' if count == 1 else 's'}"
     if not path.exists():
-        return f"the environment ({variables}; no {path})"
-    return f"{path} with {variables} over it" if count else str(path)
+        return Source(f"the environment ({variables}; no {path})", "")
+    return Source(str(path), f"{variables} over it" if count else "")
 
 
 def _toml(path: Path, data: bytes) -> dict[str, Any]:
