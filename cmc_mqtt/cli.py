@@ -233,16 +233,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         server = server_from_arguments(args).start()
-    except CmcMqttError as exc:  # a busy port, said in one line by the simulator
+    except CmcMqttError as exc:  # a busy port, an address it cannot have: one line
         print(f"cmc-mqtt simulate: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except OSError as exc:  # a port it may not use, an address this machine does not have
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        print(
-            f"cmc-mqtt simulate: cannot listen on {args.host}:{args.port}: {reason}; "
-            "choose another --host or --port",
-            file=sys.stderr,
-        )
         return EXIT_CONFIG
     LOG.info("fake CoinMarketCap stream on %s (Ctrl-C stops it)", server.url)
     stop = _stop_on_signal()
