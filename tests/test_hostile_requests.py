@@ -166,7 +166,7 @@ def test_a_refused_transaction_is_echoed_cut_short(start: Start, broker: Broker)
     assert answer["transaction"] == "x" * 64
 
 
-def test_every_subscription_is_counted_and_a_reconnect_past_the_budget_refused(
+def test_every_subscription_is_counted_and_a_reconnect_or_add_past_the_budget_refused(
     start: Start, broker: Broker
 ) -> None:
     limits = Limits(credits_per_message=0, credits_per_subscription=1)
@@ -199,6 +199,12 @@ def test_every_subscription_is_counted_and_a_reconnect_past_the_budget_refused(
         refused = ask(broker, RECONNECT, "{}")
         assert refused["status"] == "error"
         assert refused["error"].startswith("over budget: resubscribing 2 coins")
+        # Nor is a coin added: its subscription would reach the budget (the month's estimate,
+        # 3 coins subscribed once, would not; add and remove again and again would pass it).
+        added = ask(broker, ADD, json.dumps({"ids": [52]}))
+        assert added["status"] == "error"
+        assert added["error"].startswith("over budget: subscribing 1 coin costs about 1.0")
+        assert bridge.state.crypto_ids == (1, 1027)
         assert server.ledger().used_month == 9
 
 

@@ -148,14 +148,25 @@ class Budget:
         self._parts = parts
 
     def adding(self, ids: list[int]) -> str | None:
-        """Why streaming these coins too would pass the budget; None when it would not."""
+        """Why streaming these coins too would pass the budget; None when it would not. Where
+        subscriptions are billed, subscribing them must also fit in what is left of it now:
+        the month's estimate counts each coin's subscription once, and adding and removing a
+        coin again and again would otherwise spend past the budget."""
         parts = self._parts
         budget = parts.settings.credits.monthly_budget
         if budget is None:
             return None
         after = monthly_estimate([*parts.state.crypto_ids, *ids], parts.settings, parts.names)
         if after.total <= budget:
-            return None
+            per_subscription = parts.settings.credits.per_subscription
+            subscribing = len(ids) * per_subscription
+            if not per_subscription or not parts.meter.budget_spent(subscribing):
+                return None
+            return (
+                f"subscribing {len(ids)} coin{'' if len(ids) == 1 else 's'} costs about "
+                f"{subscribing:,.1f} credits; {parts.meter.used():,.1f} of this month's budget of "
+                f"{budget:,.0f} are used"
+            )
         cost = f"the stream costs about {after.total:,.0f} credits a month"
         if after.rest_credits:
             cost = (
