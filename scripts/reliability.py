@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EXIT_SECTION = "<!-- exit-stress -->"
+#: The sections other scripts write after this one's (scripts/hostile.py, scripts/exit_stress.py).
+KEPT_SECTIONS = ("<!-- hostile -->", "<!-- exit-stress -->")
 
 
 def main() -> int:
@@ -91,10 +92,11 @@ the broker is the last value the stream sent (a fresh price per coin, sent until
 - at the end: {s["final"].get("rss_mb", 0):.1f} MB, {s["final"].get("fds")} file descriptors,
   {s["final"].get("threads")} threads; growth since warm-up: {s["growth"]}
 """
-    # The exit-path section has a script of its own (scripts/exit_stress.py): keep it.
+    # The hostile inputs and the exit paths have scripts of their own: keep their sections.
     previous = (ROOT / "RELIABILITY.md").read_text()
-    if EXIT_SECTION in previous:
-        text = text.rstrip("\n") + "\n\n" + EXIT_SECTION + previous.split(EXIT_SECTION, 1)[1]
+    kept = next((marker for marker in KEPT_SECTIONS if marker in previous), None)
+    if kept is not None:
+        text = text.rstrip("\n") + "\n\n" + kept + previous.split(kept, 1)[1]
     (ROOT / "RELIABILITY.md").write_text(text)
     print(text)
     return run.returncode or soak_rc
