@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -341,50 +341,61 @@ def run_cases(client: Client, action: str, cases: list[Case], answers: Answers) 
                 case.after()
 
 
-def fresh_updates(seen: list[tuple[float, str, str]]) -> tuple[Counter[str], float]:
+def fresh_updates(
+    seen: list[tuple[float, str, str]], timed: set[str]
+) -> tuple[Counter[str], float]:
     """Prices that moved (a republished value is no update), per topic, and the longest time
-    between two of one coin's moves."""
+    between two moves of one of the `timed` topics (a coin added and removed again has gaps
+    that are no stop)."""
     updates: Counter[str] = Counter()
     last: dict[str, tuple[float, str]] = {}
     gap = 0.0
     for at, topic, payload in seen:
-        if not payload:
+        if not payload or not topic.endswith("/p"):
             continue
         before = last.get(topic)
         if before is None or before[1] != payload:
-            if before is not None:
+            if before is not None and topic in timed:
                 gap = max(gap, at - before[0])
             updates[topic] += 1
             last[topic] = (at, payload)
     return updates, gap
 
 
-def flowing(seen: list[tuple[float, str, str]], prefix: str, coins: tuple[int, ...]) -> str:
-    updates, gap = fresh_updates([m for m in seen if m[1].endswith("/p")])
-    counts = [updates.get(f"{prefix}/{cid}/p", 0) for cid in coins]
-    word = "yes" if all(counts) else "no"
+def flowing(seen: list[tuple[float, str, str]], prefix: str) -> str:
+    """Whether every configured coin's price moved, and how long the longest pause was."""
+    configured = {f"{prefix}/{cid}/p" for cid in COINS}
+    updates, gap = fresh_updates(seen, configured)
+    word = "yes" if all(updates[topic] for topic in configured) else "no"
     longest = f", longest gap {gap:.1f} s" if gap else ""
     return f"{word} ({sum(updates.values())} updates{longest})"
+
+
+def number(text: str) -> Decimal | None:
+    """`text` as a number to compare, or None (in no set of prices) when it is none."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
 
 
 def never_sent(
     seen: list[tuple[float, str, str]], server: FakeStreamServer, prefix: str, held: Decimal
 ) -> list[str]:
     """Published prices (and coin 1's value) that are no price the stream sent (or that price
-    times the holding, rounded to cents)."""
-    bad = []
+    times the holding, rounded to cents). Compared as numbers: the bridge writes a price the
+    stream sent in exponent form (`6.7e-05`) out in full (`0.000067`), exactly."""
+    sent = {cid: {Decimal(p) for p in prices} for cid, prices in server.sent_prices.items()}
     cents = Decimal("0.01")
-    values = {
-        str((Decimal(p) * held).quantize(cents, ROUND_HALF_EVEN))
-        for p in server.sent_prices.get(1, set())
-    }
+    values = {(p * held).quantize(cents, ROUND_HALF_EVEN) for p in sent.get(1, set())}
+    bad = []
     for _, topic, payload in seen:
         parts = topic.split("/")
         if not payload or parts[0] != prefix or not parts[1].isdigit():
             continue
-        sent = server.sent_prices.get(int(parts[1]), set())
-        if (parts[2] == "p" and payload not in sent) or (
-            parts[2] == "value_usd" and payload not in values
+        if (parts[2] == "p" and number(payload) not in sent.get(int(parts[1]), set())) or (
+            parts[2] == "value_usd" and number(payload) not in values
         ):
             bad.append(f"{topic}={payload}")
     return bad
@@ -502,10 +513,9 @@ class Main:
     def judge(self, mark: int) -> tuple[str, list[str], str]:
         seen = self.lab.watch.since(mark)
         bad = never_sent(seen, self.lab.stream, "cmc", Decimal(HELD))
-        coins = tuple(self.crypto_ids())
         status = self.lab.watch.last.get("cmc/status")
         alive = "yes" if self.bridge.alive() and status == "online" else f"NO ({status})"
-        return flowing(seen, "cmc", coins), bad, alive
+        return flowing(seen, "cmc"), bad, alive
 
     def crypto_ids(self) -> list[int]:
         return list(self.lab.watch.last_json("cmc/bridge/info").get("crypto_ids", []))
@@ -816,13 +826,14 @@ def flood(main: Main, idle_cpu: float, rss_at_start: float) -> tuple[Row, Flood]
     figures.counted = refused + figures.carried_out
     figures.rss = (figures.rss[0], bridge.rss_mb())
     seen = lab.watch.since(mark, end)
-    updates, figures.gap = fresh_updates([m for m in seen if m[1].endswith("/p")])
+    configured = {f"cmc/{cid}/p" for cid in COINS}
+    updates, figures.gap = fresh_updates(seen, configured)
     _, bad, alive = main.judge(mark)
-    figures.flow = flowing(seen, "cmc", COINS)
+    figures.flow = flowing(seen, "cmc")
     problems = bad[:3]
     if figures.counted < figures.sent:
         problems.append(f"{figures.sent - figures.counted} requests neither counted nor answered")
-    if not all(updates.get(f"cmc/{cid}/p") for cid in COINS) or figures.gap > 5:
+    if not all(updates[topic] for topic in configured) or figures.gap > 5:
         problems.append("prices stopped during the flood")
     if len(figures.log_lines) > 60:
         problems.append(f"{len(figures.log_lines)} log lines")
@@ -852,7 +863,7 @@ def side_row_parts(
 ) -> tuple[str, list[str], str]:
     seen = lab.side_watch.since(mark)
     bad = never_sent(seen, server, prefix, Decimal(HELD))
-    flow = flowing(seen, prefix, COINS)
+    flow = flowing(seen, prefix)
     alive = (
         "yes"
         if bridge.alive() and lab.side_watch.last.get(f"{prefix}/status") == "online"
@@ -1013,7 +1024,7 @@ def shared_cache(lab: Lab) -> Row:
     seen = watch.since(mark)
     bad = never_sent(seen, one_server, "one", Decimal("0.5"))
     bad += never_sent(seen, other_server, "two", Decimal(0))
-    flow = flowing(seen, "two", COINS)
+    flow = flowing(seen, "two")
     statuses += [again.stop(), two.stop()]
     folders = len([p for p in lab.cache.iterdir() if p.name.startswith("config-")])
     return Row(
@@ -1102,6 +1113,7 @@ def billing(lab: Lab) -> Row:
 
 
 STARTED = time.monotonic()
+LOAD = os.getloadavg()[0]  # other work on the machine, which the figures share it with
 
 
 def say(text: str) -> None:
@@ -1202,21 +1214,21 @@ def section(rows: list[Row], figures: Flood, extra: dict[str, Any], minutes: flo
     flood_table = "\n".join(f"| {name} | {value} |" for name, value in flood_figures)
     header = (
         "| attack | sent | refused or contained (counted in `bridge/info`) "
-        "| prices kept flowing | never sent | bridge alive | notes |"
+        "| prices kept flowing | values the stream never sent | bridge alive | notes |"
     )
     return f"""{SECTION_START}
 ## Hostile inputs: {verdict}
 
-Regenerated by `scripts/hostile.py` on {time.strftime("%Y-%m-%d")} ({os.cpu_count()} cores, with
-other test suites running beside it; {minutes:.1f} min). Every attack of issue #20 at full size
+Regenerated by `scripts/hostile.py` on {time.strftime("%Y-%m-%d")} ({os.cpu_count()} cores, load
+average {LOAD:.1f} at the start; {minutes:.1f} min). Every attack of issue #20 at full size
 against a real `cmc-mqtt run` process, a real mosquitto with `max_packet_size`
 {MAX_PACKET // 2**20} MiB and the fake CoinMarketCap (`cmc_mqtt.simulator`) pushing each coin
 every {PUSH_EVERY_S:g} s. Each request row is sent one request at a time, each answered before
 the next, so every case reaches the bridge's checks; the counters are `cmc/bridge/info`'s, read
-after the row. "Never sent" is every price published (and coin 1's value of its holding) that is
-not a price the stream sent (times the holding). The tests (`tests/test_hostile_requests.py`,
-`test_hostile_properties.py`, `test_bounds.py`, `test_security.py`, `test_memory_*.py`) check
-the same cases briefly in README's test command.
+after the row. "Values the stream never sent" counts every price published (and coin 1's value
+of its holding) that is not a price the stream sent (times the holding). The tests
+(`tests/test_hostile_requests.py`, `test_hostile_properties.py`, `test_bounds.py`,
+`test_security.py`, `test_memory_*.py`) check the same cases briefly in README's test command.
 
 {header}
 | --- | --- | --- | --- | --- | --- | --- |
