@@ -935,6 +935,8 @@ def corrupt_memory(lab: Lab) -> Row:
         aside = list(folder.glob(f"{name}.corrupt-*"))
         if len(lines) != 1 or len(aside) != 1 or aside[0].read_bytes() != content:
             problems.append(f"{name}: {len(lines)} lines, {len(aside)} set aside")
+        if any(content[:40].decode(errors="replace") in line for line in bridge.lines()):
+            problems.append(f"{name}: its content repeated in the log")
     if os.path.lexists(fifo):
         problems.append("the FIFO is still there")
     flow, bad, alive = side_row_parts(lab, mark, server, prefix, bridge)
