@@ -29,7 +29,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from .commands.wording import counted
 from .config.addon_options import (
     STAND_IN_BROKER,
     Broker,
@@ -46,6 +45,7 @@ from .config.toml_text import to_toml
 from .config.validators import too_deep
 from .errors import EXIT_CONFIG, CmcMqttError, ConfigError
 from .model.bounds import shown
+from .util.wording import counted
 
 DATA_ENV: Final = "CMC_ADDON_DATA"
 SUPERVISOR_URL_ENV: Final = "CMC_ADDON_SUPERVISOR_URL"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import signal
@@ -16,14 +15,14 @@ from types import FrameType
 from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from .bridge import Bridge
-from .commands.wording import counted
 from .config import DEFAULT_REST_URL, Settings, load_settings
 from .config.coin_ids import SymbolTable
 from .config.load import DEFAULT_PATH, describe_source
-from .errors import EXIT_CONFIG, EXIT_FAILURE, CmcMqttError, ConfigError
+from .errors import EXIT_CONFIG, EXIT_FAILURE, CmcMqttError, ConfigError, PortBusyError
 from .util.lifecycle import enable_crash_traces, leave
 from .util.redact import RedactingFormatter
 from .util.secret import Secret
+from .util.wording import counted
 from .version import VERSION
 
 if TYPE_CHECKING:
@@ -131,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if settings.mqtt.embedded:
             # Imported here, like the simulator and the demo: asyncio and the broker would add
             # megabytes to every bridge that does not use them.
-            from .mqtt.embedded_broker import EmbeddedBroker, PortBusyError  # noqa: PLC0415
+            from .mqtt.embedded_broker import EmbeddedBroker  # noqa: PLC0415
 
             broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port)
             try:
@@ -205,7 +204,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from .commands.init import InitError, run_init  # noqa: PLC0415 - only this command needs it
+    import getpass  # noqa: PLC0415 - only this command needs it
+
+    from .commands.init import InitError, run_init  # noqa: PLC0415
 
     # A terminal hides the key as it is typed; piped answers (scripts, tests) are read as lines.
     ask_secret = getpass.getpass if sys.stdin.isatty() else input

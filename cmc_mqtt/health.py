@@ -25,11 +25,13 @@ from typing import Any, Final
 
 import paho.mqtt.client as mqtt
 
+from .commands.coin_lookup import cached_symbols
 from .config import Settings, load_settings
 from .errors import EXIT_CONFIG, ConfigError
 from .model.topics import Topics
 from .mqtt.client import make_client
 from .mqtt.diagnosis import describe_connect_error
+from .util.wording import counted
 
 EXIT_HEALTHY: Final = 0
 EXIT_UNHEALTHY: Final = 1
@@ -136,7 +138,7 @@ def _judge(seen: _Seen, status_topic: str, info_topic: str) -> Verdict:
 def _detail(info: dict[str, Any]) -> str:
     parts = []
     if isinstance(info.get("frames"), int):
-        parts.append(f"{info['frames']} frames")
+        parts.append(counted(info["frames"], "frame"))
     if isinstance(info.get("last_frame_time"), str):
         parts.append(f"last at {info['last_frame_time']}")
     return f" ({', '.join(parts)})" if parts else ""
@@ -157,7 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds")
     args = parser.parse_args(argv)
     try:
-        settings = load_settings(args.config)
+        # Symbols in crypto_ids are read as `run` reads them, so a symbol known only from the
+        # cached map is not a configuration error here either.
+        settings = load_settings(args.config, coin_symbols=cached_symbols)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from exit_stress import SECTION_START as EXIT_START  # noqa: E402
 from exit_stress import replace_section  # noqa: E402
 
-from cmc_mqtt.config.load import load_settings  # noqa: E402
+from cmc_mqtt.config import load_settings  # noqa: E402
 from cmc_mqtt.extensions.ratelimit import ALLOWANCES, ANSWERS  # noqa: E402
 from cmc_mqtt.extensions.request_payloads import MAX_IDS_PER_REQUEST, MAX_REQUEST_BYTES  # noqa: E402
 from cmc_mqtt.extensions.requests import SUMMARY_EVERY_S  # noqa: E402

@@ -252,9 +252,6 @@ def test_an_address_it_cannot_listen_on_is_one_line_too() -> None:
     assert "while attempting" not in message
 
 
-@pytest.mark.xfail(
-    strict=True, reason="cli.cmd_simulate does not catch CmcMqttError yet (the lead's contract)"
-)
 def test_simulate_on_a_busy_port_says_so_in_one_line(busy_port: int) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "cmc_mqtt", "simulate", "--port", str(busy_port)],

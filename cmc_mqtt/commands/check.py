@@ -17,7 +17,7 @@ from ..state.identity import adopts_legacy, is_local, memory_path, reading_folde
 from ..state.memory import STATE_FILE, StateFile
 from ..stream.pool import DEFAULT_SUB_LIMIT, Limits, format_ids, plan_layout
 from ..util.secret import PLACEHOLDER_KEYS
-from .wording import counted
+from ..util.wording import counted
 
 KEY_INFO_TIMEOUT_S = 5.0
 

@@ -12,14 +12,19 @@ from typing import Any, Final
 
 from ..config import Settings
 from ..config.coin_ids import symbol_table
-from ..model.coins import CoinInfo, is_coin_id
+from ..model.coins import CoinInfo
 from ..rest.client import RestError, get_json
-from ..rest.names import CACHE_FILE, MAX_CACHE_BYTES, MAX_CACHED_COINS
+from ..rest.names import (
+    CACHE_FILE,
+    MAP_PATH,
+    MAX_CACHE_BYTES,
+    MAX_CACHED_COINS,
+    coin_from_entry,
+)
 from ..state.identity import reading_folder
 from ..util.jsonfile import Unreadable, read_json
 from ..util.secret import Secret
 
-MAP_PATH: Final = "/v1/cryptocurrency/map"
 #: CoinMarketCap's status for a symbol it lists no coin under ("Invalid value for symbol").
 NOT_LISTED: Final = 400
 
@@ -57,24 +62,4 @@ def lookup_symbol(api_key: Secret, rest_url: str, symbol: str, timeout: float) -
 
 
 def _coins(entries: list[Any]) -> list[CoinInfo]:
-    coins = []
-    for entry in entries:
-        if not isinstance(entry, dict):
-            continue
-        cid, name, symbol = entry.get("id"), entry.get("name"), entry.get("symbol")
-        if not is_coin_id(cid):
-            continue
-        if not isinstance(name, str) or not isinstance(symbol, str):
-            continue
-        rank = entry.get("rank")
-        slug = entry.get("slug")
-        coins.append(
-            CoinInfo(
-                cid,
-                name,
-                symbol,
-                slug if isinstance(slug, str) else None,
-                rank if type(rank) is int and rank > 0 else None,
-            )
-        )
-    return coins
+    return [coin for entry in entries if (coin := coin_from_entry(entry)) is not None]

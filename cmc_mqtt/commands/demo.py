@@ -30,18 +30,18 @@ import paho.mqtt.client as mqtt
 
 from ..bridge import Bridge
 from ..config import Settings, parse_settings
-from ..errors import EXIT_CONFIG, CmcMqttError, ConfigError
+from ..errors import EXIT_CONFIG, CmcMqttError, ConfigError, PortBusyError
 from ..homeassistant.context import DiscoveryContext
 from ..homeassistant.discovery import is_own_config, subscription_patterns
 from ..model.coins import BUNDLED_COINS
 from ..model.topics import Topics
 from ..mqtt.client import make_client
-from ..mqtt.embedded_broker import EmbeddedBroker, PortBusyError, broker_answers
+from ..mqtt.embedded_broker import EmbeddedBroker, broker_answers
 from ..simulator import FakeStreamServer
 from ..util.secret import Secret
+from ..util.wording import counted
 from ..version import VERSION
 from .demo_screen import FooterLog, SubscriberView, draw
-from .wording import counted
 
 LOG = logging.getLogger(__name__)
 DEMO_COINS: Final = tuple(BUNDLED_COINS)

@@ -25,8 +25,8 @@ from ..errors import CmcMqttError, ConfigError
 from ..model.coins import BUNDLED_COINS, CoinInfo, coin_info, is_coin_id
 from ..rest.client import RestError
 from ..util.secret import PLACEHOLDER_KEYS, Secret
+from ..util.wording import counted
 from .coin_lookup import lookup_symbol
-from .wording import counted
 
 T = TypeVar("T")
 

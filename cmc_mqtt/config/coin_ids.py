@@ -10,12 +10,12 @@ is refused with the ids it might have meant.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from ..model.coins import BUNDLED_COINS, CoinInfo
+from ..util.spelling import close_spellings
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -84,7 +84,7 @@ def unknown_symbol(word: str, tables: Sequence[SymbolTable]) -> str:
         for spelling in (coin.symbol, coin.name, coin.slug):
             if spelling:
                 spellings.setdefault(spelling.lower(), coin)
-    close = difflib.get_close_matches(word.lower(), list(spellings), n=_SUGGESTIONS, cutoff=0.6)
+    close = close_spellings(word.lower(), spellings, n=_SUGGESTIONS)
     meant = list({spellings[c].id: spellings[c] for c in close}.values())
     hint = ""
     if meant:

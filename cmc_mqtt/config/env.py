@@ -18,7 +18,6 @@ How a variable's text becomes its option's value is `env_values`' job.
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 import types
 from collections.abc import Callable, Mapping
@@ -29,6 +28,7 @@ import voluptuous as vol
 
 from ..errors import ConfigError
 from ..model import bounds
+from ..util.spelling import close_spellings
 from .env_values import CONVERTERS, BadValue, json_section
 from .problems import one_line
 from .schema import ROOT_SCHEMA
@@ -195,7 +195,7 @@ def _natural(name: str) -> tuple[Any, ...]:
 
 
 def _did_you_mean(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
+    close = close_spellings(word, choices)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

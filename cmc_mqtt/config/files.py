@@ -8,13 +8,12 @@ and the broker's password, so no one but its owner may read it, not even for a m
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from ..model import bounds
+from ..util.jsonfile import replace_text
 
 
 class TooLarge(OSError):
@@ -81,12 +80,4 @@ def write_private(path: Path, text: str, *, replace: bool) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
         return
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    replace_text(path, text)

@@ -7,7 +7,6 @@ line that names its key, never repeating a secret.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -15,6 +14,7 @@ import voluptuous as vol
 
 from ..errors import ConfigError
 from ..model import bounds
+from ..util.spelling import close_spellings
 from .schema import ROOT_SCHEMA, SECRET_KEYS
 from .validators import MAX_DEPTH, MAX_LINE_CHARS, MAX_NAME_CHARS, too_deep
 
@@ -114,7 +114,7 @@ def _describe(err: vol.Invalid, raw: Mapping[str, Any]) -> str:
         known = _known_keys(err.path[:-1])
         if len(err.path) == 1:
             message = "unknown section"
-        close = difflib.get_close_matches(str(err.path[-1]), known, n=1)
+        close = close_spellings(str(err.path[-1]), known)
         return f"{key}: {message}" + (f" (did you mean {close[0]!r}?)" if close else "")
     found, value = _lookup(raw, err.path)
     secret = tuple(str(part) for part in err.path[:2]) in SECRET_KEYS

@@ -69,7 +69,7 @@ def _slug(text: str) -> str:
 
 
 def _named_reference(match: re.Match[str]) -> str:
-    from html.entities import name2codepoint  # 0.7 MB, wanted only by a name with "&…;"
+    from html.entities import name2codepoint  # noqa: PLC0415 - 0.7 MB, for a name with "&…;"
 
     code = name2codepoint.get(match.group(1))
     return match.group(0) if code is None else chr(code)

@@ -16,7 +16,7 @@ import socket
 import threading
 from typing import Any
 
-from ..errors import CmcMqttError
+from ..errors import CmcMqttError, PortBusyError
 
 LOG = logging.getLogger(__name__)
 
@@ -40,14 +40,6 @@ def broker_answers(host: str, port: int, timeout: float = 1.0) -> bool:
     except OSError:
         return False
     return len(reply) >= 2 and reply[0] == 0x20
-
-
-class PortBusyError(CmcMqttError):
-    """Another program holds the address the embedded broker wants."""
-
-    def __init__(self, message: str, port: int) -> None:
-        super().__init__(message)
-        self.port = port
 
 
 def _os_error(exc: BaseException) -> OSError | None:
@@ -117,11 +109,7 @@ class EmbeddedBroker:
             where = f"{self.host}:{self.port}"
             cause = _os_error(failure[0]) if failure else None
             if cause is not None and cause.errno == errno.EADDRINUSE:
-                raise PortBusyError(
-                    f"could not start the embedded MQTT broker: {where} is already in use "
-                    "by another program",
-                    self.port,
-                )
+                raise PortBusyError("the embedded MQTT broker", self.host, self.port) from cause
             reason = f": {cause.strerror if cause is not None else failure[0]}" if failure else ""
             raise CmcMqttError(f"could not start the embedded MQTT broker on {where}{reason}")
         amqtt_log.setLevel(logging.WARNING)

@@ -14,7 +14,7 @@ from typing import Final
 
 import paho.mqtt.client as mqtt
 
-from ..config.load import MqttSettings
+from ..config import MqttSettings
 from ..state.bridge_state import BridgeState
 from .adapter import publish_qos0
 from .diagnosis import Drops

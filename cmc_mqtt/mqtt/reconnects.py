@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from ..config.load import MqttSettings
+from ..config import MqttSettings
 from ..util.backoff import Backoff
 from .diagnosis import ConnectionDiagnosis, Drops
 

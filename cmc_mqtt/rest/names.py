@@ -42,6 +42,7 @@ LOG = logging.getLogger(__name__)
 PAGE_LIMIT: Final = 5000
 MAX_PAGES: Final = 10
 CACHE_FILE: Final = "coins.json"
+MAP_PATH: Final = "/v1/cryptocurrency/map"
 #: Bounds of the name cache: more coins than CoinMarketCap lists, far fewer bytes than would
 #: strain a Raspberry Pi to read.
 MAX_CACHED_COINS: Final = 50_000
@@ -174,14 +175,12 @@ def fetch_map(
         params: dict[str, str | int] = {
             "listing_status": "active", "start": start, "limit": PAGE_LIMIT, "sort": "id",
         }  # fmt: skip
-        body = get_json(
-            rest_url, "/v1/cryptocurrency/map", params, api_key, timeout=timeout, cancel=cancel
-        )
+        body = get_json(rest_url, MAP_PATH, params, api_key, timeout=timeout, cancel=cancel)
         entries = body.get("data") if isinstance(body, dict) else None
         if not isinstance(entries, list):
             raise TypeError("unexpected answer shape")
         for entry in entries:
-            coin = _coin_from(entry)
+            coin = coin_from_entry(entry)
             if coin is not None and coin.id in wanted:
                 found[coin.id] = coin
         ids = [e["id"] for e in entries if isinstance(e, dict) and type(e.get("id")) is int]
@@ -203,14 +202,16 @@ def _cached_coins(raw: Any, problems: list[str]) -> list[CoinInfo]:
         raise Unreadable(f'expected an object with a list "coins", got {shape}')
     if len(entries) > MAX_CACHED_COINS:
         problems.append(f"more than {MAX_CACHED_COINS:,} coins")
-    coins = [_coin_from(entry) for entry in islice(entries, MAX_CACHED_COINS)]
+    coins = [coin_from_entry(entry) for entry in islice(entries, MAX_CACHED_COINS)]
     bad = sum(coin is None for coin in coins)
     if bad:
         problems.append(f"{bad} entries that are not a coin's id, name and symbol")
     return [coin for coin in coins if coin is not None]
 
 
-def _coin_from(entry: Any) -> CoinInfo | None:
+def coin_from_entry(entry: Any) -> CoinInfo | None:
+    """One entry of the map as a coin, its texts cleaned and bounded; None when it lacks an
+    id, a name or a symbol."""
     if not isinstance(entry, dict) or not is_coin_id(entry.get("id")):
         return None
     name = clean_text(entry.get("name"), MAX_NAME)

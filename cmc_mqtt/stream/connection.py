@@ -23,6 +23,7 @@ import websocket
 
 from ..errors import StreamError
 from ..util.secret import Secret
+from ..util.wording import counted
 from . import ws_adapter
 from .frames import DEFAULT_PING_INTERVAL_MS, Ack, ErrorFrame, QuoteFrame, Welcome
 from .protocol import (
@@ -225,9 +226,9 @@ class StreamConnection:
         self._events.connection_acked(ack, per_request)
         if granted.method == "subscribe" and not self._delivering:
             LOG.info(
-                "stream connection %d subscribed to %d coins (subscriptions %s of %s)",
+                "stream connection %d subscribed to %s (subscriptions %s of %s)",
                 self._index,
-                granted.held,
+                counted(granted.held, "coin"),
                 ack.sub_count if ack.sub_count is not None else "?",
                 ack.sub_limit if ack.sub_limit is not None else "?",
             )
@@ -241,10 +242,10 @@ class StreamConnection:
         refused = self._book.refused(frame.request_id)
         if refused is not None and frame.code == SUBSCRIPTION_LIMIT:
             LOG.info(
-                "stream connection %d: subscription limit reached (%s); %d coins go elsewhere",
+                "stream connection %d: subscription limit reached (%s); %s elsewhere",
                 self._index,
                 frame.detail or frame.message,
-                len(refused.ids),
+                counted(len(refused.ids), "coin goes", "coins go"),
             )
             self._events.connection_limited(refused.ids, _limit_in(frame.detail))
             return

@@ -36,10 +36,13 @@ class KeyLimits:
         self.per_request: bool | None = None
         #: Whether an ack has told the real limits yet.
         self.heard = False
+        #: Whether the server has answered a subscribe at all (with its limits or without).
+        self.answered = False
 
     def acked(self, sub_limit: int | None, per_request: bool | None) -> bool:
         """An ack's `sub_limit`, and whether its `sub_count` counted requests or ids."""
         self.heard = self.heard or sub_limit is not None
+        self.answered = True
         limits = self.current
         if per_request is not None and per_request != self.per_request:
             self.per_request = per_request

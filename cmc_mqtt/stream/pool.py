@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import StreamError
 from ..util.secret import Secret
+from ..util.wording import counted
 from .fleet import SessionFleet
 from .frames import Ack
 from .layout import Layout, format_ids, plan_layout
@@ -63,6 +64,7 @@ class StreamPool:
         self._saved_layout = list(layout or [])
         self._save_layout = save_layout
         self._left_out: list[int] = []
+        self._warned_left_out: list[int] = []  # what the last warning named
         self._online = False
         self._started = False
 
@@ -209,7 +211,11 @@ class StreamPool:
 
     def session_acked(self, session: StreamSession, ack: Ack, per_request: bool | None) -> None:
         with self._lock:
-            if self._key_limits.acked(ack.sub_limit, per_request) and self._started:
+            first = not self._key_limits.answered
+            changed = self._key_limits.acked(ack.sub_limit, per_request)
+            # The first answer settles what the documented limits only guessed: what still
+            # does not fit is now worth a warning.
+            if self._started and (changed or (first and self._left_out)):
                 self._replan(self._fleet.layout())
 
     def session_limited(
@@ -242,16 +248,26 @@ class StreamPool:
         """Plan from `current` and apply it; say when coins are left out or fit again. Holds
         the lock."""
         layout, left_out = plan_layout(current, self._wanted, self._key_limits.current)
-        if left_out != self._left_out and left_out:
+        if left_out and not self._key_limits.answered:
+            if not self._left_out:
+                LOG.info(
+                    "%s wait for the server's first answer: the documented limits (%s) hold "
+                    "the others",
+                    counted(len(left_out), "coin"),
+                    self._key_limits.describe(),
+                )
+        elif left_out and left_out != self._warned_left_out:
             LOG.warning(
-                "%d coins do not fit this key's limits (%s); left out: %s",
-                len(left_out),
+                "%s not fit this key's limits (%s); left out: %s",
+                counted(len(left_out), "coin does", "coins do"),
                 self._key_limits.describe(),
                 format_ids(left_out),
             )
+            self._warned_left_out = left_out
         elif self._left_out and not left_out:
             count = len(self._wanted)
             LOG.info("the server's limits leave room for every coin: all %d placed", count)
+            self._warned_left_out = []
         self._left_out = left_out
         self._fleet.apply(layout)
         if self._save_layout is not None:

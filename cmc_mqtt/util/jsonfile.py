@@ -119,6 +119,13 @@ def write_json_atomically(path: Path, data: Any, *, max_bytes: int | None = None
     if max_bytes is not None and size > max_bytes:
         raise ValueError(f"{size:,} bytes, more than the {max_bytes:,} read back")
     path.parent.mkdir(parents=True, exist_ok=True)
+    replace_text(path, text)
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one step (a temporary file beside it, readable by its
+    owner only, renamed over it): readers see the old file or the new, never half; a
+    symbolic link is replaced, never written through."""
     fd, tmp = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.stem}-{os.getpid()}-", suffix=".tmp"
     )

@@ -1,4 +1,4 @@
-"""Counts in words for the lines the commands print: "1 coin", "2 coins"."""
+"""Counts in words for the lines people read: "1 coin", "2 coins"."""
 
 from __future__ import annotations
 
