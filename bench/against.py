@@ -8,6 +8,10 @@ REF is built into its own virtual environment (from `git archive`, with the depe
 frame only on the connection that subscribed it, the working tree's simulator feeding both —
 runs REF, then this tree, then REF again and this tree again. The ratios compare each run of
 this tree with the REF run beside it.
+
+This tree is built the same way, into a venv of its own (uncommitted changes included), and
+both run from outside any checkout: neither pays for an editable install's import hook or for
+compiling its sources at start, which would otherwise decide a comparison of megabytes.
 """
 
 from __future__ import annotations
@@ -85,18 +89,33 @@ def build(commit: str) -> Path:
     return python
 
 
+def build_tree() -> Path:
+    """This working tree, as it is now, installed into its own venv (made once, the package
+    installed anew each time), the way `build` installs REF."""
+    home = BUILDS / "tree"
+    python = home / "venv" / "bin" / "python"
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    if not (home / ".complete").exists():
+        home.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True)
+        subprocess.run([*pip, str(ROOT)], check=True)
+        (home / ".complete").write_text("\n")
+    else:
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", str(ROOT)], check=True)
+    return python
+
+
 def main(args: argparse.Namespace, *, measure: Measure, broker_factory: Callable[[], Any]) -> int:
     ref = args.against or default_ref()
     commit = resolve(ref)
     print(f"building {ref} ({commit[:12]}) into its own venv ...", flush=True)
     ref_python = build(commit)
-    outside = Path(tempfile.mkdtemp(prefix="cmc-bench-ref-"))  # not this tree: its own package
-    # pip compiled REF's bytecode when it installed it; this tree's is compiled here too, so
-    # that neither side pays (in time and in peak memory) for compiling its sources at start.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "cmc_mqtt")], check=True)
+    print("building this tree into its own venv ...", flush=True)
+    tree_python = build_tree()
+    outside = Path(tempfile.mkdtemp(prefix="cmc-bench-"))  # no checkout: each its own package
     sides = {
         "ref": {"python": str(ref_python), "cwd": outside},
-        "tree": {"python": sys.executable, "cwd": None},
+        "tree": {"python": str(tree_python), "cwd": outside},
     }
     runs: list[dict[str, Any]] = []
     broker = broker_factory()

@@ -1,4 +1,4 @@
-"""The one switch for both dependency adapters' fast paths (`ws_adapter`, `mqtt_adapter`).
+"""The one switch for both dependency adapters' fast paths (`stream.ws_adapter`, `mqtt.adapter`).
 
 Outside the `CMC_MQTT_` namespace on purpose: those variables are configuration options.
 """
