@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -93,15 +94,27 @@ def build_tree() -> Path:
     """This working tree, as it is now, installed into its own venv (made once, the package
     installed anew each time), the way `build` installs REF."""
     home = BUILDS / "tree"
+    home.mkdir(parents=True, exist_ok=True)
     python = home / "venv" / "bin" / "python"
     pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    # The files git would commit, copied: a build from the checkout itself would also pack
+    # whatever an old build left in build/lib.
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.split(b"\0")  # fmt: skip
+    source = home / "src"
+    shutil.rmtree(source, ignore_errors=True)
+    for name in filter(None, (item.decode() for item in listed)):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     if not (home / ".complete").exists():
-        home.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True)
-        subprocess.run([*pip, str(ROOT)], check=True)
+        subprocess.run([*pip, str(source)], check=True)
         (home / ".complete").write_text("\n")
     else:
-        subprocess.run([*pip, "--no-deps", "--force-reinstall", str(ROOT)], check=True)
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", str(source)], check=True)
     return python
 
 

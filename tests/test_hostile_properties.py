@@ -145,7 +145,8 @@ def test_what_frames_publish_stays_under_the_prefix_and_bounded(
         state.apply_quote(frame)
     for topic, payload in state.take_pending(max_coins=10_000):
         assert topic.startswith(f"{PREFIX}/")
-        assert len(payload.encode()) < 2048
+        data = payload if isinstance(payload, bytes) else payload.encode()
+        assert len(data) < 2048
         if topic.endswith("/json"):
             json.loads(payload, parse_constant=_refuse)  # valid JSON, no NaN
 

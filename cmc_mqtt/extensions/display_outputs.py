@@ -69,9 +69,13 @@ MoneyProvider = Callable[[int], MoneyValues]
 
 @dataclass(slots=True)
 class _Sent:
+    """What a coin last showed. The payload is kept as its hash: enough to tell an unchanged
+    text (a 64-bit hash collision would hold back one update until the next), and 10,000
+    coins' texts would be a megabyte kept only to be compared."""
+
     at: float
     price: float
-    payload: str
+    payload_hash: int
 
 
 class ThrottledOutput:
@@ -101,10 +105,13 @@ class ThrottledOutput:
         if last is not None and self._within_deadband(last.price, price):
             return
         message = self._render(cid, numbers)
-        if message is None or (last is not None and last.payload == message[1]):
+        if message is None:
+            return
+        payload_hash = hash(message[1])
+        if last is not None and last.payload_hash == payload_hash:
             return
         out.publish(message[0], message[1], retain=True)
-        self._sent[cid] = _Sent(now, price, message[1])
+        self._sent[cid] = _Sent(now, price, payload_hash)
 
     def _within_deadband(self, shown: float, price: float) -> bool:
         deadband = self._throttle.deadband

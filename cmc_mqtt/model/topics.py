@@ -22,8 +22,11 @@ OFFLINE: Final = "offline"
 
 #: One retained publish: (topic, payload).
 Message = tuple[str, str]
+#: What the state publishes: a field's payload is the stream's text as bytes, kept so by the
+#: state (16 bytes less per value held than a `str`, and nothing to encode when it leaves).
+QuoteMessage = tuple[str, str | bytes]
 
-_JSON_KEYS: Final = tuple(f'"{key}":' for key in FIELD_KEYS)
+_JSON_KEYS: Final = tuple(f'"{key}":'.encode() for key in FIELD_KEYS)
 #: The levels a coin's amounts in a currency end in, `<level>_<cur>`: its converted fields, what
 #: it is worth held, and whether they can be computed now.
 AMOUNT_LEVELS: Final = (*CONVERTED_KEYS, "value", "status")
@@ -156,11 +159,11 @@ class Topics:
         return [self.amount(coin_id, level, code) for level in AMOUNT_LEVELS]
 
 
-def quote_json(coin_id: int, texts: Sequence[str | None], ts: int | None) -> str:
+def quote_json(coin_id: int, texts: Sequence[bytes | None], ts: int | None) -> bytes:
     """All last good fields plus `cid` and `ts`, written from exact texts (no float rounding)."""
-    parts = [f'"cid":{coin_id}']
+    parts = [b'"cid":%d' % coin_id]
     parts.extend(
         label + text for label, text in zip(_JSON_KEYS, texts, strict=True) if text is not None
     )
-    parts.append(f'"ts":{ts if ts is not None else "null"}')
-    return "{" + ",".join(parts) + "}"
+    parts.append(b'"ts":%d' % ts if ts is not None else b'"ts":null')
+    return b"{" + b",".join(parts) + b"}"

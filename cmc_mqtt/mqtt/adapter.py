@@ -23,7 +23,7 @@ from typing import Any, Final
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ..model.topics import Message
+from ..model.topics import QuoteMessage
 from ..util import fastpath
 from .packets import MQTT_LEVEL, PUBLISH, publish_batch, publish_packet
 
@@ -68,7 +68,7 @@ if not fast_path and fastpath.wanted():
     )
 
 
-def publish_qos0(client: mqtt.Client, messages: Iterable[Message], *, retain: bool) -> None:
+def publish_qos0(client: mqtt.Client, messages: Iterable[QuoteMessage], *, retain: bool) -> None:
     """Queue QoS 0 PUBLISH packets for `messages`, in order; written by `loop_write()`. The
     caller owns the client and has checked it is connected."""
     if fast_path:

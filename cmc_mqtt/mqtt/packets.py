@@ -1,6 +1,6 @@
 """QoS 0 PUBLISH packets as MQTT 3.1.1 encodes them (§3.3): no packet id, no properties.
 
-`mqtt_adapter` hands them to paho as one buffer per batch; nothing else here knows paho.
+`mqtt.adapter` hands them to paho as one buffer per batch; nothing else here knows paho.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ PUBLISH: Final = 0x30
 _RETAIN: Final = 0x01
 
 
-def publish_packet(topic: str, payload: str, *, retain: bool) -> bytes:
+def publish_packet(topic: str, payload: str | bytes, *, retain: bool) -> bytes:
     """One QoS 0 PUBLISH packet, byte for byte what paho's `publish()` would send."""
     topic_bytes = topic.encode()
-    body = payload.encode()
+    body = payload if isinstance(payload, bytes) else payload.encode()
     remaining = 2 + len(topic_bytes) + len(body)
     header = bytearray((PUBLISH | _RETAIN if retain else PUBLISH,))
     while True:  # the remaining length: 7 bits a byte, high bit set while more follow
@@ -32,6 +32,6 @@ def publish_packet(topic: str, payload: str, *, retain: bool) -> bytes:
     return bytes(header) + topic_bytes + body
 
 
-def publish_batch(messages: Iterable[tuple[str, str]], *, retain: bool) -> bytes:
+def publish_batch(messages: Iterable[tuple[str, str | bytes]], *, retain: bool) -> bytes:
     """Several QoS 0 PUBLISH packets back to back, in order."""
     return b"".join(publish_packet(topic, payload, retain=retain) for topic, payload in messages)

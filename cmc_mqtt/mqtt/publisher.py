@@ -26,7 +26,7 @@ from typing import Any, Final
 import paho.mqtt.client as mqtt
 
 from ..config import MqttSettings
-from ..model.topics import OFFLINE, Message
+from ..model.topics import OFFLINE, QuoteMessage
 from ..state.bridge_state import BridgeState
 from ..util.backoff import Backoff
 from .adapter import defer_writes, publish_qos0
@@ -207,7 +207,7 @@ class MqttPublisher:
             if not state.has_pending:
                 return
 
-    def _publish(self, messages: list[Message]) -> None:
+    def _publish(self, messages: list[QuoteMessage]) -> None:
         if not messages:
             return
         qos, retain = self._settings.qos, self._settings.retain

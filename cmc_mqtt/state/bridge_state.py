@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ..model.fields import FIELD_KEYS
-from ..model.topics import OFFLINE, ONLINE, Message, Topics, quote_json
+from ..model.topics import OFFLINE, ONLINE, Message, QuoteMessage, Topics, quote_json
 from ..stream.frames import QuoteFrame
 from .deadband import Deadband
 from .tally import Tally
@@ -36,9 +36,11 @@ ALL_FIELD_BITS: Final = STATUS_BIT - 1
 
 @dataclass(slots=True)
 class CoinQuote:
-    """Last good values of one coin: exact texts in field-table order, None where never seen."""
+    """Last good values of one coin: exact texts in field-table order, None where never seen.
+    Each text is kept as ASCII bytes: a `bytes` of a price takes 16 bytes less than its `str`
+    (1.8 MB at 10,000 coins), and it leaves as a payload without being encoded."""
 
-    texts: list[str | None] = field(default_factory=lambda: [None] * len(FIELD_KEYS))
+    texts: list[bytes | None] = field(default_factory=lambda: [None] * len(FIELD_KEYS))
     ts: int | None = None
     received_mono: float = 0.0  # monotonic time of the last accepted frame, for staleness
     online: bool = False  # data fresher than `stale_after`
@@ -124,12 +126,13 @@ class BridgeState(Tally):
             changed_only, deadband = self.changed_only, self._deadband
             for key, text in frame.texts.items():
                 index = _FIELD_INDEX[key]
+                data = text.encode()  # ASCII: frames.py let only number texts through
                 if not changed_only or (
-                    texts[index] != text
-                    and (deadband is None or deadband.moved(quote.last_published(), index, text))
+                    texts[index] != data
+                    and (deadband is None or deadband.moved(quote.last_published(), index, data))
                 ):
                     bits |= 1 << index
-                texts[index] = text  # held back or not, the newest value for json and displays
+                texts[index] = data  # held back or not, the newest value for json and displays
             if frame.ts is not None:
                 quote.ts = frame.ts
             quote.received_mono = time.monotonic()
@@ -181,7 +184,7 @@ class BridgeState(Tally):
     def stream_online(self) -> bool:
         return self._stream_online
 
-    def take_pending(self, max_coins: int = 256) -> list[Message]:
+    def take_pending(self, max_coins: int = 256) -> list[QuoteMessage]:
         """Messages for what changed since the last take, newest values only, for at most
         `max_coins` coins: a burst (10,000 coins' first quotes, or a republish after a broker
         restart) leaves the MQTT client a bounded queue, and what is not taken yet keeps
@@ -189,7 +192,7 @@ class BridgeState(Tally):
         with self._lock:
             if not self._pending and not self._status_changed:
                 return []
-            messages: list[Message] = []
+            messages: list[QuoteMessage] = []
             if self._status_changed:
                 self._status_changed = False
                 messages.append(self._status_message())
@@ -211,7 +214,7 @@ class BridgeState(Tally):
                 cid: quote.known_bits() | STATUS_BIT for cid, quote in self._quotes.items()
             }
 
-    def _coin_messages(self, out: list[Message], cid: int, bits: int) -> None:
+    def _coin_messages(self, out: list[QuoteMessage], cid: int, bits: int) -> None:
         """Append a coin's pending field topics, its json topic when a field is among them,
         and its status when that is pending."""
         quote = self._quotes[cid]
@@ -280,7 +283,7 @@ class BridgeState(Tally):
             if quote is None:
                 return None
             return {
-                key: text
+                key: text.decode()
                 for key, text in zip(FIELD_KEYS, quote.texts, strict=True)
                 if text is not None
             }

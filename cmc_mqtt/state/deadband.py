@@ -20,7 +20,7 @@ class Deadband:
     def __init__(self, size: float) -> None:
         self.size = size
 
-    def moved(self, published: list[float | None], index: int, text: str) -> bool:
+    def moved(self, published: list[float | None], index: int, text: str | bytes) -> bool:
         """Whether field `index` moved far enough from `published[index]`; if so, `text`'s
         value becomes what the next move is measured from."""
         value = float(text)

@@ -144,7 +144,7 @@ def _quote(obj: dict[str, Any]) -> QuoteFrame:
         # whole number, within the field's bounds. Anything else is judged by _field_text.
         kind = type(value)
         if kind is NumberText:
-            text = str.__str__(value)
+            text = value  # kept only until the state stores it as bytes
             plain = len(text) <= MAX_FIELD_TEXT and "e" not in text and "E" not in text
             if plain and minimum <= float(text) <= maximum:
                 texts[key] = text
