@@ -69,11 +69,12 @@ def session_state(*cids: int) -> BridgeState:
 
 
 def bridge_states(*cids: int) -> list[tuple[str, str]]:
-    """What the bridge publishes after one round of the fixture session for these coins."""
+    """What the bridge publishes after one round of the fixture session for these coins, as a
+    subscriber reads it (the state keeps field texts as ASCII bytes)."""
     state = session_state(*cids)
     messages: list[tuple[str, str]] = []
     while batch := state.take_pending():
-        messages.extend(batch)
+        messages.extend((t, p.decode() if isinstance(p, bytes) else p) for t, p in batch)
     return messages
 
 

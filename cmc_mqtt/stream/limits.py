@@ -65,6 +65,7 @@ class KeyLimits:
         """A subscribe was refused with 2303: this connection holds fewer than we thought. The
         limit the error names, else what the connection holds now, else half of what was
         asked is its capacity."""
+        self.answered = True
         cap = limit or held or max(1, refused // 2)
         if cap < self.current.ids_per_connection:
             self.current = Limits(cap, self.current.max_connections)

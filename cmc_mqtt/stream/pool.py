@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..errors import StreamError
@@ -62,6 +63,9 @@ class StreamPool:
             url=url, api_key=api_key, sink=sink, events=self, timings=self.timings
         )
         self._saved_layout = list(layout or [])
+        #: No layout learnt before: one connection asks the server its limits before others
+        #: open (they would open by the documented limits, and most close again at the answer).
+        self._probing = not self._saved_layout
         self._save_layout = save_layout
         self._left_out: list[int] = []
         self._warned_left_out: list[int] = []  # what the last warning named
@@ -247,14 +251,18 @@ class StreamPool:
     def _replan(self, current: Layout) -> None:
         """Plan from `current` and apply it; say when coins are left out or fit again. Holds
         the lock."""
-        layout, left_out = plan_layout(current, self._wanted, self._key_limits.current)
+        limits = self._key_limits.current
+        if self._probing and not self._key_limits.answered:
+            limits = replace(limits, max_connections=1)
+        else:
+            self._probing = False
+        layout, left_out = plan_layout(current, self._wanted, limits)
         if left_out and not self._key_limits.answered:
             if not self._left_out:
                 LOG.info(
-                    "%s wait for the server's first answer: the documented limits (%s) hold "
-                    "the others",
+                    "%s wait for the server's first answer (%s until then)",
                     counted(len(left_out), "coin"),
-                    self._key_limits.describe(),
+                    "one connection" if self._probing else self._key_limits.describe(),
                 )
         elif left_out and left_out != self._warned_left_out:
             LOG.warning(
