@@ -20,6 +20,7 @@ from .config.coin_ids import SymbolTable
 from .config.load import DEFAULT_PATH, describe_source
 from .errors import EXIT_CONFIG, EXIT_FAILURE, CmcMqttError, ConfigError, PortBusyError
 from .util.lifecycle import enable_crash_traces, leave
+from .util.malloc import use_one_malloc_arena
 from .util.redact import RedactingFormatter
 from .util.secret import Secret
 from .util.wording import counted
@@ -123,6 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings.mqtt.port,
         settings.mqtt.topic_prefix,
     )
+    use_one_malloc_arena()  # before any thread: see util/malloc.py
     stop = _stop_on_signal()
     broker = None
     bridge: Bridge | None = None
