@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cmc_mqtt.config import parse_settings
 from cmc_mqtt.errors import ConfigError
@@ -229,3 +231,16 @@ def test_clean_text_strips_every_hidden_category() -> None:
         char = chr(code)
         hidden = unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp", "Cs"}
         assert (clean_text(f"a{char}b", 10) == "ab") == hidden or char.isspace(), hex(code)
+
+
+def _cleaned_the_long_way(value: str, limit: int) -> str | None:
+    """What `clean_text` did before its shortcut for text that is clean already."""
+    value = "".join(c for c in value if unicodedata.category(c) not in HIDDEN_CATEGORIES)
+    return value.strip()[:limit].strip() or None
+
+
+@given(st.text(alphabet=st.sampled_from(" aZ9é\t\u00a0\u2028\u202e\u200d\x85#"), max_size=12),
+       st.integers(min_value=1, max_value=10))  # fmt: skip
+@settings(max_examples=400, deadline=None)
+def test_the_shortcut_for_clean_text_changes_nothing(value: str, limit: int) -> None:
+    assert clean_text(value, limit) == _cleaned_the_long_way(value, limit)

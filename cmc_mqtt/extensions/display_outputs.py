@@ -134,7 +134,7 @@ def text_renderer(
     def rendered(cid: int, numbers: Mapping[str, float]) -> tuple[str, str] | None:
         amounts = money(cid) if money is not None else NO_MONEY
         text = template.render(names.get(cid), numbers, amounts)
-        return state.topics.coin(cid)["text"], text
+        return state.topics.coin_text(cid), text
 
     return rendered
 

@@ -28,6 +28,10 @@ def clean_text(value: Any, limit: int) -> str | None:
     `limit` characters; None when nothing is left or it is not text."""
     if not isinstance(value, str):
         return None
+    # The common case, asked for every ticker text: already clean. After `isprintable` the
+    # only whitespace left is the ASCII space (every other kind is not printable).
+    if len(value) <= limit and value.isprintable() and value[:1] != " " and value[-1:] != " ":
+        return value or None
     if not value.isprintable():  # a space is printable; every hidden character is not
         value = "".join(c for c in value if unicodedata.category(c) not in HIDDEN_CATEGORIES)
     text = value.strip()[:limit].strip()

@@ -68,6 +68,10 @@ class Topics:
     def coin_status(self, coin_id: int) -> str:
         return f"{self.prefix}/{coin_id}/status"
 
+    def coin_text(self, coin_id: int) -> str:
+        """The ticker text's topic (asked for every text rendered: no dict of every topic)."""
+        return f"{self.prefix}/{coin_id}/text"
+
     def coin_alert(self, coin_id: int) -> str:
         """A coin's alerts (not retained: an alert is an event, not a state)."""
         return f"{self.prefix}/{coin_id}/alert"
