@@ -14,7 +14,7 @@ import json
 import math
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from ..errors import FrameError
 from ..model.fields import FIELDS
@@ -68,10 +68,11 @@ class ErrorFrame:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class QuoteFrame:
+class QuoteFrame(NamedTuple):
     """One coin's quote. `texts` holds the exact payload text of the fields the frame carried as
-    numbers (nulls and absent keys are left out); each was checked finite and plausible."""
+    numbers (nulls and absent keys are left out); each was checked finite and plausible. A named
+    tuple, not a frozen dataclass like the rarer frames: one is made for every frame, and a
+    tuple is made in a third of the time."""
 
     cid: int
     ts: int | None
@@ -135,7 +136,7 @@ def _quote(obj: dict[str, Any]) -> QuoteFrame:
     if type(cid) is not int or not 0 < cid < 2**31:
         raise FrameError(f"bad cid {str(cid)[:40]!r}")
     texts: dict[str, str] = {}
-    rejected: list[tuple[str, str]] = []
+    rejected: list[tuple[str, str]] | None = None  # made only for a frame with a bad field
     for key, minimum, maximum in _FIELD_LIMITS:
         value = data.get(key)
         if value is None:
@@ -154,14 +155,17 @@ def _quote(obj: dict[str, Any]) -> QuoteFrame:
             continue
         text, problem = _field_text(value, minimum, maximum)
         if problem is not None:
+            rejected = rejected or []
             rejected.append((key, problem))
         else:
             texts[key] = text
     if rejected and not texts:
         key, problem = rejected[0]
         raise FrameError(f"coin {cid}: no usable field ({key!r} {problem})")
-    unknown = tuple(k for k in data if k not in _KNOWN_DATA_KEYS)
-    return QuoteFrame(cid, _opt_int(obj.get("ts")), texts, unknown, tuple(rejected))
+    unknown: tuple[str, ...] = ()
+    if data.keys() - _KNOWN_DATA_KEYS:  # in C: a frame seldom carries a key we do not know
+        unknown = tuple(k for k in data if k not in _KNOWN_DATA_KEYS)
+    return QuoteFrame(cid, _opt_int(obj.get("ts")), texts, unknown, tuple(rejected or ()))
 
 
 def _field_text(value: Any, minimum: float, maximum: float) -> tuple[str, str | None]:
