@@ -86,7 +86,12 @@ class ValuationExtension(Extension):
         self._flush(out)
 
     def on_batch(self, out: Outbox) -> None:
-        self._flush(out)
+        # After every frame: with nothing to value (USD, nothing held, no alerts: the usual
+        # bridge) there is nothing to do until a holding, a rate or a new currency says
+        # "everything" (read without the lock: a flag set a moment late is seen by the next
+        # batch or tick). The changes taken meanwhile are let go at the next tick.
+        if self._everything or self._valuation.watching():
+            self._flush(out)
 
     def tick(self, now: float, out: Outbox) -> None:
         if self._valuation.keeper.is_stale() != self._stale:  # went stale, or came back
