@@ -6,8 +6,9 @@ more than the differences worth knowing; a figure measured in another sitting sa
 REF is built into its own virtual environment (from `git archive`, with the dependencies its own
 `pyproject.toml` asks for), and the same scenario — every coin at CoinMarketCap's cadence, each
 frame only on the connection that subscribed it, the working tree's simulator feeding both —
-runs REF, then this tree, then REF again and this tree again. The ratios compare each run of
-this tree with the REF run beside it.
+runs REF, then this tree, then this tree again and REF again (ABBA, so neither side always
+runs second on a machine the other has warmed). The ratios compare each run of this tree with
+the REF run beside it.
 
 This tree is built the same way, into a venv of its own (uncommitted changes included), and
 both run from outside any checkout: neither pays for an editable install's import hook or for
@@ -134,7 +135,9 @@ def main(args: argparse.Namespace, *, measure: Measure, broker_factory: Callable
     broker = broker_factory()
     try:
         for round_number in range(1, args.rounds + 1):
-            for side in ("ref", "tree"):
+            # ABBA: the second run of a pair goes on a machine the first has warmed (caches,
+            # clocks, the broker's memory); swapping the order every round cancels that.
+            for side in ("ref", "tree") if round_number % 2 else ("tree", "ref"):
                 print(f"round {round_number}: {side} ...", flush=True)
                 figures = measure(
                     broker, args.coins, args.seconds, args.settle, one_connection=False,
