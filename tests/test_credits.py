@@ -52,6 +52,33 @@ class Clock:
         return self.now
 
 
+def test_a_running_count_is_saved_at_most_once_a_minute(mocker: MockerFixture) -> None:
+    """A busy bridge passes a credit every few seconds; the state file (on an SD card, often)
+    is rewritten at most once a minute, and at exit whatever the time."""
+    monotonic = mocker.patch("cmc_mqtt.state.credit_meter.time.monotonic", return_value=1000.0)
+    messages = [0]
+    saved: list[tuple[str, float, float]] = []
+    meter = CreditMeter(
+        CreditSettings(), lambda: messages[0], baseline=estimate([1], {}, CreditSettings()),
+        month_usage=("2026-11", 0.0), save=lambda m, c, r: saved.append((m, c, r)),
+        clock=Clock(dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)),
+    )  # fmt: skip
+    messages[0] = 40  # one whole credit
+    meter.checkpoint()
+    assert [c for _, c, _ in saved] == [pytest.approx(1.0)]
+    for seconds in (5, 30, 59):  # credits pass, the minute does not
+        monotonic.return_value = 1000.0 + seconds
+        messages[0] += 40
+        meter.checkpoint()
+    assert len(saved) == 1
+    monotonic.return_value = 1060.0
+    meter.checkpoint()
+    assert [c for _, c, _ in saved] == [pytest.approx(1.0), pytest.approx(4.0)]
+    messages[0] += 40
+    meter.checkpoint(force=True)  # the exit: at once
+    assert saved[-1][1] == pytest.approx(5.0)
+
+
 def test_the_count_carries_over_a_restart_and_starts_afresh_each_month() -> None:
     clock = Clock(dt.datetime(2026, 11, 30, 23, 0, tzinfo=dt.UTC))
     messages = [0]
