@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 from pytest_mock import MockerFixture
 
@@ -21,9 +23,11 @@ def paho_bytes(topic: str, payload: str, retain: bool) -> bytes:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
     client.on_socket_register_write = lambda *_a: None
     client._sock = object()  # type: ignore[assignment]
-    client.publish(topic, payload, 0, retain)
+    try:
+        client.publish(topic, payload, 0, retain)
+    finally:
+        client._sock = None
     packet = client._out_packet.popleft()["packet"]
-    client._sock = None
     return bytes(packet)
 
 
@@ -34,12 +38,35 @@ def paho_bytes(topic: str, payload: str, retain: bool) -> bytes:
         ("cmc/1027/json", '{"cid":1027,"p":3118.2}', False),
         ("cmc/1/status", "", True),  # an empty retained payload clears a topic
         ("cmc/1/text", "BTC $81,187.93 ▲0.53%", True),  # not ASCII
+        ("a" * 60, "x" * 65, True),  # remaining length 127: the last with one length byte
+        ("a" * 60, "x" * 66, True),  # remaining length 128: the first with two
         ("a" * 70, "x" * 60, True),  # remaining length 134: two length bytes
         ("cmc/2/json", "y" * 20000, True),  # three length bytes
     ],
 )
 def test_packets_are_byte_for_byte_what_paho_sends(topic: str, payload: str, retain: bool) -> None:
     assert publish_packet(topic, payload, retain=retain) == paho_bytes(topic, payload, retain)
+
+
+@settings(max_examples=200, deadline=None)
+@given(topic=st.text(min_size=1, max_size=150), payload=st.text(max_size=300), retain=st.booleans())
+def test_any_topic_and_payload_encode_as_paho_does(topic: str, payload: str, retain: bool) -> None:
+    """Lengths on both sides of every length-byte boundary, any text (surrogates excepted:
+    neither side can encode them)."""
+    assume(not {"\x00", "+", "#"} & set(topic))  # what paho refuses to publish to
+    try:
+        topic.encode(), payload.encode()
+    except UnicodeEncodeError:
+        assume(False)
+    assert publish_packet(topic, payload, retain=retain) == paho_bytes(topic, payload, retain)
+
+
+@pytest.mark.parametrize("boundary", [0x80, 0x4000])  # one to two length bytes, two to three
+def test_every_length_around_a_length_byte_boundary_encodes_as_paho_does(boundary: int) -> None:
+    topic = "cmc/1/p"
+    for remaining in range(boundary - 8, boundary + 8):
+        payload = "x" * (remaining - 2 - len(topic))
+        assert publish_packet(topic, payload, retain=True) == paho_bytes(topic, payload, True)
 
 
 def test_a_batch_is_its_packets_in_order() -> None:

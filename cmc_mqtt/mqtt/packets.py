@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 from typing import Final
 
@@ -14,12 +15,18 @@ PUBLISH: Final = 0x30
 _RETAIN: Final = 0x01
 
 
+_SHORT_HEADER: Final = struct.Struct(">BBH").pack  # fixed header with a one-byte length
+
+
 def publish_packet(topic: str, payload: str | bytes, *, retain: bool) -> bytes:
     """One QoS 0 PUBLISH packet, byte for byte what paho's `publish()` would send."""
     topic_bytes = topic.encode()
     body = payload if isinstance(payload, bytes) else payload.encode()
     remaining = 2 + len(topic_bytes) + len(body)
-    header = bytearray((PUBLISH | _RETAIN if retain else PUBLISH,))
+    first = PUBLISH | _RETAIN if retain else PUBLISH
+    if remaining < 0x80:  # most quote topics: the remaining length fits one byte
+        return _SHORT_HEADER(first, remaining, len(topic_bytes)) + topic_bytes + body
+    header = bytearray((first,))
     while True:  # the remaining length: 7 bits a byte, high bit set while more follow
         byte = remaining & 0x7F
         remaining >>= 7
@@ -34,4 +41,4 @@ def publish_packet(topic: str, payload: str | bytes, *, retain: bool) -> bytes:
 
 def publish_batch(messages: Iterable[tuple[str, str | bytes]], *, retain: bool) -> bytes:
     """Several QoS 0 PUBLISH packets back to back, in order."""
-    return b"".join(publish_packet(topic, payload, retain=retain) for topic, payload in messages)
+    return b"".join([publish_packet(topic, payload, retain=retain) for topic, payload in messages])
