@@ -98,3 +98,19 @@ def test_both_paths_put_the_same_values_on_the_broker(
     assert all(float(v) > 0 for v in values.values())
     prices = [c for c in publish.call_args_list if str(c.args[1]).endswith("/p")]
     assert bool(prices) is not fast  # the fast path never calls publish() for values
+    texts = retained(
+        broker, "cmc/+/text", expect=lambda s: {"cmc/1/text", "cmc/1027/text"} <= s.keys()
+    )
+    assert all(text.startswith(("BTC ", "ETH ")) for text in texts.values())  # extras too
+
+
+def test_a_quote_and_its_ticker_text_leave_in_one_buffer(
+    mocker: MockerFixture, start_bridge: Callable[..., Bridge], broker: Broker
+) -> None:
+    """paho writes each queued buffer with a system call of its own: what an extension
+    publishes after a batch (the ticker text) joins the batch's buffer instead."""
+    queued = mocker.spy(mqtt.Client, "_packet_queue")
+    start_bridge()
+    retained(broker, "cmc/+/text", expect=lambda s: {"cmc/1/text", "cmc/1027/text"} <= s.keys())
+    buffers = [bytes(c.args[2]) for c in queued.call_args_list if c.args[1] == mqtt_adapter.PUBLISH]
+    assert any(b"/p" in data and b"/text" in data for data in buffers)

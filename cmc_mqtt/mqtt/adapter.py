@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import paho.mqtt.client as mqtt
@@ -68,14 +68,29 @@ if not fast_path and fastpath.wanted():
     )
 
 
-def publish_qos0(client: mqtt.Client, messages: Iterable[QuoteMessage], *, retain: bool) -> None:
-    """Queue QoS 0 PUBLISH packets for `messages`, in order; written by `loop_write()`. The
-    caller owns the client and has checked it is connected."""
+#: A QoS 0 message with its own retain flag (an extension's, beside the state's batch).
+Extra = tuple[str, str, bool]
+
+
+def publish_qos0(
+    client: mqtt.Client,
+    messages: Iterable[QuoteMessage],
+    *,
+    retain: bool,
+    extras: Sequence[Extra] = (),
+) -> None:
+    """Queue QoS 0 PUBLISH packets for `messages` and then `extras`, in order, as one buffer:
+    written by `loop_write()` with one system call (paho writes each queued buffer with its
+    own). The caller owns the client and has checked it is connected."""
     if fast_path:
-        # paho's writer calls `_set_as_published()` on every queued packet's info: it needs one.
         data = publish_batch(messages, retain=retain)
+        if extras:
+            data += b"".join([publish_packet(t, p, retain=r) for t, p, r in extras])
         if data:
+            # paho's writer calls `_set_as_published()` on every queued packet's info: it needs one.
             client._packet_queue(PUBLISH, data, 0, 0, mqtt.MQTTMessageInfo(0))
         return
     for topic, payload in messages:
         client.publish(topic, payload, 0, retain)
+    for topic, payload, extra_retain in extras:
+        client.publish(topic, payload, 0, extra_retain)

@@ -16,7 +16,7 @@ import paho.mqtt.client as mqtt
 
 from ..config import MqttSettings
 from ..state.bridge_state import BridgeState
-from .adapter import publish_qos0
+from .adapter import Extra, publish_qos0
 from .diagnosis import Drops
 
 LOG = logging.getLogger(__name__)
@@ -49,6 +49,9 @@ class BrokerOutbox:
         self._posted: list[tuple[str, str, bool]] = []  # from other threads, sent by this one
         self._posted_lock = threading.Lock()
         self._oversized_logged: set[str] = set()
+        #: While the publisher collects (`collect`), QoS 0 messages wait here to leave with
+        #: the state's batch in one buffer.
+        self._collected: list[Extra] | None = None
 
     def publish(self, topic: str, payload: str, *, retain: bool = True) -> None:
         size = len(payload)
@@ -59,10 +62,22 @@ class BrokerOutbox:
                 return
         self._drops.sent(size)
         if self._qos == 0:
-            publish_qos0(self._client, ((topic, payload),), retain=retain)
+            if self._collected is not None:
+                self._collected.append((topic, payload, retain))
+            else:
+                publish_qos0(self._client, ((topic, payload),), retain=retain)
         else:
             self._client.publish(topic, payload, self._qos, retain)
         self._state.count_publishes(1)
+
+    def collect(self) -> list[Extra]:
+        """From now until `stop_collecting`, QoS 0 messages are kept in the returned list for
+        the caller to send (the publisher sends them after the state's batch, in one buffer)."""
+        self._collected = []
+        return self._collected
+
+    def stop_collecting(self) -> None:
+        self._collected = None
 
     def subscribe(self, topic: str) -> None:
         self._client.subscribe(topic, qos=0)

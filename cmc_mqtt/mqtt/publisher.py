@@ -29,7 +29,7 @@ from ..config import MqttSettings
 from ..model.topics import OFFLINE, QuoteMessage
 from ..state.bridge_state import BridgeState
 from ..util.backoff import Backoff
-from .adapter import defer_writes, publish_qos0
+from .adapter import Extra, defer_writes, publish_qos0
 from .client import make_client
 from .extension import PublisherExtension
 from .extension_runner import ExtensionRunner
@@ -200,19 +200,25 @@ class MqttPublisher:
                 client.loop_write()  # a failure here drops the connection: _ready goes False
                 if client.want_write():
                     return  # the broker is behind: new values coalesce in the state meanwhile
-            self._publish(state.take_pending())
-            self._extensions.on_batch(self._outbox)
+            messages = state.take_pending()
+            extras = self._outbox.collect()  # what extensions publish leaves with the batch
+            try:
+                self._extensions.on_batch(self._outbox)
+            finally:
+                self._outbox.stop_collecting()
+            self._publish(messages, extras)
             if client.want_write():
                 client.loop_write()
             if not state.has_pending:
                 return
 
-    def _publish(self, messages: list[QuoteMessage]) -> None:
-        if not messages:
+    def _publish(self, messages: list[QuoteMessage], extras: list[Extra]) -> None:
+        """The state's batch, then what the extensions published after it (counted there)."""
+        if not messages and not extras:
             return
         qos, retain = self._settings.qos, self._settings.retain
         if qos == 0:
-            publish_qos0(self._client, messages, retain=retain)
+            publish_qos0(self._client, messages, retain=retain, extras=extras)
         else:
             publish = self._client.publish
             for topic, payload in messages:
