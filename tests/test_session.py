@@ -37,10 +37,13 @@ class RecordingSink:
         self.acks: list[tuple[Ack, bool | None]] = []
         self.limited: list[tuple[tuple[int, ...], int | None]] = []
 
-    def apply_quote(self, frame: QuoteFrame) -> bool:
+    def apply_quote(self, frame: QuoteFrame, *, hold: bool = False) -> bool:
         self.quotes.append(frame)
         self.changed.set()
         return True
+
+    def release_held(self) -> None:
+        pass
 
     def session_online(self, _session: StreamSession, online: bool) -> None:
         self.online.append(online)

@@ -178,3 +178,27 @@ def test_a_deadband_holds_back_small_moves_but_not_their_sum() -> None:
     assert json.loads(messages["cmc/1/json"])["p24h"] == 2.9  # json carries the newest
     state.apply_quote(quote(1, p="101.3", p24h="3.0"))
     assert dict(pending(state)).keys() == {"cmc/1/p24h", "cmc/1/json"}
+
+
+def test_held_quotes_wake_the_publisher_once_when_released() -> None:
+    state, wakes = make_state()
+    state.apply_quote(quote(1, p="1"), hold=True)
+    state.apply_quote(quote(1027, p="2"), hold=True)
+    assert wakes == []  # merged, nobody woken yet
+    state.release_held()
+    assert len(wakes) == 1
+    assert {t for t, _ in pending(state)} >= {"cmc/1/p", "cmc/1027/p"}
+    state.release_held()
+    assert len(wakes) == 1  # nothing held any more
+
+
+def test_a_quote_that_is_not_held_wakes_for_those_held_before_it() -> None:
+    state, wakes = make_state()
+    state.changed_only = True
+    state.apply_quote(quote(1, p="1"))
+    pending(state)
+    wakes.clear()
+    state.apply_quote(quote(1027, p="2"), hold=True)
+    state.apply_quote(quote(1, p="1"))  # unchanged: nothing new of its own
+    assert len(wakes) == 1
+    assert [t for t, _ in pending(state) if t.endswith("/p")] == ["cmc/1027/p"]

@@ -99,6 +99,7 @@ class BridgeState(Tally):
         self._ever_online = False
         self._status_changed = True
         self._listeners: list[Callable[[], None]] = []
+        self._held = False  # changes merged with `hold` that no listener was woken for yet
 
     def add_listener(self, wake: Callable[[], None]) -> None:
         """`wake` is called (from the stream thread) whenever something new can be taken."""
@@ -114,8 +115,10 @@ class BridgeState(Tally):
 
     # --- written by the stream thread ---------------------------------------------------------
 
-    def apply_quote(self, frame: QuoteFrame) -> bool:
-        """Merge a quote; nulls and absent fields keep their last good value. False: not ours."""
+    def apply_quote(self, frame: QuoteFrame, *, hold: bool = False) -> bool:
+        """Merge a quote; nulls and absent fields keep their last good value. False: not ours.
+        `hold`: more quotes are already here, so wake the listeners only at `release_held` (or
+        at the next quote that is not held)."""
         with self._lock:
             quote = self._quotes.get(frame.cid)
             if quote is None:
@@ -147,9 +150,21 @@ class BridgeState(Tally):
                 self._changed_coins.add(frame.cid)
                 for channel in self._channels:
                     channel.add(frame.cid)
+            if hold:
+                self._held = self._held or bool(bits)
+                return True
+            bits = bits or self._held
+            self._held = False
         if bits:
             self._notify()
         return True
+
+    def release_held(self) -> None:
+        """Wake the listeners for what quotes merged with `hold` left pending."""
+        with self._lock:
+            held, self._held = self._held, False
+        if held:
+            self._notify()
 
     def set_stream_online(self, online: bool) -> None:
         with self._lock:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from typing import Protocol
+from typing import Final, Protocol
 
 import websocket
 from websocket import ABNF
@@ -16,14 +16,19 @@ from ..errors import FrameError, StreamError
 from .frames import QuoteFrame, ServerFrame
 from .frames import parse_frame as parse
 from .protocol import MessageAssembler, close_error, describe
+from .ws_adapter import frame_waiting
 
 LOG = logging.getLogger(__name__)
+#: At most this many quotes in a row are merged without waking the publisher, however fast
+#: they come: a flood still reaches the broker in bounded steps.
+MAX_HELD_QUOTES: Final = 64
 
 
 class StreamSink(Protocol):
     """Where quotes and counts go (the bridge state)."""
 
-    def apply_quote(self, frame: QuoteFrame) -> bool: ...
+    def apply_quote(self, frame: QuoteFrame, *, hold: bool = False) -> bool: ...
+    def release_held(self) -> None: ...
     def count_malformed(self) -> None: ...
     def count_rejected_field(self) -> None: ...
     def count_server_error(self) -> None: ...
@@ -37,12 +42,28 @@ class FrameReader:
         self._unknown_keys_logged: set[str] = set()
         self._rejected_logged: set[str] = set()
         self.messages = 0  # data frames received: what CoinMarketCap bills
+        self._held = 0  # quotes merged in a row without waking the publisher
 
     def read(self, ws: websocket.WebSocket, stopping: threading.Event) -> ServerFrame | None:
         """One parsed frame; None after a timeout, a control frame, or a frame that was counted
-        and dropped. Raw frames are read (not `recv_data`) because websocket-client answers a
-        close frame itself and, when that answer fails, reports the failure instead of the
-        close code that says why we were refused."""
+        and dropped.
+
+        Frames that came in one read from the network are merged before the publisher is woken
+        once for all of them: a quote is held back only while the next frame is already here,
+        so nothing waits for the network (any other outcome releases what is held)."""
+        held = self._held
+        try:
+            frame = self._read(ws, stopping)
+        finally:
+            if held and self._held == held:  # neither held nor delivered a quote
+                self._held = 0
+                self._sink.release_held()
+        return frame
+
+    def _read(self, ws: websocket.WebSocket, stopping: threading.Event) -> ServerFrame | None:
+        """Raw frames are read (not `recv_data`) because websocket-client answers a close frame
+        itself and, when that answer fails, reports the failure instead of the close code that
+        says why we were refused."""
         try:
             frame = ws.recv_frame()  # type: ignore[no-untyped-call]
         except websocket.WebSocketTimeoutException:
@@ -79,11 +100,13 @@ class FrameReader:
             return None
         if isinstance(parsed, QuoteFrame):
             self.messages += 1
-            self._deliver(parsed)
+            hold = self._held < MAX_HELD_QUOTES and frame_waiting(ws)
+            self._deliver(parsed, hold)
+            self._held = self._held + 1 if hold else 0  # a quote not held wakes for all
         return parsed
 
-    def _deliver(self, frame: QuoteFrame) -> None:
-        if not self._sink.apply_quote(frame):
+    def _deliver(self, frame: QuoteFrame, hold: bool) -> None:
+        if not self._sink.apply_quote(frame, hold=hold):
             LOG.debug("dropped a quote for coin %d, which is not configured", frame.cid)
         for key, problem in frame.rejected:
             self._sink.count_rejected_field()

@@ -27,17 +27,38 @@ class ReadAhead:
     its timeout and error handling stay as they are (a timeout raises before anything is
     consumed)."""
 
-    __slots__ = ("_buffer", "_recv")
+    __slots__ = ("_buffer", "_position", "_recv")
 
     def __init__(self, recv: Callable[[int], bytes]) -> None:
         self._recv = recv
         self._buffer = b""
+        self._position = 0  # what is served; an offset, so a large read is not copied per frame
 
     def __call__(self, size: int) -> bytes:
-        if not self._buffer:
-            self._buffer = self._recv(READ_AHEAD_BYTES)
-        chunk, self._buffer = self._buffer[:size], self._buffer[size:]
-        return chunk
+        start = self._position
+        if start >= len(self._buffer):
+            self._buffer, start = self._recv(READ_AHEAD_BYTES), 0
+        self._position = start + size
+        return self._buffer[start : start + size]
+
+    def holds_frame(self) -> bool:
+        """Whether a whole WebSocket frame (RFC 6455 §5.2) is already here: reading it will
+        not wait for the network."""
+        buffer, start = self._buffer, self._position
+        available = len(buffer) - start
+        if available < 2:
+            return False
+        length = buffer[start + 1] & 0x7F
+        header = 2
+        if length == 126:
+            header = 4
+            length = int.from_bytes(buffer[start + 2 : start + 4], "big")
+        elif length == 127:
+            header = 10
+            length = int.from_bytes(buffer[start + 2 : start + 10], "big")
+        if buffer[start + 1] & 0x80:
+            header += 4  # a mask (servers do not send one, but the length counts it)
+        return available >= header + length
 
 
 def _read_ahead_works() -> bool:
@@ -68,6 +89,13 @@ if not fast_path and fastpath.wanted():
         "through its public API (correct, but slower)",
         getattr(websocket, "__version__", "?"),
     )
+
+
+def frame_waiting(ws: websocket.WebSocket) -> bool:
+    """Whether the next frame is already read, right after a whole frame was taken (a reader
+    holds back waking the publisher until it has taken the frames that came together)."""
+    recv = ws.frame_buffer.recv
+    return type(recv) is ReadAhead and recv.holds_frame()
 
 
 def install_read_ahead(ws: websocket.WebSocket) -> bool:

@@ -1,0 +1,177 @@
+"""Frames that arrive together are merged before the publisher is woken, and nothing waits for
+the network: over a real socket, from a minimal WebSocket server that writes what it is told."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+import websocket
+from websocket import ABNF
+
+from cmc_mqtt.stream import ws_adapter
+from cmc_mqtt.stream.frames import CHANNEL, QuoteFrame
+from cmc_mqtt.stream.reader import MAX_HELD_QUOTES, FrameReader
+
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def server_frame(payload: bytes, opcode: int = ABNF.OPCODE_TEXT) -> bytes:
+    """A frame as a server sends it: unmasked (RFC 6455 §5.1)."""
+    return ABNF(fin=1, opcode=opcode, mask_value=0, data=payload).format()
+
+
+def quote(cid: int, price: str = "1.5") -> bytes:
+    frame = {"channel": CHANNEL, "type": "data", "data": {"cid": cid, "p": float(price)}}
+    return server_frame(json.dumps(frame).encode())
+
+
+class SinkRecorder:
+    def __init__(self) -> None:
+        self.applied: list[tuple[int, bool]] = []  # (coin, held)
+        self.releases = 0
+
+    def apply_quote(self, frame: QuoteFrame, *, hold: bool = False) -> bool:
+        self.applied.append((frame.cid, hold))
+        return True
+
+    def release_held(self) -> None:
+        self.releases += 1
+
+    def count_malformed(self) -> None: ...
+    def count_rejected_field(self) -> None: ...
+    def count_server_error(self) -> None: ...
+
+
+class RawServer:
+    """Accepts one WebSocket client, then sends each chunk it is given in one write."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._accepted = threading.Event()
+        self._conn: socket.socket | None = None
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        conn, _ = self._listener.accept()
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += conn.recv(4096)
+        key = next(
+            line.split(":", 1)[1].strip()
+            for line in request.decode().split("\r\n")
+            if line.lower().startswith("sec-websocket-key:")
+        )
+        accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
+        conn.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + f"Sec-WebSocket-Accept: {accept}\r\n\r\n".encode()
+        )
+        self._conn = conn
+        self._accepted.set()
+
+    def send(self, data: bytes) -> None:
+        assert self._accepted.wait(5)
+        assert self._conn is not None
+        self._conn.sendall(data)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._listener.close()
+
+
+@pytest.fixture
+def connected() -> Iterator[tuple[RawServer, websocket.WebSocket]]:
+    server = RawServer()
+    ws = websocket.create_connection(f"ws://127.0.0.1:{server.port}/", timeout=5)
+    assert ws_adapter.install_read_ahead(ws)
+    yield server, ws
+    ws.close(timeout=0)
+    server.close()
+
+
+def read_all(reader: FrameReader, ws: websocket.WebSocket, count: int) -> None:
+    stopping = threading.Event()
+    for _ in range(count):
+        reader.read(ws, stopping)
+
+
+def test_quotes_that_came_together_wake_the_publisher_once(
+    connected: tuple[RawServer, websocket.WebSocket],
+) -> None:
+    server, ws = connected
+    sink = SinkRecorder()
+    reader = FrameReader(sink)
+    server.send(quote(1) + quote(2) + quote(3))
+    read_all(reader, ws, 3)
+    assert sink.applied == [(1, True), (2, True), (3, False)]  # the last one wakes it
+    assert sink.releases == 0
+
+
+def test_a_quote_is_not_held_for_a_frame_still_on_its_way(
+    connected: tuple[RawServer, websocket.WebSocket],
+) -> None:
+    server, ws = connected
+    sink = SinkRecorder()
+    reader = FrameReader(sink)
+    second = quote(2)
+    server.send(quote(1) + second[:5])  # the next frame's start is here, not all of it
+    read_all(reader, ws, 1)
+    assert sink.applied == [(1, False)]
+    server.send(second[5:])
+    read_all(reader, ws, 1)
+    assert sink.applied == [(1, False), (2, False)]
+
+
+def test_what_is_held_is_released_when_the_next_frame_is_not_a_quote(
+    connected: tuple[RawServer, websocket.WebSocket],
+) -> None:
+    server, ws = connected
+    sink = SinkRecorder()
+    reader = FrameReader(sink)
+    server.send(quote(1) + server_frame(b"not json"))
+    read_all(reader, ws, 2)
+    assert sink.applied == [(1, True)]
+    assert sink.releases == 1
+
+
+def test_a_flood_wakes_the_publisher_at_least_every_max_held_quotes(
+    connected: tuple[RawServer, websocket.WebSocket],
+) -> None:
+    server, ws = connected
+    sink = SinkRecorder()
+    reader = FrameReader(sink)
+    count = MAX_HELD_QUOTES * 2 + 5
+    server.send(b"".join(quote(cid) for cid in range(1, count + 1)))
+    read_all(reader, ws, count)
+    held = [hold for _, hold in sink.applied]
+    assert len(held) == count
+    assert held[MAX_HELD_QUOTES] is False
+    assert held[2 * MAX_HELD_QUOTES + 1] is False
+    longest, run = 0, 0
+    for hold in held:
+        run = run + 1 if hold else 0
+        longest = max(longest, run)
+    assert longest == MAX_HELD_QUOTES
+
+
+@pytest.mark.parametrize("size", [10, 125, 126, 1000, 65535, 65536, 70000])
+def test_a_whole_frame_is_recognised_at_every_length_encoding(size: int) -> None:
+    """7-bit, 16-bit and 64-bit lengths: every prefix of a frame is not whole, the frame is."""
+    data = server_frame(b"x" * size)
+    for cut in (0, 1, 2, 3, 9, len(data) - 1):
+        read_ahead = ws_adapter.ReadAhead(lambda _size, prefix=data[:cut]: prefix)
+        read_ahead(0)  # fills the buffer with the prefix
+        assert not read_ahead.holds_frame(), cut
+    read_ahead = ws_adapter.ReadAhead(lambda _size: data + b"\x81")
+    read_ahead(0)
+    assert read_ahead.holds_frame()
+    read_ahead(len(data))  # the frame taken: one byte of the next one left
+    assert not read_ahead.holds_frame()
