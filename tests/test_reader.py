@@ -8,10 +8,12 @@ import hashlib
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import websocket
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from websocket import ABNF
 
 from cmc_mqtt.stream import ws_adapter
@@ -175,3 +177,77 @@ def test_a_whole_frame_is_recognised_at_every_length_encoding(size: int) -> None
     assert read_ahead.holds_frame()
     read_ahead(len(data))  # the frame taken: one byte of the next one left
     assert not read_ahead.holds_frame()
+
+
+FRAME_SPECS = st.lists(
+    st.tuples(
+        st.sampled_from([ABNF.OPCODE_TEXT, ABNF.OPCODE_BINARY, ABNF.OPCODE_PING, ABNF.OPCODE_CONT]),
+        st.booleans(),  # final
+        st.sampled_from([0, 1, 2, 125, 126, 127, 65535, 65536, 70000]),
+        st.booleans(),  # masked (a server must not, but a reader meets what it meets)
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs=FRAME_SPECS, cuts=st.lists(st.integers(1, 80_000), max_size=6), data=st.data())
+def test_frames_read_directly_are_what_websocket_client_reads(
+    specs: list[tuple[int, bool, int, bool]], cuts: list[int], data: st.DataObject
+) -> None:
+    """Any frames, split into any chunks, with timeouts between chunks: taking whole text
+    frames from the read-ahead yields exactly what websocket-client's own reader yields."""
+    frames = []
+    for index, (opcode, final, size, masked) in enumerate(specs):
+        payload = bytes([index % 251]) * size
+        frame = ABNF(fin=int(final), opcode=opcode, mask_value=int(masked), data=payload)
+        frames.append(((opcode, payload, final), frame.format()))
+    stream = b"".join(wire for _, wire in frames)
+    chunks, start = [], 0
+    for cut in sorted(set(cuts)):
+        if start < cut < len(stream):
+            chunks.append(stream[start:cut])
+            start = cut
+    chunks.append(stream[start:])
+    timeouts = data.draw(st.sets(st.integers(0, len(chunks) - 1)))
+
+    def source() -> Callable[[int], bytes]:
+        pending = list(enumerate(chunks))
+        timed_out: set[int] = set()
+
+        def recv(_size: int) -> bytes:
+            index, chunk = pending[0]
+            if index in timeouts and index not in timed_out:
+                timed_out.add(index)
+                raise websocket.WebSocketTimeoutException("timed out")
+            pending.pop(0)
+            return chunk
+
+        return recv
+
+    def read_all_frames(read: Callable[[], tuple[int, bytes, bool]]) -> list[object]:
+        got: list[object] = []
+        while len(got) < len(frames):
+            try:
+                got.append(read())
+            except websocket.WebSocketTimeoutException:
+                continue
+            except websocket.WebSocketProtocolException as exc:  # an invalid control frame
+                got.append(str(exc))
+                break
+        return got
+
+    plain = websocket.WebSocket(skip_utf8_validation=True)
+    plain.frame_buffer.recv = source()
+
+    def plain_read() -> tuple[int, bytes, bool]:
+        frame = plain.recv_frame()
+        return frame.opcode, frame.data, bool(frame.fin)
+
+    direct = websocket.WebSocket(skip_utf8_validation=True)
+    direct.frame_buffer.recv = ws_adapter.ReadAhead(source())
+    expected = read_all_frames(plain_read)
+    assert read_all_frames(lambda: ws_adapter.read_frame(direct)) == expected
+    readable = [got for got in expected if not isinstance(got, str)]  # those before an error
+    assert readable == [want for want, _ in frames][: len(readable)]

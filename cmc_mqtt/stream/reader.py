@@ -16,7 +16,7 @@ from ..errors import FrameError, StreamError
 from .frames import QuoteFrame, ServerFrame
 from .frames import parse_frame as parse
 from .protocol import MessageAssembler, close_error, describe
-from .ws_adapter import frame_waiting
+from .ws_adapter import frame_waiting, read_frame
 
 LOG = logging.getLogger(__name__)
 #: At most this many quotes in a row are merged without waking the publisher, however fast
@@ -65,14 +65,13 @@ class FrameReader:
         itself and, when that answer fails, reports the failure instead of the close code that
         says why we were refused."""
         try:
-            frame = ws.recv_frame()  # type: ignore[no-untyped-call]
+            opcode, data, final = read_frame(ws)
         except websocket.WebSocketTimeoutException:
             return None
         except (OSError, websocket.WebSocketException) as exc:
             if stopping.is_set():
                 return None
             raise StreamError(f"connection lost: {describe(exc)}") from exc
-        opcode, data = frame.opcode, frame.data
         if opcode == ABNF.OPCODE_CLOSE:
             with contextlib.suppress(Exception):
                 ws.send_close(websocket.STATUS_NORMAL)
@@ -83,7 +82,7 @@ class FrameReader:
             return None
         if opcode == ABNF.OPCODE_PONG:
             return None
-        message = self._assembler.add(opcode, data, fin=bool(frame.fin))
+        message = self._assembler.add(opcode, data, fin=final)
         if message is None:
             return None
         if isinstance(message, str):
