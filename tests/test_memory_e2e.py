@@ -104,7 +104,11 @@ def test_two_configurations_sharing_a_cache_folder_never_see_each_others_memory(
     other = run(other_stream, prefix="other", cmc={"crypto_ids": [1, 1027]})
     assert other.state.crypto_ids == (1, 1027)
     assert other.holding_set.wanted() == {}
-    assert other.memory.month_usage()[1:] == (0.0, 0.0)
+    # Nothing of the first's (2 credits and more, REST ones among them); its own first
+    # subscriptions (0.025 credits) may be saved already: the first tick saves the count.
+    _month, credits_used, rest_used = other.memory.month_usage()
+    assert credits_used < 1.0
+    assert rest_used == 0.0
     assert other.meter.rest_used() == 0.0
     # Its own messages only, read at one instant (used() then stream_used() are two reads,
     # and a message may arrive between them).
