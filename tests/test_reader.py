@@ -89,71 +89,60 @@ class RawServer:
         self._listener.close()
 
 
+class Link:
+    """A connected WebSocket with a reader on it, recording what reaches the sink."""
+
+    def __init__(self, server: RawServer, ws: websocket.WebSocket) -> None:
+        self.send = server.send
+        self.sink = SinkRecorder()
+        self._ws = ws
+        self._reader = FrameReader(self.sink)
+
+    def read(self, count: int) -> None:
+        stopping = threading.Event()
+        for _ in range(count):
+            self._reader.read(self._ws, stopping)
+
+
 @pytest.fixture
-def connected() -> Iterator[tuple[RawServer, websocket.WebSocket]]:
+def link() -> Iterator[Link]:
     server = RawServer()
     ws = websocket.create_connection(f"ws://127.0.0.1:{server.port}/", timeout=5)
     assert ws_adapter.install_read_ahead(ws)
-    yield server, ws
+    yield Link(server, ws)
     ws.close(timeout=0)
     server.close()
 
 
-def read_all(reader: FrameReader, ws: websocket.WebSocket, count: int) -> None:
-    stopping = threading.Event()
-    for _ in range(count):
-        reader.read(ws, stopping)
+def test_quotes_that_came_together_wake_the_publisher_once(link: Link) -> None:
+    link.send(quote(1) + quote(2) + quote(3))
+    link.read(3)
+    assert link.sink.applied == [(1, True), (2, True), (3, False)]  # the last one wakes it
+    assert link.sink.releases == 0
 
 
-def test_quotes_that_came_together_wake_the_publisher_once(
-    connected: tuple[RawServer, websocket.WebSocket],
-) -> None:
-    server, ws = connected
-    sink = SinkRecorder()
-    reader = FrameReader(sink)
-    server.send(quote(1) + quote(2) + quote(3))
-    read_all(reader, ws, 3)
-    assert sink.applied == [(1, True), (2, True), (3, False)]  # the last one wakes it
-    assert sink.releases == 0
-
-
-def test_a_quote_is_not_held_for_a_frame_still_on_its_way(
-    connected: tuple[RawServer, websocket.WebSocket],
-) -> None:
-    server, ws = connected
-    sink = SinkRecorder()
-    reader = FrameReader(sink)
+def test_a_quote_is_not_held_for_a_frame_still_on_its_way(link: Link) -> None:
     second = quote(2)
-    server.send(quote(1) + second[:5])  # the next frame's start is here, not all of it
-    read_all(reader, ws, 1)
-    assert sink.applied == [(1, False)]
-    server.send(second[5:])
-    read_all(reader, ws, 1)
-    assert sink.applied == [(1, False), (2, False)]
+    link.send(quote(1) + second[:5])  # the next frame's start is here, not all of it
+    link.read(1)
+    assert link.sink.applied == [(1, False)]
+    link.send(second[5:])
+    link.read(1)
+    assert link.sink.applied == [(1, False), (2, False)]
 
 
-def test_what_is_held_is_released_when_the_next_frame_is_not_a_quote(
-    connected: tuple[RawServer, websocket.WebSocket],
-) -> None:
-    server, ws = connected
-    sink = SinkRecorder()
-    reader = FrameReader(sink)
-    server.send(quote(1) + server_frame(b"not json"))
-    read_all(reader, ws, 2)
-    assert sink.applied == [(1, True)]
-    assert sink.releases == 1
+def test_what_is_held_is_released_when_the_next_frame_is_not_a_quote(link: Link) -> None:
+    link.send(quote(1) + server_frame(b"not json"))
+    link.read(2)
+    assert link.sink.applied == [(1, True)]
+    assert link.sink.releases == 1
 
 
-def test_a_flood_wakes_the_publisher_at_least_every_max_held_quotes(
-    connected: tuple[RawServer, websocket.WebSocket],
-) -> None:
-    server, ws = connected
-    sink = SinkRecorder()
-    reader = FrameReader(sink)
+def test_a_flood_wakes_the_publisher_at_least_every_max_held_quotes(link: Link) -> None:
     count = MAX_HELD_QUOTES * 2 + 5
-    server.send(b"".join(quote(cid) for cid in range(1, count + 1)))
-    read_all(reader, ws, count)
-    held = [hold for _, hold in sink.applied]
+    link.send(b"".join(quote(cid) for cid in range(1, count + 1)))
+    link.read(count)
+    held = [hold for _, hold in link.sink.applied]
     assert len(held) == count
     assert held[MAX_HELD_QUOTES] is False
     assert held[2 * MAX_HELD_QUOTES + 1] is False
@@ -200,7 +189,8 @@ def test_frames_read_directly_are_what_websocket_client_reads(
     frames from the read-ahead yields exactly what websocket-client's own reader yields."""
     frames = []
     for index, (opcode, final, size, masked) in enumerate(specs):
-        payload = bytes([index % 251]) * size
+        # Payloads that look like frames: read from the wrong place, they would pass for one.
+        payload = (bytes([index]) + b"\x81\x03abc" * (size // 5 + 1))[:size]
         frame = ABNF(fin=int(final), opcode=opcode, mask_value=int(masked), data=payload)
         frames.append(((opcode, payload, final), frame.format()))
     stream = b"".join(wire for _, wire in frames)

@@ -7,10 +7,10 @@ it. It needs one internal: the `recv` callable of `WebSocket.frame_buffer`. At i
 checks, with a real frame, that replacing it still yields the frame; if a release changed that,
 the bridge warns once and reads frames through the unmodified public `recv_frame`.
 
-Most frames are then already whole in the read-ahead when the reader asks for one: a final,
-unmasked text frame found there (RFC 6455 §5.2: a two-byte header and a length) is taken
-directly (`read_frame`), and websocket-client's frame reader, about a tenth of the CPU per
-frame, is asked only for anything else: control frames, fragments, a frame still arriving.
+A final, unmasked text frame found whole in the read-ahead (RFC 6455 §5.2: a two-byte header
+and a length), there already or after one read, is taken directly (`read_frame`), and
+websocket-client's frame reader, about a tenth of the CPU per frame, is asked only for anything
+else: control frames, fragments, a frame still arriving, the rest of one a timeout cut.
 """
 
 from __future__ import annotations
@@ -40,17 +40,21 @@ class ReadAhead:
         self._recv = recv
         self._buffer = b""
         self._position = 0  # what is served; an offset, so a large read is not copied per frame
-        #: False while websocket-client is inside a frame: the position is then no frame's
-        #: start. (A guard: it stops mid-frame only on a timeout, which comes with the buffer
-        #: spent, where nothing is taken directly anyway.)
+        #: False while websocket-client is inside a frame (a timeout leaves it there, half
+        #: read): what comes next from the network is then the rest of that frame.
         self.at_boundary = True
 
     def __call__(self, size: int) -> bytes:
+        self.fill()
         start = self._position
-        if start >= len(self._buffer):
-            self._buffer, start = self._recv(READ_AHEAD_BYTES), 0
         self._position = start + size
         return self._buffer[start : start + size]
+
+    def fill(self) -> None:
+        """Read from the network once everything read before is served (and only then: the
+        bytes of a frame still arriving stay where websocket-client expects them)."""
+        if self._position >= len(self._buffer):
+            self._buffer, self._position = self._recv(READ_AHEAD_BYTES), 0
 
     def _frame_end(self) -> int:
         """Where the next frame ends in the buffer; -1 unless it is all here (RFC 6455 §5.2)."""
@@ -134,6 +138,9 @@ def read_frame(ws: websocket.WebSocket) -> tuple[int, bytes, bool]:
         frame = ws.recv_frame()  # type: ignore[no-untyped-call]
         return frame.opcode, frame.data, bool(frame.fin)
     payload = recv.take_text_frame()
+    if payload is None and recv.at_boundary:
+        recv.fill()  # at real cadence a frame comes alone: the buffer is spent when asked
+        payload = recv.take_text_frame()
     if payload is not None:
         return _TEXT, payload, True
     recv.at_boundary = False
