@@ -56,13 +56,15 @@ class ReadAhead:
         if self._position >= len(self._buffer):
             self._buffer, self._position = self._recv(READ_AHEAD_BYTES), 0
 
-    def _frame_end(self) -> int:
-        """Where the next frame ends in the buffer; -1 unless it is all here (RFC 6455 §5.2)."""
+    def _whole_frame(self) -> tuple[int, int] | None:
+        """Where the next frame's payload starts and ends in the buffer, when the frame is all
+        here (RFC 6455 §5.2); None otherwise."""
         buffer, start = self._buffer, self._position
         available = len(buffer) - start
         if available < 2 or not self.at_boundary:
-            return -1
-        length = buffer[start + 1] & 0x7F
+            return None
+        second = buffer[start + 1]
+        length = second & 0x7F
         header = 2
         if length == 126:
             header = 4
@@ -70,15 +72,16 @@ class ReadAhead:
         elif length == 127:
             header = 10
             length = int.from_bytes(buffer[start + 2 : start + 10], "big")
-        if buffer[start + 1] & 0x80:
+        if second & 0x80:
             header += 4  # a mask (servers do not send one, but the length counts it)
-        end = start + header + length
-        return end if available >= header + length else -1
+        if available < header + length:
+            return None
+        return start + header, start + header + length
 
     def holds_frame(self) -> bool:
         """Whether a whole WebSocket frame is already here: reading it will not wait for the
         network."""
-        return self._frame_end() >= 0
+        return self._whole_frame() is not None
 
     def take_text_frame(self) -> bytes | None:
         """The next frame's payload when it is here whole and is what the stream sends: final,
@@ -86,17 +89,11 @@ class ReadAhead:
         buffer, start = self._buffer, self._position
         if len(buffer) - start < 2 or buffer[start] != _FINAL_TEXT or buffer[start + 1] & 0x80:
             return None
-        end = self._frame_end()
-        if end < 0:
+        span = self._whole_frame()
+        if span is None:
             return None
-        self._position = end
-        return buffer[start + _header_size(buffer[start + 1]) : end]
-
-
-def _header_size(second_byte: int) -> int:
-    """An unmasked frame's header size from its second byte."""
-    length = second_byte & 0x7F
-    return 4 if length == 126 else 10 if length == 127 else 2
+        payload_start, self._position = span
+        return buffer[payload_start : self._position]
 
 
 def _read_ahead_works() -> bool:
