@@ -202,3 +202,11 @@ def test_a_quote_that_is_not_held_wakes_for_those_held_before_it() -> None:
     state.apply_quote(quote(1, p="1"))  # unchanged: nothing new of its own
     assert len(wakes) == 1
     assert [t for t, _ in pending(state) if t.endswith("/p")] == ["cmc/1027/p"]
+
+
+def test_a_quote_for_a_coin_not_ours_still_wakes_for_those_held_before_it() -> None:
+    state, wakes = make_state()
+    state.apply_quote(quote(1, p="1"), hold=True)
+    assert not state.apply_quote(quote(99, p="2"))  # not held, and not ours: dropped
+    assert len(wakes) == 1
+    assert "cmc/1/p" in {t for t, _ in pending(state)}

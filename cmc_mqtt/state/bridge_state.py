@@ -123,41 +123,47 @@ class BridgeState(Tally):
             quote = self._quotes.get(frame.cid)
             if quote is None:
                 self.counters.unexpected_coins += 1
-                return False
-            texts = quote.texts
-            bits = 0
-            changed_only, deadband = self.changed_only, self._deadband
-            for key, text in frame.texts.items():
-                index = _FIELD_INDEX[key]
-                data = text.encode()  # ASCII: frames.py let only number texts through
-                if not changed_only or (
-                    texts[index] != data
-                    and (deadband is None or deadband.moved(quote.last_published(), index, data))
-                ):
-                    bits |= 1 << index
-                texts[index] = data  # held back or not, the newest value for json and displays
-            if frame.ts is not None:
-                quote.ts = frame.ts
-            quote.received_mono = time.monotonic()
-            self._last_frame_wall = time.time()
-            self.counters.frames += 1
-            if not quote.online:
-                quote.online = True
-                bits |= STATUS_BIT
-            if bits:
-                pending = self._pending
-                pending[frame.cid] = pending.get(frame.cid, 0) | bits
-                self._changed_coins.add(frame.cid)
-                for channel in self._channels:
-                    channel.add(frame.cid)
+                bits = 0
+            else:
+                bits = self._merge(quote, frame)
             if hold:
                 self._held = self._held or bool(bits)
-                return True
-            bits = bits or self._held
+                return quote is not None
+            wake = bool(bits) or self._held  # a quote not held wakes for those held before it
             self._held = False
-        if bits:
+        if wake:
             self._notify()
-        return True
+        return quote is not None
+
+    def _merge(self, quote: CoinQuote, frame: QuoteFrame) -> int:
+        """Merge under the lock; the bits that became pending."""
+        texts = quote.texts
+        bits = 0
+        changed_only, deadband = self.changed_only, self._deadband
+        for key, text in frame.texts.items():
+            index = _FIELD_INDEX[key]
+            data = text.encode()  # ASCII: frames.py let only number texts through
+            if not changed_only or (
+                texts[index] != data
+                and (deadband is None or deadband.moved(quote.last_published(), index, data))
+            ):
+                bits |= 1 << index
+            texts[index] = data  # held back or not, the newest value for json and displays
+        if frame.ts is not None:
+            quote.ts = frame.ts
+        quote.received_mono = time.monotonic()
+        self._last_frame_wall = time.time()
+        self.counters.frames += 1
+        if not quote.online:
+            quote.online = True
+            bits |= STATUS_BIT
+        if bits:
+            pending = self._pending
+            pending[frame.cid] = pending.get(frame.cid, 0) | bits
+            self._changed_coins.add(frame.cid)
+            for channel in self._channels:
+                channel.add(frame.cid)
+        return bits
 
     def release_held(self) -> None:
         """Wake the listeners for what quotes merged with `hold` left pending."""
