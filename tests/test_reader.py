@@ -3,8 +3,6 @@ the network: over a real socket, from a minimal WebSocket server that writes wha
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import socket
 import threading
@@ -16,11 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websocket import ABNF
 
+from cmc_mqtt.simulator import wire
 from cmc_mqtt.stream import ws_adapter
 from cmc_mqtt.stream.frames import CHANNEL, QuoteFrame
 from cmc_mqtt.stream.reader import MAX_HELD_QUOTES, FrameReader
-
-GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 def server_frame(payload: bytes, opcode: int = ABNF.OPCODE_TEXT) -> bytes:
@@ -51,7 +48,8 @@ class SinkRecorder:
 
 
 class RawServer:
-    """Accepts one WebSocket client, then sends each chunk it is given in one write."""
+    """Accepts one WebSocket client (the simulator's handshake), then sends each chunk it is
+    given in one write: the simulator paces its frames, this writes them as told."""
 
     def __init__(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -62,19 +60,8 @@ class RawServer:
 
     def _accept(self) -> None:
         conn, _ = self._listener.accept()
-        request = b""
-        while b"\r\n\r\n" not in request:
-            request += conn.recv(4096)
-        key = next(
-            line.split(":", 1)[1].strip()
-            for line in request.decode().split("\r\n")
-            if line.lower().startswith("sec-websocket-key:")
-        )
-        accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
-        conn.sendall(
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + f"Sec-WebSocket-Accept: {accept}\r\n\r\n".encode()
-        )
+        _request_line, headers = wire.read_request(conn)
+        conn.sendall(wire.accept_response(headers["sec-websocket-key"]))
         self._conn = conn
         self._accepted.set()
 
